@@ -1,0 +1,18 @@
+import { config } from "../src/config";
+import { closeDb } from "../src/infra/db";
+import { logger } from "../src/infra/logger";
+import { ensureAdmin } from "../src/modules/auth/auth.service";
+
+if (!config.ADMIN_EMAIL || !config.ADMIN_PASSWORD) {
+  logger.error("set ADMIN_EMAIL and ADMIN_PASSWORD (8..72 bytes) to create an admin");
+  process.exit(1);
+}
+try {
+  const outcome = await ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+  logger.info({ email: config.ADMIN_EMAIL, outcome }, "admin ready");
+  await closeDb();
+  process.exit(0);
+} catch (err) {
+  logger.error({ err }, "could not create the admin");
+  process.exit(1);
+}

@@ -1,0 +1,22 @@
+import { config } from "../../src/config";
+import { runMigrations } from "../../src/db/migrate";
+import { closeDb } from "../../src/infra/db";
+import { logger } from "../../src/infra/logger";
+import { ensureAdmin } from "../../src/modules/auth/auth.service";
+
+/** Creates or promotes the admin named by ADMIN_EMAIL/ADMIN_PASSWORD; a no-op when unset. */
+export async function ensureConfiguredAdmin(): Promise<void> {
+  if (!config.ADMIN_EMAIL || !config.ADMIN_PASSWORD) {
+    logger.info("ADMIN_EMAIL/ADMIN_PASSWORD not set: no admin ensured");
+    return;
+  }
+  const outcome = await ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+  logger.info({ email: config.ADMIN_EMAIL, outcome }, "admin ensured");
+}
+
+/** What must happen once before any API process serves: schema, then the first admin. */
+export async function bootstrap(): Promise<void> {
+  await runMigrations(config.DATABASE_URL);
+  await ensureConfiguredAdmin();
+  await closeDb();
+}

@@ -1,0 +1,20 @@
+import path from "node:path";
+import { config } from "../../src/config";
+import type { ChildSpec } from "./supervisor";
+
+const root = path.resolve(import.meta.dir, "../..");
+const bun = process.execPath;
+
+/** The worker entry points under workers/; `bun run start` starts one of each. */
+export const WORKERS: string[] = [];
+
+export function apiChildren(): ChildSpec[] {
+  return Array.from({ length: config.API_WORKERS }, (_, i) => ({
+    name: `api-${i + 1}`,
+    cmd: [bun, path.join(root, "src/server.ts")],
+  }));
+}
+
+export function workerChildren(): ChildSpec[] {
+  return WORKERS.map((name) => ({ name, cmd: [bun, path.join(root, "workers", `${name}.ts`)] }));
+}

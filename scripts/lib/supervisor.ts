@@ -1,0 +1,55 @@
+import type { Subprocess } from "bun";
+import { logger } from "../../src/infra/logger";
+
+export interface ChildSpec {
+  name: string;
+  cmd: string[];
+}
+
+const MIN_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 10_000;
+// A child that ran this long before dying is considered healthy: its back-off starts over.
+const HEALTHY_RUN_MS = 30_000;
+
+/**
+ * Runs children, restarts any that dies (exponential back-off), and on SIGTERM/SIGINT forwards
+ * SIGTERM to all of them and exits once they have stopped.
+ */
+export function supervise(specs: ChildSpec[]): void {
+  const running = new Map<string, Subprocess>();
+  let stopping = false;
+
+  const start = (spec: ChildSpec, backoff: number) => {
+    const startedAt = Date.now();
+    const child = Bun.spawn(spec.cmd, { stdio: ["ignore", "inherit", "inherit"], env: process.env });
+    running.set(spec.name, child);
+    logger.info({ child: spec.name, child_pid: child.pid }, "child started");
+    void child.exited.then((code) => {
+      running.delete(spec.name);
+      if (stopping) return;
+      const next = Date.now() - startedAt > HEALTHY_RUN_MS ? MIN_BACKOFF_MS : Math.min(backoff * 2, MAX_BACKOFF_MS);
+      logger.warn({ child: spec.name, code, restart_in_ms: next }, "child exited; restarting");
+      setTimeout(() => !stopping && start(spec, next), next);
+    });
+  };
+
+  for (const spec of specs) start(spec, MIN_BACKOFF_MS);
+
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, children: running.size }, "stopping children");
+    const exits = [...running.values()].map((child) => {
+      child.kill("SIGTERM");
+      return child.exited;
+    });
+    const force = setTimeout(() => {
+      for (const child of running.values()) child.kill("SIGKILL");
+    }, 15_000);
+    await Promise.allSettled(exits);
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}

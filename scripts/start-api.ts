@@ -1,0 +1,16 @@
+import { closeDb } from "../src/infra/db";
+import { logger } from "../src/infra/logger";
+import { ensureConfiguredAdmin } from "./lib/bootstrap";
+import { apiChildren } from "./lib/processes";
+import { supervise } from "./lib/supervisor";
+
+// The API pool: API_WORKERS processes sharing PORT with reusePort. Migrations are the
+// `migrate` step's job (a one-shot container in compose); this only ensures the admin.
+try {
+  await ensureConfiguredAdmin();
+  await closeDb();
+} catch (err) {
+  logger.error({ err }, "could not ensure the admin account");
+  process.exit(1);
+}
+supervise(apiChildren());

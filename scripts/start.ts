@@ -1,0 +1,13 @@
+import { logger } from "../src/infra/logger";
+import { bootstrap } from "./lib/bootstrap";
+import { apiChildren, workerChildren } from "./lib/processes";
+import { supervise } from "./lib/supervisor";
+
+// One host, everything: migrate, ensure the admin, then the API pool and every worker.
+try {
+  await bootstrap();
+} catch (err) {
+  logger.error({ err }, "start-up failed");
+  process.exit(1);
+}
+supervise([...apiChildren(), ...workerChildren()]);

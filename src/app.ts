@@ -1,0 +1,94 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { type AppEnv, createRouter } from "./lib/create-router";
+import { handleError } from "./lib/error-handler";
+import { AppError, ErrorCode, problemResponse } from "./lib/errors";
+import { requestContext } from "./lib/request-context";
+import { authRouter } from "./modules/auth";
+import { docsRouter } from "./modules/docs";
+import { opsRouter } from "./modules/ops";
+import { usersRouter } from "./modules/users";
+
+export const API_PREFIX = "/api/v1";
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Builds the whole HTTP API. Pure: no listening, no connections opened here. */
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = createRouter();
+
+  app.use("*", requestContext);
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError(413, ErrorCode.BODY_TOO_LARGE, "The request body is larger than 1 MiB.");
+      },
+    }),
+  );
+
+  app.route("/", opsRouter);
+  app.route("/", docsRouter);
+  app.route(API_PREFIX, authRouter);
+  app.route(API_PREFIX, usersRouter);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "A token from POST /api/v1/auth/token",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Evently API",
+      version: "1.0.0",
+      description: "Event booking that never sells a seat twice. Errors are RFC 9457 problem+json.",
+    },
+  });
+
+  app.notFound((c) => notFoundOrWrongMethod(app, c));
+  app.onError(handleError);
+  return app;
+}
+
+/** Hono answers 404 for a known path with another method; we say 405 with an Allow header. */
+function notFoundOrWrongMethod(app: OpenAPIHono<AppEnv>, c: Context<AppEnv>): Response {
+  const allowed = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === "ALL" || route.path.includes("*")) continue;
+    if (routePattern(route.path).test(c.req.path)) allowed.add(route.method);
+  }
+  const requestId = c.get("requestId");
+  if (allowed.size > 0 && !allowed.has(c.req.method)) {
+    const err = new AppError(
+      405,
+      ErrorCode.METHOD_NOT_ALLOWED,
+      `${c.req.method} is not allowed on this path.`,
+      undefined,
+      {
+        allow: [...allowed].join(", "),
+      },
+    );
+    return problemResponse(err, requestId);
+  }
+  return problemResponse(
+    new AppError(404, ErrorCode.NOT_FOUND, `No route for ${c.req.method} ${c.req.path}.`),
+    requestId,
+  );
+}
+
+const patternCache = new Map<string, RegExp>();
+function routePattern(path: string): RegExp {
+  let re = patternCache.get(path);
+  if (!re) {
+    const source = path
+      .split("/")
+      .map((part) => (part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+      .join("/");
+    re = new RegExp(`^${source}/?$`);
+    patternCache.set(path, re);
+  }
+  return re;
+}

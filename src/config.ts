@@ -1,0 +1,107 @@
+import os from "node:os";
+import { z } from "zod";
+
+/** The only reader of process.env: every setting is parsed once, validated, and frozen. */
+
+const DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0123456789";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    PORT: intIn(1, 65535).default(3000),
+    API_WORKERS: intIn(1, 256).default(os.availableParallelism()),
+    DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/evently"),
+    DATABASE_READ_URL: z.string().url().optional(),
+    DB_POOL_SIZE: intIn(1, 200).default(10),
+    DB_STATEMENT_TIMEOUT_MS: intIn(100, 600_000).default(15_000),
+    REDIS_URL: z.string().url().default("redis://127.0.0.1:6379/0"),
+    REDIS_KEY_PREFIX: z.string().max(64).default("evently:"),
+    REDIS_COMMAND_TIMEOUT_MS: intIn(10, 60_000).default(500),
+    JWT_SECRET: z.string().optional(),
+    ACCESS_TOKEN_EXPIRE_MINUTES: intIn(1, 60 * 24 * 30).default(30),
+    BCRYPT_COST: intIn(4, 15).default(10),
+    ADMIN_EMAIL: z.string().email().max(254).optional(),
+    ADMIN_PASSWORD: z.string().optional(),
+    WAITLIST_OFFER_TTL_SECONDS: intIn(1, 86_400).default(900),
+    MAX_SEATS_PER_BOOKING: intIn(1, 1000).default(10),
+    MAX_SEATS_PER_USER_PER_EVENT: intIn(1, 100_000).default(10),
+    RATE_LIMIT_ENABLED: bool.default(true),
+    RATE_LIMIT_RPS: intIn(1, 1_000_000).default(15),
+    RATE_LIMIT_BURST: intIn(0, 1_000_000).default(10),
+    LOGIN_MAX_FAILURES: intIn(1, 10_000).default(10),
+    TRUSTED_PROXIES: z
+      .string()
+      .default("127.0.0.1")
+      .transform((s) =>
+        s
+          .split(",")
+          .map((p) => p.trim())
+          .filter(Boolean),
+      ),
+    GATEWAY_PORT: intIn(1, 65535).default(8080),
+    METRICS_PORT: intIn(0, 65535).default(0),
+    MAILGUN_API_KEY: z.string().optional(),
+    MAILGUN_DOMAIN: z.string().optional(),
+    MAILGUN_BASE_URL: z.string().url().default("https://api.mailgun.net"),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  .superRefine((env, ctx) => {
+    if (env.JWT_SECRET !== undefined && Buffer.byteLength(env.JWT_SECRET) < 32) {
+      ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "must be at least 32 bytes" });
+    }
+    if (env.NODE_ENV === "production") {
+      if (!env.JWT_SECRET || env.JWT_SECRET === DEV_JWT_SECRET) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["JWT_SECRET"],
+          message: "must be set to a secret of at least 32 bytes when NODE_ENV=production",
+        });
+      }
+      if (env.BCRYPT_COST < 10) {
+        ctx.addIssue({ code: "custom", path: ["BCRYPT_COST"], message: "must be at least 10 in production" });
+      }
+    }
+    if (env.ADMIN_PASSWORD !== undefined) {
+      const bytes = Buffer.byteLength(env.ADMIN_PASSWORD);
+      if (bytes < 8 || bytes > 72) {
+        ctx.addIssue({ code: "custom", path: ["ADMIN_PASSWORD"], message: "must be 8 to 72 bytes" });
+      }
+    }
+  })
+  .transform((env) => ({
+    ...env,
+    JWT_SECRET: env.JWT_SECRET ?? DEV_JWT_SECRET,
+    DATABASE_READ_URL: env.DATABASE_READ_URL ?? env.DATABASE_URL,
+    MAILGUN_ENABLED: Boolean(env.MAILGUN_API_KEY && env.MAILGUN_DOMAIN),
+  }));
+
+export type Config = Readonly<z.output<typeof schema>>;
+
+/** Parses an environment; throws with one line per bad variable. Exported for tests. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "unset", as in most .env files.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join(".") || "(env)"}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  return Object.freeze(result.data);
+}
+
+function loadConfig(): Config {
+  try {
+    return parseConfig(process.env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+export const config: Config = loadConfig();

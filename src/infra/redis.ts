@@ -1,0 +1,58 @@
+import Redis, { type RedisOptions } from "ioredis";
+import { config } from "../config";
+import { logger } from "./logger";
+
+/**
+ * One request-path client. It fails fast while Redis is down (no offline queue, short command
+ * timeout, one retry) so that callers fall back to PostgreSQL instead of hanging; it keeps
+ * reconnecting in the background and recovers by itself.
+ */
+const baseOptions: RedisOptions = {
+  keyPrefix: config.REDIS_KEY_PREFIX,
+  commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+  connectTimeout: 1_000,
+  maxRetriesPerRequest: 1,
+  enableOfflineQueue: false,
+  enableAutoPipelining: true,
+  retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2_000),
+};
+
+let lastErrorLog = 0;
+function logConnectionErrors(client: Redis, name: string): Redis {
+  client.on("error", (err) => {
+    // A down Redis emits an error per reconnect attempt: log at most one line every 5 s.
+    const now = Date.now();
+    if (now - lastErrorLog > 5_000) {
+      lastErrorLog = now;
+      logger.warn({ err: err.message, client: name }, "redis connection error");
+    }
+  });
+  return client;
+}
+
+export const redis = logConnectionErrors(new Redis(config.REDIS_URL, baseOptions), "main");
+
+/**
+ * A separate connection for blocking reads (XREADGROUP BLOCK): it must not carry a command
+ * timeout shorter than the block, and must not hold up the request-path client.
+ */
+export function createBlockingRedis(name: string): Redis {
+  return logConnectionErrors(
+    new Redis(config.REDIS_URL, {
+      ...baseOptions,
+      commandTimeout: undefined,
+      enableAutoPipelining: false,
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+    }),
+    name,
+  );
+}
+
+export function isRedisReady(): boolean {
+  return redis.status === "ready";
+}
+
+export async function closeRedis(): Promise<void> {
+  redis.disconnect();
+}

@@ -1,0 +1,5 @@
+export interface AuthUser {
+  id: number;
+  email: string;
+  isAdmin: boolean;
+}

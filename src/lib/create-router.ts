@@ -1,0 +1,90 @@
+import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
+import type { AuthUser } from "./auth-user";
+import { AppError, ErrorCode, type FieldError } from "./errors";
+
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    user?: AuthUser;
+  };
+}
+
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+
+interface ZodLikeIssue {
+  path: PropertyKey[];
+  message: string;
+}
+
+export function toFieldErrors(issues: readonly ZodLikeIssue[], target?: string): FieldError[] {
+  return issues.map((issue) => ({
+    field: [target, ...issue.path.map(String)].filter(Boolean).join("."),
+    message: issue.message,
+  }));
+}
+
+export function validationError(issues: readonly ZodLikeIssue[], target?: string): AppError {
+  return new AppError(422, ErrorCode.VALIDATION_FAILED, "The request is not valid.", toFieldErrors(issues, target));
+}
+
+/** Every router is built here, so every validation failure is the same 422 problem. */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error.issues, result.target);
+    },
+  });
+}
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().openapi({ example: "SEAT_ALREADY_BOOKED" }),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    request_id: z.string().optional(),
+  })
+  .openapi("Problem");
+
+const problemDescriptions: Record<number, string> = {
+  400: "Malformed request",
+  401: "Missing, invalid or expired token",
+  403: "Not allowed for this user",
+  404: "Not found",
+  409: "Conflict with the current state",
+  413: "Request body too large",
+  422: "Validation failed",
+  429: "Too many requests",
+  503: "A dependency is unavailable",
+};
+
+/** OpenAPI response entries for the given error statuses, all problem+json. */
+export function problems(...statuses: number[]) {
+  const entries: Record<number, { description: string; content: Record<string, { schema: typeof ProblemSchema }> }> =
+    {};
+  for (const status of [...statuses, 422, 500]) {
+    entries[status] = {
+      description: problemDescriptions[status] ?? "Internal error",
+      content: { "application/problem+json": { schema: ProblemSchema } },
+    };
+  }
+  return entries;
+}
+
+export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+export const bearerSecurity = [{ bearerAuth: [] }];
+
+/** A positive 64-bit-safe integer path id; anything else is a 422, never a 500. */
+export const idParam = (name: string) =>
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .openapi({ param: { name, in: "path" }, example: 1 });

@@ -1,0 +1,36 @@
+import { createMiddleware } from "hono/factory";
+import { logger } from "../infra/logger";
+import { httpDuration, httpRequests } from "../infra/metrics";
+import type { AppEnv } from "./create-router";
+
+const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Gives every request an id (the caller's X-Request-Id when it is sane), echoes it, and writes
+ * one JSON log line and the metrics when the request ends. Route labels use the route template,
+ * never the raw path, so metric cardinality stays bounded.
+ */
+export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
+  const started = performance.now();
+  const incoming = c.req.header("x-request-id");
+  const requestId = incoming && VALID_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+  c.set("requestId", requestId);
+  await next();
+  c.header("X-Request-Id", requestId);
+  const seconds = (performance.now() - started) / 1000;
+  const route = c.res.status === 404 && c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
+  httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
+  httpDuration.observe({ method: c.req.method, route }, seconds);
+  logger.info(
+    {
+      request_id: requestId,
+      method: c.req.method,
+      route,
+      path: c.req.path,
+      status: c.res.status,
+      duration_ms: Math.round(seconds * 100_000) / 100,
+      user_id: c.get("user")?.id,
+    },
+    "request",
+  );
+});

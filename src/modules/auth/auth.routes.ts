@@ -1,0 +1,35 @@
+import { createRoute } from "@hono/zod-openapi";
+import { optionalAuth } from "../../lib/auth";
+import { jsonContent, problems } from "../../lib/create-router";
+import { UserSchema } from "../users/users.schemas";
+import { LoginSchema, RegisterSchema, TokenSchema } from "./auth.schemas";
+
+const tags = ["Auth"];
+
+export const register = createRoute({
+  method: "post",
+  path: "/auth/register",
+  tags,
+  description: "Creates an account. `is_admin: true` needs an admin's bearer token (else 403).",
+  middleware: [optionalAuth] as const,
+  request: { body: { required: true, content: { "application/json": { schema: RegisterSchema } } } },
+  responses: { 201: jsonContent(UserSchema, "The new account"), ...problems(400, 401, 403, 409) },
+});
+
+export const token = createRoute({
+  method: "post",
+  path: "/auth/token",
+  tags,
+  description: "OAuth2 password flow: form-encoded `username` and `password` (JSON also accepted).",
+  request: {
+    body: {
+      // Not `required`: with two media types the handler picks the one that was sent.
+      required: false,
+      content: {
+        "application/x-www-form-urlencoded": { schema: LoginSchema },
+        "application/json": { schema: LoginSchema },
+      },
+    },
+  },
+  responses: { 200: jsonContent(TokenSchema, "A bearer token"), ...problems(400, 401, 429) },
+});

@@ -1,0 +1,54 @@
+import { accessTokenTtlSeconds, signAccessToken } from "../../lib/auth";
+import type { AuthUser } from "../../lib/auth-user";
+import { AppError, conflict, ErrorCode, forbidden } from "../../lib/errors";
+import { hashPassword, verifyPassword } from "../../lib/passwords";
+import { findUserByEmail, insertUser, promoteToAdmin } from "../users/users.repo";
+import { toUserDto, type UserDto } from "../users/users.schemas";
+
+export async function registerUser(
+  input: { email: string; full_name?: string | null; password: string; is_admin: boolean },
+  actor: AuthUser | undefined,
+): Promise<UserDto> {
+  if (input.is_admin && !actor?.isAdmin) throw forbidden("Only an admin can create another admin.");
+  const row = await insertUser({
+    email: input.email,
+    fullName: input.full_name ?? null,
+    hashedPassword: await hashPassword(input.password),
+    isAdmin: input.is_admin,
+  });
+  if (!row) throw conflict(ErrorCode.EMAIL_TAKEN, "An account with this e-mail already exists.");
+  return toUserDto(row);
+}
+
+/** Unknown e-mail and wrong password take the same path: one bcrypt compare, one 401. */
+export async function issueToken(username: string, password: string) {
+  const user = await findUserByEmail(username.toLowerCase());
+  const ok = await verifyPassword(password, user?.hashedPassword);
+  if (!user || !ok) {
+    throw new AppError(401, ErrorCode.INVALID_CREDENTIALS, "Incorrect e-mail or password.", undefined, {
+      "www-authenticate": "Bearer",
+    });
+  }
+  return {
+    access_token: await signAccessToken(user),
+    token_type: "bearer" as const,
+    expires_in: accessTokenTtlSeconds(),
+  };
+}
+
+/** Creates the admin account, or promotes (and resets the password of) an existing one. */
+export async function ensureAdmin(email: string, password: string): Promise<"created" | "promoted"> {
+  const normalized = email.toLowerCase();
+  const hashed = await hashPassword(password);
+  const created = await insertUser({
+    email: normalized,
+    fullName: "Administrator",
+    hashedPassword: hashed,
+    isAdmin: true,
+  });
+  if (created) return "created";
+  const existing = await findUserByEmail(normalized);
+  if (existing?.isAdmin && (await verifyPassword(password, existing.hashedPassword))) return "promoted";
+  await promoteToAdmin(normalized, hashed);
+  return "promoted";
+}

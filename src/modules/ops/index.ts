@@ -1,0 +1,52 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { registry } from "../../infra/metrics";
+import { createRouter, jsonContent, problems } from "../../lib/create-router";
+import { AppError, ErrorCode } from "../../lib/errors";
+import { checkReadiness } from "./ops.service";
+
+const tags = ["Operations"];
+
+const health = createRoute({
+  method: "get",
+  path: "/health",
+  tags,
+  description: "Liveness: answers without touching any dependency.",
+  responses: { 200: jsonContent(z.object({ status: z.literal("ok") }), "The process is alive") },
+});
+
+const ReadySchema = z.object({
+  status: z.enum(["ok", "degraded", "unavailable"]),
+  postgres: z.enum(["ok", "down"]),
+  redis: z.enum(["ok", "degraded"]),
+});
+
+const ready = createRoute({
+  method: "get",
+  path: "/ready",
+  tags,
+  description: "Readiness: 503 when PostgreSQL is unreachable; 200 with redis 'degraded' when only Redis is.",
+  responses: { 200: jsonContent(ReadySchema, "Ready (possibly degraded)"), ...problems(503) },
+});
+
+const metrics = createRoute({
+  method: "get",
+  path: "/metrics",
+  tags,
+  description: "Prometheus text exposition of this process's metrics.",
+  responses: { 200: { description: "Prometheus metrics", content: { "text/plain": { schema: z.string() } } } },
+});
+
+export const opsRouter = createRouter()
+  .openapi(health, (c) => c.json({ status: "ok" as const }, 200))
+  .openapi(ready, async (c) => {
+    const state = await checkReadiness();
+    if (state.postgres === "down") {
+      throw new AppError(503, ErrorCode.SERVICE_UNAVAILABLE, "PostgreSQL is unreachable.", undefined, {
+        "retry-after": "5",
+      });
+    }
+    return c.json(state, 200);
+  })
+  .openapi(metrics, async (c) => {
+    return c.text(await registry.metrics(), 200, { "content-type": registry.contentType });
+  });

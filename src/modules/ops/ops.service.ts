@@ -1,0 +1,26 @@
+import { sqlClient } from "../../infra/db";
+import { logger } from "../../infra/logger";
+import { redis } from "../../infra/redis";
+
+export interface Readiness {
+  status: "ok" | "degraded" | "unavailable";
+  postgres: "ok" | "down";
+  redis: "ok" | "degraded";
+}
+
+const withTimeout = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timeout")), ms))]);
+
+/** PostgreSQL is required; Redis only speeds things up, so its absence is "degraded". */
+export async function checkReadiness(): Promise<Readiness> {
+  const [pg, rd] = await Promise.allSettled([
+    withTimeout(sqlClient`select 1`, 2_000),
+    withTimeout(redis.ping(), 1_000),
+  ]);
+  if (pg.status === "rejected") logger.warn({ err: String(pg.reason) }, "readiness: postgres unreachable");
+  if (rd.status === "rejected") logger.warn({ err: String(rd.reason) }, "readiness: redis unreachable");
+  const postgres = pg.status === "fulfilled" ? "ok" : "down";
+  const redisState = rd.status === "fulfilled" ? "ok" : "degraded";
+  const status = postgres === "down" ? "unavailable" : redisState === "ok" ? "ok" : "degraded";
+  return { status, postgres, redis: redisState };
+}

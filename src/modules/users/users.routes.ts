@@ -1,0 +1,51 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireAdmin, requireAuth } from "../../lib/auth";
+import { bearerSecurity, idParam, jsonContent, problems } from "../../lib/create-router";
+import { PaginationQuery, UpdateMeSchema, UserSchema } from "./users.schemas";
+
+const tags = ["Users"];
+
+export const getMe = createRoute({
+  method: "get",
+  path: "/users/me",
+  tags,
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  responses: { 200: jsonContent(UserSchema, "The caller's account"), ...problems(401) },
+});
+
+export const patchMe = createRoute({
+  method: "patch",
+  path: "/users/me",
+  tags,
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { body: { required: true, content: { "application/json": { schema: UpdateMeSchema } } } },
+  responses: { 200: jsonContent(UserSchema, "The updated account"), ...problems(400, 401, 403) },
+});
+
+export const getUserById = createRoute({
+  method: "get",
+  path: "/users/{id}",
+  tags,
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: z.object({ id: idParam("id") }) },
+  responses: { 200: jsonContent(UserSchema, "The user"), ...problems(401, 403, 404) },
+});
+
+export const listUsersRoute = createRoute({
+  method: "get",
+  path: "/users",
+  tags,
+  security: bearerSecurity,
+  middleware: [requireAdmin] as const,
+  request: { query: PaginationQuery },
+  responses: {
+    200: {
+      ...jsonContent(z.array(UserSchema), "Users ordered by id; the total is in X-Total-Count"),
+      headers: { "X-Total-Count": { schema: { type: "integer" } } },
+    },
+    ...problems(401, 403),
+  },
+});

@@ -1,0 +1,34 @@
+import { createApp } from "./app";
+import { config } from "./config";
+import { closeDb } from "./infra/db";
+import { logger } from "./infra/logger";
+import { closeRedis } from "./infra/redis";
+
+/** One API process. Several share PORT through reusePort (see scripts/start-api.ts). */
+const app = createApp();
+const server = Bun.serve({
+  port: config.PORT,
+  hostname: "0.0.0.0",
+  reusePort: true,
+  idleTimeout: 30,
+  maxRequestBodySize: 2 * 1024 * 1024,
+  fetch: app.fetch,
+});
+logger.info({ port: server.port }, "api listening");
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "api shutting down: finishing in-flight requests");
+  const force = setTimeout(() => {
+    logger.warn("in-flight requests did not finish in 10 s; exiting");
+    process.exit(1);
+  }, 10_000);
+  await server.stop(false);
+  await Promise.allSettled([closeDb(), closeRedis()]);
+  clearTimeout(force);
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));
