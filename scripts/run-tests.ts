@@ -1,0 +1,48 @@
+import { Glob } from "bun";
+import os from "node:os";
+import path from "node:path";
+
+/**
+ * Runs every test file in its own `bun test` process (so each gets its own database and Redis
+ * prefix from tests/support/preload.ts), two at a time by default, and ends with one line
+ * "N passed, N failed". Arguments filter files by substring.
+ */
+const root = path.resolve(import.meta.dir, "..");
+const filters = process.argv.slice(2);
+const files = [...new Glob("tests/**/*.test.ts").scanSync({ cwd: root })]
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+const parallel = Number(process.env.TEST_PARALLEL ?? Math.max(1, Math.min(2, os.availableParallelism())));
+
+let passed = 0;
+let failed = 0;
+const failedFiles: string[] = [];
+
+async function runFile(file: string): Promise<void> {
+  const proc = Bun.spawn([process.execPath, "test", file], { cwd: root, stdout: "pipe", stderr: "pipe", env: process.env });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const text = `${out}\n${err}`;
+  const pass = Number(/^\s*(\d+) pass$/m.exec(text)?.[1] ?? 0);
+  let fail = Number(/^\s*(\d+) fail$/m.exec(text)?.[1] ?? 0);
+  if (code !== 0 && fail === 0) fail = 1; // crashed before reporting
+  passed += pass;
+  failed += fail;
+  process.stdout.write(`\n=== ${file}: ${pass} passed, ${fail} failed (exit ${code})\n`);
+  if (code !== 0 || fail > 0) {
+    failedFiles.push(file);
+    process.stdout.write(text);
+  } else {
+    process.stdout.write(text.split("\n").filter((l) => /^\s*\(pass\)|^\s*\(fail\)/.test(l)).join("\n"));
+    process.stdout.write("\n");
+  }
+}
+
+const queue = [...files];
+await Promise.all(
+  Array.from({ length: parallel }, async () => {
+    for (let f = queue.shift(); f; f = queue.shift()) await runFile(f);
+  }),
+);
+if (failedFiles.length > 0) process.stdout.write(`\nFailed files:\n${failedFiles.map((f) => `  ${f}`).join("\n")}\n`);
+process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+process.exit(failed > 0 || files.length === 0 ? 1 : 0);

@@ -1,0 +1,30 @@
+/**
+ * Environment for one test process: its own PostgreSQL database and Redis key prefix, so test
+ * files (each run in its own process by scripts/run-tests.ts) never see each other's data.
+ */
+const tag = `${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+const base = new URL(process.env.TEST_DATABASE_BASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
+
+export const testDatabaseName = `evently_test_${tag}`;
+export const testDatabaseUrl = (() => {
+  const u = new URL(base);
+  u.pathname = `/${testDatabaseName}`;
+  return u.toString();
+})();
+export const maintenanceUrl = (() => {
+  const u = new URL(base);
+  u.pathname = "/postgres";
+  return u.toString();
+})();
+
+export const testEnv: Record<string, string> = {
+  NODE_ENV: "test",
+  DATABASE_URL: testDatabaseUrl,
+  REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0",
+  REDIS_KEY_PREFIX: `test:${tag}:`,
+  JWT_SECRET: "test-secret-that-is-at-least-32-bytes-long!!",
+  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+  BCRYPT_COST: "4",
+  RATE_LIMIT_ENABLED: "false",
+  DB_POOL_SIZE: "20",
+};
