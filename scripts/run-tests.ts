@@ -1,6 +1,6 @@
-import { Glob } from "bun";
 import os from "node:os";
 import path from "node:path";
+import { Glob } from "bun";
 
 /**
  * Runs every test file in its own `bun test` process (so each gets its own database and Redis
@@ -19,8 +19,17 @@ let failed = 0;
 const failedFiles: string[] = [];
 
 async function runFile(file: string): Promise<void> {
-  const proc = Bun.spawn([process.execPath, "test", file], { cwd: root, stdout: "pipe", stderr: "pipe", env: process.env });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn([process.execPath, "test", file], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: process.env,
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   const text = `${out}\n${err}`;
   const pass = Number(/^\s*(\d+) pass$/m.exec(text)?.[1] ?? 0);
   let fail = Number(/^\s*(\d+) fail$/m.exec(text)?.[1] ?? 0);
@@ -32,7 +41,12 @@ async function runFile(file: string): Promise<void> {
     failedFiles.push(file);
     process.stdout.write(text);
   } else {
-    process.stdout.write(text.split("\n").filter((l) => /^\s*\(pass\)|^\s*\(fail\)/.test(l)).join("\n"));
+    process.stdout.write(
+      text
+        .split("\n")
+        .filter((l) => /^\s*\(pass\)|^\s*\(fail\)/.test(l))
+        .join("\n"),
+    );
     process.stdout.write("\n");
   }
 }

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "bun:test";
-import { Glob } from "bun";
 import path from "node:path";
+import { Glob } from "bun";
 
 const root = path.resolve(import.meta.dir, "..");
 const files = (pattern: string) => [...new Glob(pattern).scanSync({ cwd: root })];
 const importsOf = async (file: string) =>
-  [...(await Bun.file(path.join(root, file)).text()).matchAll(/^\s*(?:import|export)[^'"]*from\s+["']([^"']+)["']/gm)].map(
-    (m) => m[1] as string,
-  );
+  [
+    ...(await Bun.file(path.join(root, file)).text()).matchAll(/^\s*(?:import|export)[^'"]*from\s+["']([^"']+)["']/gm),
+  ].map((m) => m[1] as string);
 
 /** Resolves a relative import to a repo path (without extension) so rules can match it. */
 const resolve = (from: string, spec: string) =>

@@ -27,7 +27,9 @@ describe("registration", () => {
 
   it("accepts a JSON login as well as a form login", async () => {
     const user = await registerAndLogin("json");
-    const res = await api("POST", "/api/v1/auth/token", { body: { username: user.email, password: "correct-horse-1" } });
+    const res = await api("POST", "/api/v1/auth/token", {
+      body: { username: user.email, password: "correct-horse-1" },
+    });
     expect(res.status).toBe(200);
     expect(typeof res.body.access_token).toBe("string");
   });
@@ -35,7 +37,9 @@ describe("registration", () => {
   it("refuses a duplicate e-mail in any letter case with 409 EMAIL_TAKEN", async () => {
     const email = uniqueEmail("dup");
     expect((await api("POST", "/api/v1/auth/register", { body: { email, password: "password-1" } })).status).toBe(201);
-    const again = await api("POST", "/api/v1/auth/register", { body: { email: email.toUpperCase(), password: "password-2" } });
+    const again = await api("POST", "/api/v1/auth/register", {
+      body: { email: email.toUpperCase(), password: "password-2" },
+    });
     expect(again.status).toBe(409);
     expect(again.headers.get("content-type")).toContain("application/problem+json");
     expect(again.body.code).toBe("EMAIL_TAKEN");
@@ -64,7 +68,9 @@ describe("registration", () => {
     expect(short.status).toBe(422);
     expect(short.body.errors[0].field).toBe("json.password");
     // 25 three-byte characters = 75 bytes, though only 25 characters.
-    const long = await api("POST", "/api/v1/auth/register", { body: { email: uniqueEmail(), password: "€".repeat(25) } });
+    const long = await api("POST", "/api/v1/auth/register", {
+      body: { email: uniqueEmail(), password: "€".repeat(25) },
+    });
     expect(long.status).toBe(422);
     const ok = await api("POST", "/api/v1/auth/register", { body: { email: uniqueEmail(), password: "€".repeat(24) } });
     expect(ok.status).toBe(201);
@@ -86,7 +92,9 @@ describe("login", () => {
   it("answers unknown e-mail and wrong password with the same 401", async () => {
     const user = await registerAndLogin("enum");
     const wrong = await api("POST", "/api/v1/auth/token", { form: { username: user.email, password: "nope-nope-1" } });
-    const unknown = await api("POST", "/api/v1/auth/token", { form: { username: uniqueEmail("ghost"), password: "nope-nope-1" } });
+    const unknown = await api("POST", "/api/v1/auth/token", {
+      form: { username: uniqueEmail("ghost"), password: "nope-nope-1" },
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     const strip = (b: Record<string, unknown>) => ({ ...b, request_id: undefined });
@@ -116,7 +124,11 @@ describe("tokens", () => {
   it("refuses a token signed with another key", async () => {
     const user = await registerAndLogin();
     const now = Math.floor(Date.now() / 1000);
-    const forged = await sign({ sub: String(user.id), ver: 0, exp: now + 60 }, "another-secret-another-secret-123456", "HS256");
+    const forged = await sign(
+      { sub: String(user.id), ver: 0, exp: now + 60 },
+      "another-secret-another-secret-123456",
+      "HS256",
+    );
     expect((await api("GET", "/api/v1/users/me", { token: forged })).status).toBe(401);
   });
 
@@ -155,7 +167,9 @@ describe("tokens", () => {
     });
     expect(change.status).toBe(200);
     expect((await api("GET", "/api/v1/users/me", { token: user.token })).status).toBe(401);
-    const login = await api("POST", "/api/v1/auth/token", { form: { username: user.email, password: "brand-new-pass-1" } });
+    const login = await api("POST", "/api/v1/auth/token", {
+      form: { username: user.email, password: "brand-new-pass-1" },
+    });
     expect((await api("GET", "/api/v1/users/me", { token: login.body.access_token })).status).toBe(200);
   });
 });

@@ -9,10 +9,13 @@ describe("API documentation", () => {
     expect(res.body.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
     const documented = new Set<string>();
     for (const [path, ops] of Object.entries(res.body.paths as Record<string, object>)) {
-      for (const method of Object.keys(ops)) documented.add(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`);
+      for (const method of Object.keys(ops))
+        documented.add(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`);
     }
     const undocumented = app.routes
-      .filter((r) => r.method !== "ALL" && !r.path.startsWith("/docs") && !["/swagger", "/openapi.json"].includes(r.path))
+      .filter(
+        (r) => r.method !== "ALL" && !r.path.startsWith("/docs") && !["/swagger", "/openapi.json"].includes(r.path),
+      )
       .map((r) => `${r.method} ${r.path}`)
       .filter((r) => !documented.has(r));
     expect(undocumented).toEqual([]);

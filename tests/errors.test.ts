@@ -36,7 +36,10 @@ describe("problem+json errors", () => {
   });
 
   it("answers an unsupported content type with 415", async () => {
-    const res = await api("POST", "/api/v1/auth/register", { body: "email=a", headers: { "content-type": "text/plain" } });
+    const res = await api("POST", "/api/v1/auth/register", {
+      body: "email=a",
+      headers: { "content-type": "text/plain" },
+    });
     expectProblem(res, 415, "UNSUPPORTED_MEDIA_TYPE");
   });
 

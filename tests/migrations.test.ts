@@ -11,8 +11,10 @@ describe("migrations", () => {
   });
 
   it("let the database itself refuse a second BOOKED booking of one seat", async () => {
-    const [u] = await sqlClient`insert into users (email, hashed_password) values ('mig@example.test', 'x') returning id`;
-    const [e] = await sqlClient`insert into events (name, start_time, capacity) values ('M', now() + interval '1 day', 1) returning id`;
+    const [u] =
+      await sqlClient`insert into users (email, hashed_password) values ('mig@example.test', 'x') returning id`;
+    const [e] =
+      await sqlClient`insert into events (name, start_time, capacity) values ('M', now() + interval '1 day', 1) returning id`;
     const [s] = await sqlClient`insert into seats (event_id, seat_number) values (${e?.id}, 1) returning id`;
     const book = () =>
       sqlClient.begin(async (tx) => {
@@ -25,7 +27,8 @@ describe("migrations", () => {
   });
 
   it("let the database refuse a BOOKED seat without a booking", async () => {
-    const [e] = await sqlClient`insert into events (name, start_time, capacity) values ('N', now() + interval '1 day', 1) returning id`;
+    const [e] =
+      await sqlClient`insert into events (name, start_time, capacity) values ('N', now() + interval '1 day', 1) returning id`;
     const err = await sqlClient
       .begin((tx) => tx`insert into seats (event_id, seat_number, status) values (${e?.id}, 1, 'BOOKED')`)
       .catch((x) => x);

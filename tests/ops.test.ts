@@ -12,7 +12,11 @@ async function readyIn(env: Record<string, string>) {
     const res = await createApp().request("/ready");
     process.stdout.write(JSON.stringify({ status: res.status, ms: performance.now() - t, body: await res.json() }));
     process.exit(0);`;
-  const proc = Bun.spawn([process.execPath, "-e", script], { cwd: root, env: { ...process.env, ...env }, stdout: "pipe" });
+  const proc = Bun.spawn([process.execPath, "-e", script], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+  });
   const out = await new Response(proc.stdout).text();
   await proc.exited;
   return JSON.parse(out) as { status: number; ms: number; body: any };

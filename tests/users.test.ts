@@ -44,7 +44,10 @@ describe("users", () => {
 
   it("updates full_name, and changes the password only with the current one", async () => {
     const u = await registerAndLogin();
-    const renamed = await api("PATCH", "/api/v1/users/me", { token: u.token, body: { full_name: "New Name", is_admin: true } });
+    const renamed = await api("PATCH", "/api/v1/users/me", {
+      token: u.token,
+      body: { full_name: "New Name", is_admin: true },
+    });
     expect(renamed.status).toBe(200);
     expect(renamed.body.full_name).toBe("New Name");
     expect(renamed.body.is_admin).toBe(false);

@@ -1,5 +1,5 @@
-import type { Subprocess } from "bun";
 import path from "node:path";
+import type { Subprocess } from "bun";
 
 export const repoRoot = path.resolve(import.meta.dir, "../..");
 
