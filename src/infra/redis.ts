@@ -53,6 +53,21 @@ export function isRedisReady(): boolean {
   return redis.status === "ready";
 }
 
+/** Resolves true once the client is connected, false after `ms` (Redis down or still connecting). */
+export function waitForRedis(ms: number): Promise<boolean> {
+  if (redis.status === "ready") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      redis.off("ready", onReady);
+      resolve(ok);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), ms);
+    redis.once("ready", onReady);
+  });
+}
+
 export async function closeRedis(): Promise<void> {
   redis.disconnect();
 }

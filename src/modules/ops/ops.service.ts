@@ -1,6 +1,6 @@
 import { sqlClient } from "../../infra/db";
 import { logger } from "../../infra/logger";
-import { redis } from "../../infra/redis";
+import { redis, waitForRedis } from "../../infra/redis";
 
 export interface Readiness {
   status: "ok" | "degraded" | "unavailable";
@@ -15,7 +15,8 @@ const withTimeout = <T>(p: Promise<T>, ms: number) =>
 export async function checkReadiness(): Promise<Readiness> {
   const [pg, rd] = await Promise.allSettled([
     withTimeout(sqlClient`select 1`, 2_000),
-    withTimeout(redis.ping(), 1_000),
+    // A process that has just started may still be connecting: give it a moment.
+    waitForRedis(500).then(() => withTimeout(redis.ping(), 1_000)),
   ]);
   if (pg.status === "rejected") logger.warn({ err: String(pg.reason) }, "readiness: postgres unreachable");
   if (rd.status === "rejected") logger.warn({ err: String(rd.reason) }, "readiness: redis unreachable");
