@@ -6,7 +6,9 @@ import { handleError } from "./lib/error-handler";
 import { AppError, ErrorCode, problemResponse } from "./lib/errors";
 import { requestContext } from "./lib/request-context";
 import { authRouter } from "./modules/auth";
+import { bookingsRouter } from "./modules/bookings";
 import { docsRouter } from "./modules/docs";
+import { eventsRouter } from "./modules/events";
 import { opsRouter } from "./modules/ops";
 import { usersRouter } from "./modules/users";
 
@@ -32,6 +34,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/", docsRouter);
   app.route(API_PREFIX, authRouter);
   app.route(API_PREFIX, usersRouter);
+  app.route(API_PREFIX, bookingsRouter);
+  app.route(API_PREFIX, eventsRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

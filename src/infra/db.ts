@@ -14,6 +14,10 @@ function createClient(url: string, max: number) {
     idle_timeout: 30,
     prepare: true,
     onnotice: () => {},
+    // Our ids and counts fit in 2^53: read int8 as a number, not a string, in raw queries too.
+    types: {
+      int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+    },
     connection: {
       application_name: "evently",
       statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,

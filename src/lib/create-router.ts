@@ -30,6 +30,8 @@ export function validationError(issues: readonly ZodLikeIssue[], target?: string
 /** Every router is built here, so every validation failure is the same 422 problem. */
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
+    // The seed's clients call both /events/ and /events: a trailing slash never matters.
+    strict: false,
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error.issues, result.target);
     },

@@ -1,0 +1,104 @@
+import { createHash } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { db, type Tx } from "../infra/db";
+import { logger } from "../infra/logger";
+import { AppError, ErrorCode } from "./errors";
+
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+  replayed: boolean;
+}
+
+const KEY_TTL = sql`interval '24 hours'`;
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+export function fingerprint(parts: unknown[]): string {
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
+}
+
+/** Thrown inside the transaction to leave it (nothing was written) and answer from the record. */
+class Replay extends Error {
+  constructor(readonly stored: StoredResponse) {
+    super("replay");
+  }
+}
+
+/**
+ * Runs `work` in one transaction. With an Idempotency-Key, the key row is claimed first in that
+ * same transaction: a concurrent request with the same key waits on the row's unique index until
+ * the first commits, then answers from the stored response. Keys are per user and last 24 h.
+ */
+export async function runIdempotent(
+  scope: { userId: number; key: string | undefined; fingerprint: string },
+  work: (tx: Tx) => Promise<{ status: number; body: unknown }>,
+): Promise<StoredResponse> {
+  const { userId, key } = scope;
+  if (key === undefined) {
+    return { ...(await db.transaction(work)), replayed: false };
+  }
+  try {
+    return await db.transaction(async (tx) => {
+      const claimed = await tx.execute(sql`
+        insert into idempotency_keys (user_id, key, request_hash, status_code, response_body, expires_at)
+        values (${userId}, ${key}, ${scope.fingerprint}, 0, 'null', now() + ${KEY_TTL})
+        on conflict (user_id, key) do update
+          set request_hash = excluded.request_hash, status_code = 0, response_body = 'null',
+              created_at = now(), expires_at = excluded.expires_at
+          where idempotency_keys.expires_at < now()
+        returning 1`);
+      if (claimed.length === 0) throw new Replay(await readStored(tx, userId, key, scope.fingerprint));
+      const result = await work(tx);
+      await tx.execute(sql`
+        update idempotency_keys set status_code = ${result.status}, response_body = ${JSON.stringify(result.body)}::jsonb
+        where user_id = ${userId} and key = ${key}`);
+      return { ...result, replayed: false };
+    });
+  } catch (err) {
+    if (err instanceof Replay) return err.stored;
+    if (err instanceof AppError && err.status >= 400 && err.status < 500) await storeRefusal(scope, err);
+    throw err;
+  }
+}
+
+async function readStored(tx: Tx, userId: number, key: string, hash: string): Promise<StoredResponse> {
+  const [row] = await tx.execute<{ request_hash: string; status_code: number; response_body: unknown }>(sql`
+    select request_hash, status_code, response_body from idempotency_keys where user_id = ${userId} and key = ${key}`);
+  if (!row) throw new Error("idempotency record vanished");
+  if (row.request_hash !== hash) {
+    throw new AppError(
+      422,
+      ErrorCode.IDEMPOTENCY_KEY_REUSED,
+      "This Idempotency-Key was already used with a different request.",
+    );
+  }
+  const body = typeof row.response_body === "string" ? JSON.parse(row.response_body) : row.response_body;
+  return { status: row.status_code, body, replayed: true };
+}
+
+/** A refused request is an answer too: a retry with the same key gets the same refusal. */
+async function storeRefusal(scope: { userId: number; key: string | undefined; fingerprint: string }, err: AppError) {
+  if (scope.key === undefined || err.code === ErrorCode.IDEMPOTENCY_KEY_REUSED) return;
+  const body = { status: err.status, code: err.code, detail: err.detail, errors: err.errors, headers: err.headers };
+  try {
+    await db.execute(sql`
+      insert into idempotency_keys (user_id, key, request_hash, status_code, response_body, expires_at)
+      values (${scope.userId}, ${scope.key}, ${scope.fingerprint}, ${err.status}, ${JSON.stringify(body)}::jsonb, now() + ${KEY_TTL})
+      on conflict (user_id, key) do nothing`);
+  } catch (storeErr) {
+    logger.warn({ err: (storeErr as Error).message }, "could not store idempotent refusal");
+  }
+}
+
+/** Rebuilds the AppError of a stored refusal so it renders exactly as the first time. */
+export function refusalFrom(stored: StoredResponse): AppError | undefined {
+  if (stored.status < 400) return undefined;
+  const b = stored.body as {
+    status: number;
+    code: ErrorCode;
+    detail: string;
+    errors?: [];
+    headers?: Record<string, string>;
+  };
+  return new AppError(b.status, b.code, b.detail, b.errors, { ...b.headers, "idempotent-replayed": "true" });
+}

@@ -1,0 +1,128 @@
+import { sql } from "drizzle-orm";
+import { db, type Executor, type Tx } from "../../infra/db";
+
+export type LockedSeat = {
+  id: number;
+  seat_number: number;
+  status: "AVAILABLE" | "HELD" | "BOOKED";
+  held_by: number | null;
+  hold_expired: boolean | null;
+};
+
+export type EventState = {
+  name: string;
+  venue: string | null;
+  started: boolean;
+  deleted: boolean;
+  user_booked: number;
+};
+
+export type BookingRow = {
+  booking_id: number;
+  event_id: number;
+  user_id: number;
+  seat_id: number | null;
+  seat_number: number;
+  status: "PENDING" | "BOOKED" | "CANCELLED";
+  venue: string | null;
+  event_name: string;
+  created_at: Date | string;
+  cancelled_at: Date | string | null;
+};
+
+/**
+ * Serialises one user's bookings for one event, so the per-user seat limit is checked against
+ * committed data. Always taken before any seat lock: user lock, then seats in ascending order.
+ */
+export function lockUserForEvent(tx: Tx, userId: number, eventId: number) {
+  return tx.execute(
+    sql`select pg_advisory_xact_lock(${userId % 2_147_483_647}::int4, ${eventId % 2_147_483_647}::int4)`,
+  );
+}
+
+/** The event's state and how many seats this user already holds in it. */
+export async function readEventState(tx: Tx, eventId: number, userId: number): Promise<EventState | undefined> {
+  const [row] = await tx.execute<EventState>(sql`
+    select e.name, e.venue, e.start_time <= now() as started, e.deleted_at is not null as deleted,
+           (select count(*) from bookings b
+             where b.user_id = ${userId} and b.event_id = ${eventId} and b.status = 'BOOKED')::int as user_booked
+    from events e where e.id = ${eventId}`);
+  return row;
+}
+
+/** Locks the named seats in ascending seat order (the planner walks the unique index). */
+export async function lockSeatsByNumber(tx: Tx, eventId: number, seatNumbers: number[]): Promise<LockedSeat[]> {
+  const rows = await tx.execute<LockedSeat>(sql`
+    select id, seat_number, status, held_by, hold_expires_at < now() as hold_expired
+    from seats
+    where event_id = ${eventId} and seat_number = any(${`{${seatNumbers.join(",")}}`}::int[])
+    order by seat_number
+    for update`);
+  return [...rows];
+}
+
+/** Best available: the lowest free seats nobody else is locking right now (no queueing on hot rows). */
+export async function lockBestAvailable(tx: Tx, eventId: number, quantity: number): Promise<LockedSeat[]> {
+  const rows = await tx.execute<LockedSeat>(sql`
+    select id, seat_number, status, held_by, false as hold_expired
+    from seats
+    where event_id = ${eventId} and status = 'AVAILABLE'
+    order by seat_number
+    limit ${quantity}
+    for update skip locked`);
+  return [...rows];
+}
+
+/** Marks the locked seats BOOKED and inserts their bookings in one statement. */
+export async function bookLockedSeats(
+  tx: Tx,
+  userId: number,
+  eventId: number,
+  seats: LockedSeat[],
+): Promise<{ booking_id: number; seat_number: number; created_at: Date | string }[]> {
+  const ids = `{${seats.map((s) => s.id).join(",")}}`;
+  const rows = await tx.execute<{ booking_id: number; seat_number: number; created_at: Date | string }>(sql`
+    with marked as (
+      update seats set status = 'BOOKED', held_by = null, hold_expires_at = null
+      where id = any(${ids}::bigint[])
+      returning id, seat_number)
+    insert into bookings (user_id, event_id, seat_id, seat_number, status)
+    select ${userId}, ${eventId}, id, seat_number, 'BOOKED' from marked order by seat_number
+    returning id as booking_id, seat_number, created_at`);
+  return [...rows];
+}
+
+const bookingSelect = sql`
+  select b.id as booking_id, b.event_id, b.user_id, b.seat_id, b.seat_number, b.status,
+         e.venue, e.name as event_name, b.created_at, b.cancelled_at
+  from bookings b join events e on e.id = b.event_id`;
+
+export async function findBooking(id: number, ex: Executor = db): Promise<BookingRow | undefined> {
+  const [row] = await ex.execute<BookingRow>(sql`${bookingSelect} where b.id = ${id}`);
+  return row;
+}
+
+export async function listUserBookings(userId: number, limit: number, offset: number) {
+  const [rows, [total]] = await Promise.all([
+    db.execute<BookingRow>(sql`${bookingSelect} where b.user_id = ${userId}
+      order by b.created_at desc, b.id desc limit ${limit} offset ${offset}`),
+    db.execute<{ n: number }>(sql`select count(*)::int as n from bookings where user_id = ${userId}`),
+  ]);
+  return { rows: [...rows], total: total?.n ?? 0 };
+}
+
+export async function lockSeatById(tx: Tx, seatId: number): Promise<void> {
+  await tx.execute(sql`select id from seats where id = ${seatId} for update`);
+}
+
+/** Cancels a BOOKED booking and frees its (already locked) seat; undefined if it was not BOOKED. */
+export async function cancelBookedBooking(tx: Tx, bookingId: number): Promise<BookingRow | undefined> {
+  const [cancelled] = await tx.execute<{ seat_id: number }>(sql`
+    update bookings set status = 'CANCELLED', cancelled_at = now()
+    where id = ${bookingId} and status = 'BOOKED'
+    returning seat_id`);
+  if (!cancelled) return undefined;
+  await tx.execute(sql`
+    update seats set status = 'AVAILABLE', held_by = null, hold_expires_at = null where id = ${cancelled.seat_id}`);
+  return findBooking(bookingId, tx);
+}

@@ -1,0 +1,85 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireAuth } from "../../lib/auth";
+import { bearerSecurity, idParam, jsonContent, problems } from "../../lib/create-router";
+import { PaginationQuery } from "../users/users.schemas";
+import { BookingSchema, BookManyRequestSchema, IdempotencyHeaders, MultiBookingSchema } from "./bookings.schemas";
+
+const tags = ["Bookings"];
+
+export const bookSeatRoute = createRoute({
+  method: "post",
+  path: "/events/{id}/book/{seat_number}",
+  tags,
+  description:
+    "Books one seat in one transaction (SELECT … FOR UPDATE on the seat). The holder of a waitlist offer books the held seat here.",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: {
+    params: z.object({
+      id: idParam("id"),
+      seat_number: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .openapi({ param: { name: "seat_number", in: "path" }, example: 12 }),
+    }),
+    headers: IdempotencyHeaders,
+  },
+  responses: { 201: jsonContent(BookingSchema, "The booking"), ...problems(401, 404, 409) },
+});
+
+export const bookManyRoute = createRoute({
+  method: "post",
+  path: "/events/{id}/bookings",
+  tags,
+  description:
+    "`{seat_numbers}`: all or nothing, seats locked in ascending order. `{quantity}`: best available with SKIP LOCKED.",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: {
+    params: z.object({ id: idParam("id") }),
+    headers: IdempotencyHeaders,
+    body: { required: true, content: { "application/json": { schema: BookManyRequestSchema } } },
+  },
+  responses: { 201: jsonContent(MultiBookingSchema, "The bookings"), ...problems(400, 401, 404, 409) },
+});
+
+export const listMyBookingsRoute = createRoute({
+  method: "get",
+  path: "/bookings",
+  tags,
+  description: "The caller's bookings, newest first.",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { query: PaginationQuery },
+  responses: {
+    200: {
+      ...jsonContent(z.array(BookingSchema), "A page of bookings; the total is in X-Total-Count"),
+      headers: { "X-Total-Count": { schema: { type: "integer" } } },
+    },
+    ...problems(401),
+  },
+});
+
+export const getBookingRoute = createRoute({
+  method: "get",
+  path: "/bookings/{id}",
+  tags,
+  description: "One booking (owner or admin; anyone else gets 404).",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: z.object({ id: idParam("id") }) },
+  responses: { 200: jsonContent(BookingSchema, "The booking"), ...problems(401, 404) },
+});
+
+export const cancelBookingRoute = createRoute({
+  method: "delete",
+  path: "/bookings/cancel/{id}",
+  tags,
+  description: "Cancels a booking (owner or admin); the seat is released and `seat.released` published.",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: z.object({ id: idParam("id") }) },
+  responses: { 200: jsonContent(BookingSchema, "The cancelled booking"), ...problems(401, 404, 409) },
+});

@@ -1,0 +1,148 @@
+import { config } from "../../config";
+import { db, type Tx } from "../../infra/db";
+import type { AuthUser } from "../../lib/auth-user";
+import { AppError, conflict, ErrorCode, notFound } from "../../lib/errors";
+import { runIdempotent, type StoredResponse } from "../../lib/idempotency";
+import { Streams, writeOutbox } from "../../lib/outbox";
+import * as repo from "./bookings.repo";
+import { type BookingDto, toBookingDto } from "./bookings.schemas";
+
+export type SeatRequest = { seatNumbers: number[] } | { quantity: number };
+
+const listSeats = (nums: number[]) => nums.slice(0, 10).join(", ") + (nums.length > 10 ? ", …" : "");
+
+/** Input rules that need no database: checked before any transaction opens. */
+export function checkSeatRequest(req: SeatRequest): void {
+  const n = "quantity" in req ? req.quantity : req.seatNumbers.length;
+  if (n > config.MAX_SEATS_PER_BOOKING) {
+    throw new AppError(422, ErrorCode.TOO_MANY_SEATS, `At most ${config.MAX_SEATS_PER_BOOKING} seats per booking.`, [
+      { field: "quantity" in req ? "json.quantity" : "json.seat_numbers", message: "too many seats" },
+    ]);
+  }
+  if ("seatNumbers" in req && new Set(req.seatNumbers).size !== req.seatNumbers.length) {
+    throw new AppError(422, ErrorCode.VALIDATION_FAILED, "seat_numbers must not repeat a seat.", [
+      { field: "json.seat_numbers", message: "duplicate seat number" },
+    ]);
+  }
+}
+
+/**
+ * The booking transaction. Locks: the user's (user, event) advisory lock, then the seats in
+ * ascending seat order (or SKIP LOCKED for best available). Every check runs after the locks.
+ * The three opening statements are pipelined on the transaction's connection: one round trip,
+ * executed in order by PostgreSQL, so the count and seat states read are those after the locks.
+ */
+async function bookInTransaction(tx: Tx, user: AuthUser, eventId: number, req: SeatRequest): Promise<BookingDto[]> {
+  const wanted = "quantity" in req ? req.quantity : req.seatNumbers.length;
+  const [, event, seats] = await Promise.all([
+    repo.lockUserForEvent(tx, user.id, eventId),
+    repo.readEventState(tx, eventId, user.id),
+    "quantity" in req
+      ? repo.lockBestAvailable(tx, eventId, req.quantity)
+      : repo.lockSeatsByNumber(
+          tx,
+          eventId,
+          [...req.seatNumbers].sort((a, b) => a - b),
+        ),
+  ]);
+
+  if (!event || event.deleted) throw notFound(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
+  if (event.started) throw conflict(ErrorCode.EVENT_STARTED, "The event has already started.");
+  if ("seatNumbers" in req && seats.length < req.seatNumbers.length) {
+    const found = new Set(seats.map((s) => s.seat_number));
+    const missing = req.seatNumbers.filter((n) => !found.has(n));
+    throw notFound(ErrorCode.SEAT_NOT_FOUND, `Event ${eventId} has no seat ${listSeats(missing)}.`);
+  }
+  const booked = seats.filter((s) => s.status === "BOOKED").map((s) => s.seat_number);
+  if (booked.length > 0) {
+    throw conflict(ErrorCode.SEAT_ALREADY_BOOKED, `Seat ${listSeats(booked)} is already booked.`);
+  }
+  const heldForOthers = seats
+    .filter((s) => s.status === "HELD" && s.held_by !== user.id && !s.hold_expired)
+    .map((s) => s.seat_number);
+  if (heldForOthers.length > 0) {
+    throw conflict(ErrorCode.SEAT_HELD, `Seat ${listSeats(heldForOthers)} is held for someone on the waitlist.`);
+  }
+  if (seats.length < wanted) {
+    throw conflict(ErrorCode.NOT_ENOUGH_SEATS, `Only ${seats.length} seats are free right now; ${wanted} requested.`);
+  }
+  if (event.user_booked + wanted > config.MAX_SEATS_PER_USER_PER_EVENT) {
+    throw conflict(
+      ErrorCode.USER_SEAT_LIMIT,
+      `You may hold at most ${config.MAX_SEATS_PER_USER_PER_EVENT} seats for this event; you hold ${event.user_booked}.`,
+    );
+  }
+
+  const rows = await repo.bookLockedSeats(tx, user.id, eventId, seats);
+  return rows.map((r) =>
+    toBookingDto({
+      ...r,
+      event_id: eventId,
+      user_id: user.id,
+      seat_id: null,
+      status: "BOOKED",
+      venue: event.venue,
+      event_name: event.name,
+      cancelled_at: null,
+    }),
+  );
+}
+
+/** Books seats (one, several by number, or best available); `single` shapes the seed's one-seat answer. */
+export async function bookSeats(
+  user: AuthUser,
+  eventId: number,
+  req: SeatRequest,
+  options: { single: boolean; idempotencyKey?: string; fingerprint: string },
+): Promise<StoredResponse> {
+  checkSeatRequest(req);
+  return runIdempotent(
+    { userId: user.id, key: options.idempotencyKey, fingerprint: options.fingerprint },
+    async (tx) => {
+      const bookings = await bookInTransaction(tx, user, eventId, req);
+      return { status: 201, body: options.single ? bookings[0] : { bookings } };
+    },
+  );
+}
+
+export async function getBooking(actor: AuthUser, id: number): Promise<BookingDto> {
+  const row = await repo.findBooking(id);
+  // Someone else's booking answers exactly like a missing one: ids are not enumerable.
+  if (!row || (row.user_id !== actor.id && !actor.isAdmin)) {
+    throw notFound(ErrorCode.BOOKING_NOT_FOUND, `Booking ${id} does not exist.`);
+  }
+  return toBookingDto(row);
+}
+
+export async function listMyBookings(actor: AuthUser, limit: number, offset: number) {
+  const { rows, total } = await repo.listUserBookings(actor.id, limit, offset);
+  return { bookings: rows.map(toBookingDto), total };
+}
+
+/** Cancels under the seat lock (seat before booking, like booking does) and announces the free seat. */
+export async function cancelBooking(actor: AuthUser, id: number): Promise<BookingDto> {
+  return db.transaction(async (tx) => {
+    const booking = await repo.findBooking(id, tx);
+    if (!booking || (booking.user_id !== actor.id && !actor.isAdmin)) {
+      throw notFound(ErrorCode.BOOKING_NOT_FOUND, `Booking ${id} does not exist.`);
+    }
+    if (booking.status !== "BOOKED" || booking.seat_id === null) {
+      throw conflict(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
+    }
+    await repo.lockSeatById(tx, booking.seat_id);
+    const cancelled = await repo.cancelBookedBooking(tx, id);
+    if (!cancelled) throw conflict(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
+    await writeOutbox(tx, [
+      {
+        stream: Streams.seatReleased,
+        payload: {
+          event_id: booking.event_id,
+          seat_id: booking.seat_id,
+          seat_number: booking.seat_number,
+          reason: "cancelled",
+        },
+      },
+    ]);
+    return toBookingDto(cancelled);
+  });
+}

@@ -1,0 +1,37 @@
+import { currentUser } from "../../lib/auth";
+import type { AppRouteHandler } from "../../lib/create-router";
+import type * as routes from "./events.routes";
+import * as service from "./events.service";
+
+export const handleCreate: AppRouteHandler<typeof routes.createEventRoute> = async (c) => {
+  return c.json(await service.createEvent(currentUser(c), c.req.valid("json")), 201);
+};
+
+export const handleList: AppRouteHandler<typeof routes.listEventsRoute> = async (c) => {
+  const { events, total } = await service.listEvents(c.req.valid("query"));
+  c.header("X-Total-Count", String(total));
+  return c.json(events, 200);
+};
+
+export const handleGet: AppRouteHandler<typeof routes.getEventRoute> = async (c) => {
+  return c.json(await service.getEventDetail(c.req.valid("param").id), 200);
+};
+
+export const handleUpdate: AppRouteHandler<typeof routes.updateEventRoute> = async (c) => {
+  return c.json(await service.updateEvent(c.req.valid("param").id, c.req.valid("json")), 200);
+};
+
+export const handleDelete: AppRouteHandler<typeof routes.deleteEventRoute> = async (c) => {
+  await service.deleteEvent(c.req.valid("param").id);
+  return c.body(null, 204);
+};
+
+export const handleEventBookings: AppRouteHandler<typeof routes.eventBookingsRoute> = async (c) => {
+  return c.json(await service.getEventWithBookings(c.req.valid("param").id), 200);
+};
+
+/** The seat map arrives as JSON text from PostgreSQL and is sent as is. */
+export const handleSeatMap: AppRouteHandler<typeof routes.seatMapRoute> = async (c) => {
+  const json = await service.getSeatMap(c.req.valid("param").id, c.req.valid("query").status);
+  return c.body(json, 200, { "content-type": "application/json" }) as never;
+};

@@ -1,0 +1,103 @@
+import { z } from "@hono/zod-openapi";
+
+/** ISO 8601 date-time; without an offset it is read as UTC (as the seed's clients send it). */
+export const DateTimeSchema = z.iso
+  .datetime({ offset: true, local: true })
+  .transform((s) => new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s}Z`))
+  .refine((d) => !Number.isNaN(d.getTime()), "must be a valid date-time")
+  .openapi({ type: "string", format: "date-time", example: "2030-06-15T09:00:00Z" });
+
+const Name = z.string().trim().min(1).max(200);
+const Venue = z.string().trim().max(200).nullish();
+const Description = z.string().max(5000).nullish();
+const Capacity = z.number().int().min(1).max(100_000);
+
+export const EventCreateSchema = z
+  .object({
+    name: Name,
+    venue: Venue,
+    description: Description,
+    start_time: DateTimeSchema,
+    end_time: DateTimeSchema.nullish(),
+    capacity: Capacity,
+  })
+  .refine((e) => !e.end_time || e.end_time > e.start_time, {
+    message: "end_time must be after start_time",
+    path: ["end_time"],
+  })
+  .openapi("EventCreate");
+
+export const EventUpdateSchema = z
+  .object({
+    name: Name.optional(),
+    venue: Venue,
+    description: Description,
+    start_time: DateTimeSchema.optional(),
+    end_time: DateTimeSchema.nullish(),
+    capacity: Capacity.optional(),
+  })
+  .openapi("EventUpdate");
+
+export type EventCreate = z.output<typeof EventCreateSchema>;
+export type EventUpdate = z.output<typeof EventUpdateSchema>;
+
+export const EventSchema = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    venue: z.string().nullable(),
+    description: z.string().nullable(),
+    start_time: z.string(),
+    end_time: z.string().nullable(),
+    capacity: z.number().int(),
+    created_by: z.number().int().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Event");
+
+export const EventDetailSchema = EventSchema.extend({
+  available_seats: z.number().int(),
+  booked_seats: z.number().int(),
+  held_seats: z.number().int(),
+  waitlist_size: z.number().int(),
+}).openapi("EventDetail");
+
+export type EventDto = z.infer<typeof EventSchema>;
+export type EventDetailDto = z.infer<typeof EventDetailSchema>;
+
+export const EventListQuery = z.object({
+  name: z.string().max(200).optional(),
+  venue: z.string().max(200).optional(),
+  from_date: DateTimeSchema.optional(),
+  to_date: DateTimeSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
+});
+export type EventListFilters = z.output<typeof EventListQuery>;
+
+export const SeatStatusSchema = z.enum(["AVAILABLE", "HELD", "BOOKED"]);
+
+export const SeatSchema = z
+  .object({
+    id: z.number().int(),
+    event_id: z.number().int(),
+    seat_number: z.number().int(),
+    status: SeatStatusSchema,
+    extradata: z.record(z.string(), z.unknown()),
+  })
+  .openapi("Seat");
+
+export const EventBookingSchema = z
+  .object({
+    booking_id: z.number().int(),
+    user_id: z.number().int(),
+    user_email: z.string(),
+    seat_number: z.number().int(),
+    created_at: z.string(),
+  })
+  .openapi("EventBooking");
+
+export const EventWithBookingsSchema = EventSchema.extend({
+  bookings: z.array(EventBookingSchema),
+}).openapi("EventWithBookings");

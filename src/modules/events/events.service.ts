@@ -1,0 +1,135 @@
+import { db } from "../../infra/db";
+import type { AuthUser } from "../../lib/auth-user";
+import { AppError, conflict, ErrorCode, notFound, pgErrorCode } from "../../lib/errors";
+import { Streams, writeOutbox } from "../../lib/outbox";
+import { isoTime, isoTimeOrNull } from "../../lib/time";
+import { dropWaitlist, waitlistSize } from "../waitlist/waitlist.store";
+import * as repo from "./events.repo";
+import type { EventCreate, EventDetailDto, EventDto, EventListFilters, EventUpdate } from "./events.schemas";
+
+export function toEventDto(row: repo.EventRow): EventDto {
+  return {
+    id: row.id,
+    name: row.name,
+    venue: row.venue,
+    description: row.description,
+    start_time: isoTime(row.startTime),
+    end_time: isoTimeOrNull(row.endTime),
+    capacity: row.capacity,
+    created_by: row.createdBy,
+    created_at: isoTime(row.createdAt),
+    updated_at: isoTime(row.updatedAt),
+  };
+}
+
+const eventNotFound = (id: number) => notFound(ErrorCode.EVENT_NOT_FOUND, `Event ${id} does not exist.`);
+
+export async function createEvent(actor: AuthUser, input: EventCreate): Promise<EventDto> {
+  try {
+    const row = await db.transaction(async (tx) => {
+      const event = await repo.insertEventWithSeats(tx, input, actor.id);
+      await writeOutbox(tx, [{ stream: Streams.eventChanged, payload: { event_id: event.id, change: "created" } }]);
+      return event;
+    });
+    return toEventDto(row);
+  } catch (err) {
+    if (pgErrorCode(err) === "23505") {
+      throw conflict(ErrorCode.EVENT_EXISTS, "An event with this name, venue and start time already exists.");
+    }
+    throw err;
+  }
+}
+
+export async function getEventDetail(id: number): Promise<EventDetailDto> {
+  const row = await repo.findLiveEvent(id);
+  if (!row) throw eventNotFound(id);
+  const [counts, waiting] = await Promise.all([repo.countSeats(id), waitlistSize(id)]);
+  return {
+    ...toEventDto(row),
+    available_seats: counts.available,
+    booked_seats: counts.booked,
+    held_seats: counts.held,
+    waitlist_size: waiting,
+  };
+}
+
+export async function listEvents(filters: EventListFilters): Promise<{ events: EventDto[]; total: number }> {
+  const { rows, total } = await repo.listLiveEvents(filters);
+  return { events: rows.map(toEventDto), total };
+}
+
+/** Partial update under the event's row lock; capacity grows by adding seats, shrinks only over free seats. */
+export async function updateEvent(id: number, changes: EventUpdate): Promise<EventDto> {
+  try {
+    const row = await db.transaction(async (tx) => {
+      const current = await repo.lockLiveEvent(tx, id);
+      if (!current) throw eventNotFound(id);
+      const start = changes.start_time ?? current.startTime;
+      const end = changes.end_time === undefined ? current.endTime : changes.end_time;
+      if (end && end <= start) {
+        throw new AppError(422, ErrorCode.VALIDATION_FAILED, "end_time must be after start_time.", [
+          { field: "json.end_time", message: "must be after start_time" },
+        ]);
+      }
+      if (changes.capacity !== undefined && changes.capacity > current.capacity) {
+        await repo.insertSeatRange(tx, id, current.capacity + 1, changes.capacity);
+      } else if (changes.capacity !== undefined && changes.capacity < current.capacity) {
+        const busy = await repo.removeSeatsAbove(tx, id, changes.capacity);
+        if (busy.length > 0) {
+          throw conflict(
+            ErrorCode.CAPACITY_SHRINK_CONFLICT,
+            `Cannot shrink to ${changes.capacity}: seats ${busy.slice(0, 10).join(", ")}${busy.length > 10 ? ", …" : ""} are not available.`,
+          );
+        }
+      }
+      const updated = await repo.updateEventRow(tx, id, changes);
+      await writeOutbox(tx, [{ stream: Streams.eventChanged, payload: { event_id: id, change: "updated" } }]);
+      return updated;
+    });
+    return toEventDto(row);
+  } catch (err) {
+    if (pgErrorCode(err) === "23505") {
+      throw conflict(ErrorCode.EVENT_EXISTS, "An event with this name, venue and start time already exists.");
+    }
+    throw err;
+  }
+}
+
+/** Soft delete: bookings become CANCELLED (history stays), holders are notified, the waitlist goes. */
+export async function deleteEvent(id: number): Promise<void> {
+  await db.transaction(async (tx) => {
+    const event = await repo.lockLiveEvent(tx, id);
+    if (!event) throw eventNotFound(id);
+    const cancelled = await repo.softDeleteEvent(tx, id);
+    await writeOutbox(tx, [
+      { stream: Streams.eventChanged, payload: { event_id: id, change: "deleted" } },
+      ...cancelled.map((b) => ({
+        stream: Streams.notifications,
+        payload: {
+          to: b.email,
+          subject: `Cancelled: ${event.name}`,
+          text: `"${event.name}" was cancelled by the organiser; your booking for seat ${b.seat_number} is cancelled.`,
+          kind: "event_cancelled",
+          dedupe_key: `event-deleted:${id}:${b.user_id}:${b.seat_number}`,
+        },
+      })),
+    ]);
+  });
+  await dropWaitlist(id);
+}
+
+export async function getSeatMap(id: number, status?: string): Promise<string> {
+  const json = await repo.seatMapJson(id, status);
+  if (json === undefined) throw eventNotFound(id);
+  return json;
+}
+
+export async function getEventWithBookings(id: number) {
+  const row = await repo.findLiveEvent(id);
+  if (!row) throw eventNotFound(id);
+  const bookings = await repo.listEventBookings(id);
+  return {
+    ...toEventDto(row),
+    bookings: bookings.map((b) => ({ ...b, created_at: isoTime(b.created_at) })),
+  };
+}

@@ -1,0 +1,14 @@
+import { createRouter } from "../../lib/create-router";
+import * as h from "./events.handlers";
+import * as routes from "./events.routes";
+
+// /events/bookings/{id} is registered before /events/{id} so "bookings" is never read as an id.
+export const eventsRouter = createRouter()
+  .openapi(routes.createEventRoute, h.handleCreate)
+  .openapi(routes.listEventsRoute, h.handleList)
+  .openapi(routes.eventBookingsByPrefixRoute, h.handleEventBookings)
+  .openapi(routes.eventBookingsRoute, h.handleEventBookings)
+  .openapi(routes.seatMapRoute, h.handleSeatMap)
+  .openapi(routes.getEventRoute, h.handleGet)
+  .openapi(routes.updateEventRoute, h.handleUpdate)
+  .openapi(routes.deleteEventRoute, h.handleDelete);
