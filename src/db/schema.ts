@@ -6,6 +6,7 @@ import {
   check,
   index,
   integer,
+  json,
   jsonb,
   pgEnum,
   pgTable,
@@ -157,7 +158,8 @@ export const idempotencyKeys = pgTable(
     key: text("key").notNull(),
     requestHash: text("request_hash").notNull(),
     statusCode: integer("status_code").notNull(),
-    responseBody: jsonb("response_body").notNull(),
+    // json, not jsonb: a replay must return the first answer byte for byte (jsonb reorders keys).
+    responseBody: json("response_body").notNull(),
     createdAt: createdAt(),
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
   },

@@ -50,7 +50,7 @@ export async function runIdempotent(
       if (claimed.length === 0) throw new Replay(await readStored(tx, userId, key, scope.fingerprint));
       const result = await work(tx);
       await tx.execute(sql`
-        update idempotency_keys set status_code = ${result.status}, response_body = ${JSON.stringify(result.body)}::jsonb
+        update idempotency_keys set status_code = ${result.status}, response_body = ${JSON.stringify(result.body)}::json
         where user_id = ${userId} and key = ${key}`);
       return { ...result, replayed: false };
     });
@@ -83,7 +83,7 @@ async function storeRefusal(scope: { userId: number; key: string | undefined; fi
   try {
     await db.execute(sql`
       insert into idempotency_keys (user_id, key, request_hash, status_code, response_body, expires_at)
-      values (${scope.userId}, ${scope.key}, ${scope.fingerprint}, ${err.status}, ${JSON.stringify(body)}::jsonb, now() + ${KEY_TTL})
+      values (${scope.userId}, ${scope.key}, ${scope.fingerprint}, ${err.status}, ${JSON.stringify(body)}::json, now() + ${KEY_TTL})
       on conflict (user_id, key) do nothing`);
   } catch (storeErr) {
     logger.warn({ err: (storeErr as Error).message }, "could not store idempotent refusal");

@@ -28,6 +28,7 @@ export type BookingRow = {
   event_name: string;
   created_at: Date | string;
   cancelled_at: Date | string | null;
+  event_started: boolean;
 };
 
 /**
@@ -94,7 +95,8 @@ export async function bookLockedSeats(
 
 const bookingSelect = sql`
   select b.id as booking_id, b.event_id, b.user_id, b.seat_id, b.seat_number, b.status,
-         e.venue, e.name as event_name, b.created_at, b.cancelled_at
+         e.venue, e.name as event_name, b.created_at, b.cancelled_at,
+         e.start_time <= now() as event_started
   from bookings b join events e on e.id = b.event_id`;
 
 export async function findBooking(id: number, ex: Executor = db): Promise<BookingRow | undefined> {

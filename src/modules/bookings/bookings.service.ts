@@ -28,23 +28,22 @@ export function checkSeatRequest(req: SeatRequest): void {
 
 /**
  * The booking transaction. Locks: the user's (user, event) advisory lock, then the seats in
- * ascending seat order (or SKIP LOCKED for best available). Every check runs after the locks.
- * The three opening statements are pipelined on the transaction's connection: one round trip,
- * executed in order by PostgreSQL, so the count and seat states read are those after the locks.
+ * ascending seat order (or SKIP LOCKED for best available). The event's state and the user's
+ * seat count are read after both locks, in a statement of their own, so they reflect every
+ * transaction that held those locks before us (a concurrent event delete locks seats too).
  */
 async function bookInTransaction(tx: Tx, user: AuthUser, eventId: number, req: SeatRequest): Promise<BookingDto[]> {
   const wanted = "quantity" in req ? req.quantity : req.seatNumbers.length;
-  const [, event, seats] = await Promise.all([
-    repo.lockUserForEvent(tx, user.id, eventId),
-    repo.readEventState(tx, eventId, user.id),
+  await repo.lockUserForEvent(tx, user.id, eventId);
+  const seats =
     "quantity" in req
-      ? repo.lockBestAvailable(tx, eventId, req.quantity)
-      : repo.lockSeatsByNumber(
+      ? await repo.lockBestAvailable(tx, eventId, req.quantity)
+      : await repo.lockSeatsByNumber(
           tx,
           eventId,
           [...req.seatNumbers].sort((a, b) => a - b),
-        ),
-  ]);
+        );
+  const event = await repo.readEventState(tx, eventId, user.id);
 
   if (!event || event.deleted) throw notFound(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
   if (event.started) throw conflict(ErrorCode.EVENT_STARTED, "The event has already started.");
@@ -84,6 +83,7 @@ async function bookInTransaction(tx: Tx, user: AuthUser, eventId: number, req: S
       venue: event.venue,
       event_name: event.name,
       cancelled_at: null,
+      event_started: false,
     }),
   );
 }
@@ -128,6 +128,10 @@ export async function cancelBooking(actor: AuthUser, id: number): Promise<Bookin
     }
     if (booking.status !== "BOOKED" || booking.seat_id === null) {
       throw conflict(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
+    }
+    // Once the doors open a user can no longer hand a seat back; an admin still can.
+    if (booking.event_started && !actor.isAdmin) {
+      throw conflict(ErrorCode.EVENT_STARTED, "The event has already started; the booking can no longer be cancelled.");
     }
     await repo.lockSeatById(tx, booking.seat_id);
     const cancelled = await repo.cancelBookedBooking(tx, id);

@@ -1,0 +1,63 @@
+import { sqlClient } from "../../src/infra/db";
+import { api } from "./http";
+
+let seq = 0;
+
+/** Creates an event through the API (as an admin) and returns its JSON. */
+export async function createEvent(
+  adminToken: string,
+  overrides: Partial<{
+    name: string;
+    venue: string | null;
+    capacity: number;
+    start_time: string;
+    end_time: string;
+  }> = {},
+) {
+  const res = await api("POST", "/api/v1/events/", {
+    token: adminToken,
+    body: {
+      name: `Event ${Date.now()}-${++seq}`,
+      venue: "Main Hall",
+      start_time: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+      capacity: 10,
+      ...overrides,
+    },
+  });
+  if (res.status !== 201) throw new Error(`create event failed: ${res.status} ${res.text}`);
+  return res.body as { id: number; name: string; venue: string | null; capacity: number };
+}
+
+/** Moves an event's start into the past (there is no API for time travel). */
+export async function startEvent(eventId: number): Promise<void> {
+  await sqlClient`update events set start_time = now() - interval '1 minute', end_time = null where id = ${eventId}`;
+}
+
+export interface SeatInvariantReport {
+  capacity: number;
+  seatRows: number;
+  available: number;
+  held: number;
+  booked: number;
+  bookedBookings: number;
+  seatsBookedTwice: number;
+  bookedSeatsWithoutOneBooking: number;
+}
+
+/** Reads, straight from PostgreSQL, everything the "never oversell" invariants talk about. */
+export async function seatInvariants(eventId: number): Promise<SeatInvariantReport> {
+  const [row] = await sqlClient`
+    select e.capacity,
+      (select count(*) from seats where event_id = e.id)::int as "seatRows",
+      (select count(*) from seats where event_id = e.id and status = 'AVAILABLE')::int as available,
+      (select count(*) from seats where event_id = e.id and status = 'HELD')::int as held,
+      (select count(*) from seats where event_id = e.id and status = 'BOOKED')::int as booked,
+      (select count(*) from bookings where event_id = e.id and status = 'BOOKED')::int as "bookedBookings",
+      (select count(*) from (select seat_id from bookings where event_id = e.id and status = 'BOOKED'
+                             group by seat_id having count(*) > 1) d)::int as "seatsBookedTwice",
+      (select count(*) from seats s where s.event_id = e.id and s.status = 'BOOKED'
+         and (select count(*) from bookings b where b.seat_id = s.id and b.status = 'BOOKED') <> 1)::int
+         as "bookedSeatsWithoutOneBooking"
+    from events e where e.id = ${eventId}`;
+  return row as unknown as SeatInvariantReport;
+}
