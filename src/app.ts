@@ -11,6 +11,7 @@ import { docsRouter } from "./modules/docs";
 import { eventsRouter } from "./modules/events";
 import { opsRouter } from "./modules/ops";
 import { usersRouter } from "./modules/users";
+import { waitlistRouter } from "./modules/waitlist";
 
 export const API_PREFIX = "/api/v1";
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -36,6 +37,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route(API_PREFIX, usersRouter);
   app.route(API_PREFIX, bookingsRouter);
   app.route(API_PREFIX, eventsRouter);
+  app.route(API_PREFIX, waitlistRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -1,0 +1,71 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireAdmin, requireAuth } from "../../lib/auth";
+import { bearerSecurity, idParam, jsonContent, problems } from "../../lib/create-router";
+
+const tags = ["Waitlist"];
+const params = z.object({ event_id: idParam("event_id") });
+
+export const WaitlistEntrySchema = z
+  .object({ event_id: z.number().int(), position: z.number().int(), size: z.number().int(), joined_at: z.string() })
+  .openapi("WaitlistEntry");
+
+const WaitlistLineSchema = z
+  .array(
+    z.object({
+      position: z.number().int(),
+      user_id: z.number().int(),
+      user_email: z.string().nullable(),
+      joined_at: z.string(),
+    }),
+  )
+  .openapi("WaitlistLine");
+
+export const joinRoute = createRoute({
+  method: "post",
+  path: "/waitlist/{event_id}",
+  tags,
+  description:
+    "Joins the waitlist of a sold-out event (201); joining again keeps the first place (200). When a seat is freed the head of the line gets a timed offer (the seat is HELD for them).",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params },
+  responses: {
+    201: jsonContent(WaitlistEntrySchema, "Joined"),
+    200: jsonContent(WaitlistEntrySchema, "Already on the list: the first position is kept"),
+    ...problems(401, 404, 409, 503),
+  },
+});
+
+export const positionRoute = createRoute({
+  method: "get",
+  path: "/waitlist/{event_id}",
+  tags,
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params },
+  responses: { 200: jsonContent(WaitlistEntrySchema, "The caller's place"), ...problems(401, 404, 503) },
+});
+
+export const leaveRoute = createRoute({
+  method: "delete",
+  path: "/waitlist/{event_id}",
+  tags,
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params },
+  responses: { 204: { description: "Left the list" }, ...problems(401, 404, 503) },
+});
+
+export const entriesRoute = createRoute({
+  method: "get",
+  path: "/waitlist/{event_id}/entries",
+  tags,
+  description: "The ordered line (admin).",
+  security: bearerSecurity,
+  middleware: [requireAdmin] as const,
+  request: {
+    params,
+    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200) }),
+  },
+  responses: { 200: jsonContent(WaitlistLineSchema, "The line, head first"), ...problems(401, 403, 503) },
+});
