@@ -80,6 +80,12 @@ export const jsonContent = <T extends z.ZodType>(schema: T, description: string)
   content: { "application/json": { schema } },
 });
 
+/** A JSON array page whose total count is in X-Total-Count. */
+export const pagedJsonContent = <T extends z.ZodType>(item: T, description: string) => ({
+  ...jsonContent(z.array(item), `${description}; the total is in X-Total-Count`),
+  headers: { "X-Total-Count": { schema: { type: "integer" as const } } },
+});
+
 export const bearerSecurity = [{ bearerAuth: [] }];
 
 /** A positive 64-bit-safe integer path id; anything else is a 422, never a 500. */

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuth } from "../../lib/auth";
-import { bearerSecurity, idParam, jsonContent, problems } from "../../lib/create-router";
+import { bearerSecurity, idParam, jsonContent, pagedJsonContent, problems } from "../../lib/create-router";
 import { PaginationQuery } from "../users/users.schemas";
 import { BookingSchema, BookManyRequestSchema, IdempotencyHeaders, MultiBookingSchema } from "./bookings.schemas";
 
@@ -54,10 +54,7 @@ export const listMyBookingsRoute = createRoute({
   middleware: [requireAuth] as const,
   request: { query: PaginationQuery },
   responses: {
-    200: {
-      ...jsonContent(z.array(BookingSchema), "A page of bookings; the total is in X-Total-Count"),
-      headers: { "X-Total-Count": { schema: { type: "integer" } } },
-    },
+    200: pagedJsonContent(BookingSchema, "A page of bookings"),
     ...problems(401),
   },
 });

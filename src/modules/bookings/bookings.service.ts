@@ -105,13 +105,16 @@ export async function bookSeats(
   );
 }
 
-export async function getBooking(actor: AuthUser, id: number): Promise<BookingDto> {
-  const row = await repo.findBooking(id);
-  // Someone else's booking answers exactly like a missing one: ids are not enumerable.
+/** Someone else's booking answers exactly like a missing one: booking ids are not enumerable. */
+function visibleTo(actor: AuthUser, id: number, row: repo.BookingRow | undefined): repo.BookingRow {
   if (!row || (row.user_id !== actor.id && !actor.isAdmin)) {
     throw notFound(ErrorCode.BOOKING_NOT_FOUND, `Booking ${id} does not exist.`);
   }
-  return toBookingDto(row);
+  return row;
+}
+
+export async function getBooking(actor: AuthUser, id: number): Promise<BookingDto> {
+  return toBookingDto(visibleTo(actor, id, await repo.findBooking(id)));
 }
 
 export async function listMyBookings(actor: AuthUser, limit: number, offset: number) {
@@ -122,10 +125,7 @@ export async function listMyBookings(actor: AuthUser, limit: number, offset: num
 /** Cancels under the seat lock (seat before booking, like booking does) and announces the free seat. */
 export async function cancelBooking(actor: AuthUser, id: number): Promise<BookingDto> {
   return db.transaction(async (tx) => {
-    const booking = await repo.findBooking(id, tx);
-    if (!booking || (booking.user_id !== actor.id && !actor.isAdmin)) {
-      throw notFound(ErrorCode.BOOKING_NOT_FOUND, `Booking ${id} does not exist.`);
-    }
+    const booking = visibleTo(actor, id, await repo.findBooking(id, tx));
     if (booking.status !== "BOOKED" || booking.seat_id === null) {
       throw conflict(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
     }

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAdmin } from "../../lib/auth";
-import { bearerSecurity, idParam, jsonContent, problems } from "../../lib/create-router";
+import { bearerSecurity, idParam, jsonContent, pagedJsonContent, problems } from "../../lib/create-router";
 import {
   EventCreateSchema,
   EventDetailSchema,
@@ -36,10 +36,7 @@ export const listEventsRoute = createRoute({
   description: "Events ordered by start_time; name and venue are case-insensitive substring filters.",
   request: { query: EventListQuery },
   responses: {
-    200: {
-      ...jsonContent(z.array(EventSchema), "A page of events; the total is in X-Total-Count"),
-      headers: { "X-Total-Count": { schema: { type: "integer" } } },
-    },
+    200: pagedJsonContent(EventSchema, "A page of events"),
     ...problems(),
   },
 });

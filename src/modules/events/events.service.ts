@@ -24,6 +24,14 @@ export function toEventDto(row: repo.EventRow): EventDto {
 
 const eventNotFound = (id: number) => notFound(ErrorCode.EVENT_NOT_FOUND, `Event ${id} does not exist.`);
 
+/** The unique index on (name, venue, start) is the race-free duplicate check: translate its error. */
+function duplicateEventAsConflict(err: unknown): never {
+  if (pgErrorCode(err) === "23505") {
+    throw conflict(ErrorCode.EVENT_EXISTS, "An event with this name, venue and start time already exists.");
+  }
+  throw err;
+}
+
 export async function createEvent(actor: AuthUser, input: EventCreate): Promise<EventDto> {
   try {
     const row = await db.transaction(async (tx) => {
@@ -33,10 +41,7 @@ export async function createEvent(actor: AuthUser, input: EventCreate): Promise<
     });
     return toEventDto(row);
   } catch (err) {
-    if (pgErrorCode(err) === "23505") {
-      throw conflict(ErrorCode.EVENT_EXISTS, "An event with this name, venue and start time already exists.");
-    }
-    throw err;
+    duplicateEventAsConflict(err);
   }
 }
 
@@ -88,10 +93,7 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
     });
     return toEventDto(row);
   } catch (err) {
-    if (pgErrorCode(err) === "23505") {
-      throw conflict(ErrorCode.EVENT_EXISTS, "An event with this name, venue and start time already exists.");
-    }
-    throw err;
+    duplicateEventAsConflict(err);
   }
 }
 

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAdmin, requireAuth } from "../../lib/auth";
-import { bearerSecurity, idParam, jsonContent, problems } from "../../lib/create-router";
+import { bearerSecurity, idParam, jsonContent, pagedJsonContent, problems } from "../../lib/create-router";
 import { PaginationQuery, UpdateMeSchema, UserSchema } from "./users.schemas";
 
 const tags = ["Users"];
@@ -42,10 +42,7 @@ export const listUsersRoute = createRoute({
   middleware: [requireAdmin] as const,
   request: { query: PaginationQuery },
   responses: {
-    200: {
-      ...jsonContent(z.array(UserSchema), "Users ordered by id; the total is in X-Total-Count"),
-      headers: { "X-Total-Count": { schema: { type: "integer" } } },
-    },
+    200: pagedJsonContent(UserSchema, "Users ordered by id"),
     ...problems(401, 403),
   },
 });
