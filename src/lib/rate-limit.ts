@@ -99,6 +99,16 @@ export function policiesFromConfig(rps: number, burst: number): Pick<RateLimiter
   };
 }
 
+let announcing = false;
+/** Logs when limiting (re)starts: at start-up and after every Redis outage. One listener per process. */
+function announceWhenReady(): void {
+  if (announcing) return;
+  announcing = true;
+  const announce = () => logger.info("rate limiter active");
+  if (isRedisReady()) announce();
+  redis.on("ready", announce);
+}
+
 export function createRateLimiter(opts: RateLimiterOptions): MiddlewareHandler<AppEnv> {
   const bypassMs = opts.bypassMs ?? 1_000;
   let bypassUntil = 0;
@@ -112,12 +122,7 @@ export function createRateLimiter(opts: RateLimiterOptions): MiddlewareHandler<A
     }
   };
 
-  if (opts.enabled) {
-    // Says when limiting (re)starts: at start-up and after every Redis outage.
-    const announce = () => logger.info({ policy: opts.general }, "rate limiter active");
-    if (isRedisReady()) announce();
-    redis.on("ready", announce);
-  }
+  if (opts.enabled) announceWhenReady();
 
   return createMiddleware<AppEnv>(async (c, next) => {
     if (!opts.enabled || EXEMPT_PATHS.has(c.req.path) || Date.now() < bypassUntil) return next();
