@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { type AppEnv, createRouter } from "./lib/create-router";
 import { handleError } from "./lib/error-handler";
 import { AppError, ErrorCode, problemResponse } from "./lib/errors";
+import { rateLimit } from "./lib/rate-limit";
 import { requestContext } from "./lib/request-context";
 import { authRouter } from "./modules/auth";
 import { bookingsRouter } from "./modules/bookings";
@@ -21,6 +22,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   const app = createRouter();
 
   app.use("*", requestContext);
+  // Before the body is read, so a refused client costs one Redis call and nothing more.
+  app.use("*", rateLimit);
   app.use(
     "*",
     bodyLimit({

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import os from "node:os";
 import { z } from "zod";
 
@@ -10,6 +11,16 @@ const bool = z
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** "10.0.0.1", "10.0.0.0/8", "::1", "fd00::/8" */
+function isAddressOrCidr(entry: string): boolean {
+  const [address = "", prefix, extra] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}
 
 const schema = z
   .object({
@@ -43,7 +54,8 @@ const schema = z
           .split(",")
           .map((p) => p.trim())
           .filter(Boolean),
-      ),
+      )
+      .refine((list) => list.every(isAddressOrCidr), "each entry must be an IP address or CIDR (10.0.0.0/8)"),
     GATEWAY_PORT: intIn(1, 65535).default(8080),
     METRICS_PORT: intIn(0, 65535).default(0),
     MAILGUN_API_KEY: z.string().optional(),

@@ -1,3 +1,4 @@
+import { clientIp } from "../../lib/client-ip";
 import type { AppRouteHandler } from "../../lib/create-router";
 import { validationError } from "../../lib/create-router";
 import type { register, token } from "./auth.routes";
@@ -13,5 +14,5 @@ export const handleToken: AppRouteHandler<typeof token> = async (c) => {
   // A request with no body at all got `{}` from both validators: refuse it the same way.
   const parsed = LoginSchema.safeParse(isJson ? c.req.valid("json") : c.req.valid("form"));
   if (!parsed.success) throw validationError(parsed.error.issues, isJson ? "json" : "form");
-  return c.json(await issueToken(parsed.data.username, parsed.data.password), 200);
+  return c.json(await issueToken(parsed.data.username, parsed.data.password, clientIp(c)), 200);
 };

@@ -4,6 +4,7 @@ import { AppError, conflict, ErrorCode, forbidden } from "../../lib/errors";
 import { hashPassword, verifyPassword } from "../../lib/passwords";
 import { findUserByEmail, insertUser, promoteToAdmin } from "../users/users.repo";
 import { toUserDto, type UserDto } from "../users/users.schemas";
+import { beginLoginAttempt } from "./login-throttle";
 
 export async function registerUser(
   input: { email: string; full_name?: string | null; password: string; is_admin: boolean },
@@ -20,10 +21,15 @@ export async function registerUser(
   return toUserDto(row);
 }
 
-/** Unknown e-mail and wrong password take the same path: one bcrypt compare, one 401. */
-export async function issueToken(username: string, password: string) {
+/**
+ * Unknown e-mail and wrong password take the same path: one bcrypt compare, one 401.
+ * Repeated failures for one account or from one client IP are throttled (429).
+ */
+export async function issueToken(username: string, password: string, clientIp?: string) {
+  const attempt = await beginLoginAttempt(username, clientIp);
   const user = await findUserByEmail(username.toLowerCase());
   const ok = await verifyPassword(password, user?.hashedPassword);
+  await attempt.settle(Boolean(user && ok));
   if (!user || !ok) {
     throw new AppError(401, ErrorCode.INVALID_CREDENTIALS, "Incorrect e-mail or password.", undefined, {
       "www-authenticate": "Bearer",
