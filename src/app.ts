@@ -5,6 +5,7 @@ import { type AppEnv, createRouter } from "./lib/create-router";
 import { handleError } from "./lib/error-handler";
 import { AppError, ErrorCode, problemResponse } from "./lib/errors";
 import { requestContext } from "./lib/request-context";
+import { analyticsRouter } from "./modules/analytics";
 import { authRouter } from "./modules/auth";
 import { docsRouter } from "./modules/docs";
 import { opsRouter } from "./modules/ops";
@@ -32,6 +33,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route("/", docsRouter);
   app.route(API_PREFIX, authRouter);
   app.route(API_PREFIX, usersRouter);
+  app.route(API_PREFIX, analyticsRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
