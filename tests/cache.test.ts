@@ -181,6 +181,17 @@ describe("read-through cache", () => {
     expect(db.loads).toBe(2);
   });
 
+  it("rebuilds on refresh (the cache warmer's call) so the next reader hits the new value", async () => {
+    const entry = freshEntry();
+    const db = source("v1");
+    await cache.getOrLoad(entry, db.load);
+    db.value = "v2";
+    expect(String(await cache.refresh(entry, db.load))).toBe(JSON.stringify("v2"));
+    cache.clearLocal();
+    expect(await cache.getOrLoad(entry, db.load)).toBe("v2");
+    expect(db.loads).toBe(2);
+  });
+
   it("never caches a loader error, and hands it to every waiting caller", async () => {
     const entry = freshEntry();
     let calls = 0;
