@@ -164,7 +164,7 @@ export class Cache {
     await Promise.all(scopes.map((scope) => this.bumps.bump(versionKeyOf(scope))));
   }
 
-  /** Number of invalidations still waiting for Redis (exposed for tests and /metrics). */
+  /** Number of invalidations still waiting for Redis (for tests and diagnostics). */
   get pendingInvalidations(): number {
     return this.bumps.size;
   }
@@ -286,4 +286,6 @@ export const cache = new Cache({ client: redis });
 export const getOrLoad = <T>(entry: CacheEntry, loader: () => Promise<T>): Promise<T> => cache.getOrLoad(entry, loader);
 export const getOrLoadJson = <T>(entry: CacheEntry, loader: () => Promise<T>): Promise<Json<T>> =>
   cache.getOrLoadJson(entry, loader);
+export const refresh = <T>(entry: CacheEntry, loader: () => Promise<T>): Promise<Json<T>> =>
+  cache.refresh(entry, loader);
 export const invalidate = (...scopes: CacheScope[]): Promise<void> => cache.invalidate(...scopes);
