@@ -6,6 +6,7 @@ import { handleError } from "./lib/error-handler";
 import { AppError, ErrorCode, problemResponse } from "./lib/errors";
 import { rateLimit } from "./lib/rate-limit";
 import { requestContext } from "./lib/request-context";
+import { analyticsRouter } from "./modules/analytics";
 import { authRouter } from "./modules/auth";
 import { bookingsRouter } from "./modules/bookings";
 import { docsRouter } from "./modules/docs";
@@ -41,6 +42,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route(API_PREFIX, bookingsRouter);
   app.route(API_PREFIX, eventsRouter);
   app.route(API_PREFIX, waitlistRouter);
+  app.route(API_PREFIX, analyticsRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

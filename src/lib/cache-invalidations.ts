@@ -1,0 +1,72 @@
+import type Redis from "ioredis";
+import { logger } from "../infra/logger";
+import { type CacheScripts, freshVersion } from "./cache-scripts";
+
+export const VERSION_TTL_MS = 24 * 3600 * 1000;
+const RETRY_MS = 250;
+
+/**
+ * Version bumps (invalidations) for one client. A bump that cannot reach Redis is remembered and
+ * retried every 250 ms and whenever the client reconnects; until it lands, `isPending` tells the
+ * cache to read that scope from the loader, because Redis may still hold the old value (a paused
+ * or partitioned Redis keeps its data).
+ */
+export class VersionBumps {
+  /** Version key → sequence number of its latest failed bump. */
+  private readonly pending = new Map<string, number>();
+  private seq = 0;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private flushing = false;
+
+  constructor(
+    private readonly client: Redis & CacheScripts,
+    private readonly onRedisError: (err: unknown, op: string) => void,
+  ) {
+    client.on("ready", () => void this.flush());
+  }
+
+  isPending(versionKey: string): boolean {
+    return this.pending.has(versionKey);
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Never throws; bounded by the client's command timeout. */
+  async bump(versionKey: string): Promise<void> {
+    if (this.client.status !== "ready") return this.defer(versionKey);
+    const seq = this.pending.get(versionKey);
+    try {
+      await this.client.evCacheBump(versionKey, freshVersion(), VERSION_TTL_MS);
+      // This INCR covers every earlier missed one, unless another one was missed meanwhile.
+      if (seq !== undefined && this.pending.get(versionKey) === seq) this.pending.delete(versionKey);
+    } catch (err) {
+      this.onRedisError(err, "invalidate");
+      this.defer(versionKey);
+    }
+  }
+
+  private defer(versionKey: string): void {
+    this.pending.set(versionKey, ++this.seq);
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.flush(), RETRY_MS);
+      this.timer.unref?.();
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || this.pending.size === 0 || this.client.status !== "ready") return;
+    this.flushing = true;
+    try {
+      await Promise.all([...this.pending.keys()].map((key) => this.bump(key)));
+    } finally {
+      this.flushing = false;
+      if (this.pending.size === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+        logger.info("cache: pending invalidations reached redis");
+      }
+    }
+  }
+}

@@ -1,0 +1,291 @@
+import { randomUUID } from "node:crypto";
+import type Redis from "ioredis";
+import { logger } from "../infra/logger";
+import { cacheFallbacks, cacheHits, cacheMisses } from "../infra/metrics";
+import { redis } from "../infra/redis";
+import { VERSION_TTL_MS, VersionBumps } from "./cache-invalidations";
+import {
+  type CacheEntry,
+  type CacheScope,
+  decodeValue,
+  encodeValue,
+  type Json,
+  jitteredTtlMs,
+  lockKeyOf,
+  type StoredValue,
+  valueKeyOf,
+  versionKeyOf,
+} from "./cache-keys";
+import { LocalTier } from "./cache-local";
+import { type CacheScripts, freshVersion, withCacheScripts } from "./cache-scripts";
+import { FreshFlight, SingleFlight } from "./single-flight";
+
+/**
+ * Read-through cache in Redis (see README "Caching").
+ *
+ * A scope is what one invalidation covers: a namespace ("events:list") or one entity in it
+ * ({namespace: "event", entity: 42}). Each scope has a version counter; every cached value is
+ * stored with the version it was built for, and a read uses it only if that is still the current
+ * version. Invalidating is one INCR, after COMMIT; stale values are simply never used again and
+ * expire on their own, so no KEYS/SCAN is ever needed. The version is read before the loader runs,
+ * so a value built from a snapshot older than an invalidation is always tagged as stale.
+ *
+ * Redis is an accelerator only: when it is down, slow or unsure, reads go to the loader and errors
+ * are logged (rate-limited), never thrown.
+ */
+
+export type { CacheEntry, CacheScope, Json } from "./cache-keys";
+
+const LOG_EVERY_MS = 5_000;
+
+async function serialize(loader: () => Promise<unknown>): Promise<string> {
+  const json = JSON.stringify(await loader());
+  if (json === undefined) throw new TypeError("cache loaders must return a JSON value (use null for nothing)");
+  return json;
+}
+
+export interface CacheOptions {
+  client: Redis;
+  /** How long one builder holds a key's rebuild lock (should exceed the slowest loader). */
+  lockTtlMs?: number;
+  /** How long others wait for that builder before loading themselves. */
+  lockWaitMs?: number;
+  /** After a Redis error, how long to skip Redis entirely (so each call does not pay a timeout). */
+  breakerMs?: number;
+  /** In-process tier size; 0 turns it off. */
+  localEntries?: number;
+  localChars?: number;
+}
+
+interface Keys {
+  version: string;
+  value: string;
+}
+
+interface Lock {
+  key: string;
+  token: string;
+}
+
+export class Cache {
+  private readonly client: Redis & CacheScripts;
+  private readonly local: LocalTier;
+  private readonly flights = new SingleFlight<string>();
+  private readonly offline = new FreshFlight<string>();
+  private readonly lockTtlMs: number;
+  private readonly lockWaitMs: number;
+  private readonly breakerMs: number;
+  private readonly bumps: VersionBumps;
+  private breakerUntil = 0;
+  private lastLog = 0;
+  private suppressedLogs = 0;
+
+  constructor(options: CacheOptions) {
+    this.client = withCacheScripts(options.client);
+    this.lockTtlMs = options.lockTtlMs ?? 3_000;
+    this.lockWaitMs = options.lockWaitMs ?? 1_000;
+    this.breakerMs = options.breakerMs ?? 1_000;
+    this.local = new LocalTier(options.localEntries ?? 2_000, options.localChars ?? 32 * 1024 * 1024);
+    this.bumps = new VersionBumps(this.client, (err, op) => this.redisFailed(err, op));
+    // A fresh connection is better evidence than an old timeout: use Redis again at once.
+    this.client.on("ready", () => {
+      this.breakerUntil = 0;
+    });
+  }
+
+  /** The cached value, parsed; on a miss `loader` runs (once per key across processes) and is stored. */
+  async getOrLoad<T>(entry: CacheEntry, loader: () => Promise<T>): Promise<T> {
+    return JSON.parse(await this.getOrLoadJson(entry, loader)) as T;
+  }
+
+  /** Like getOrLoad, but returns the stored JSON text itself, ready to be sent as a response body. */
+  async getOrLoadJson<T>(entry: CacheEntry, loader: () => Promise<T>): Promise<Json<T>> {
+    const keys = { version: versionKeyOf(entry), value: valueKeyOf(entry) };
+    const namespace = entry.namespace;
+    const load = () => serialize(loader);
+    if (!this.redisUsable(keys.version)) return this.fallback(namespace, keys, load);
+
+    const local = this.local.get(keys.value);
+    let reply: [string, string?];
+    try {
+      reply = await this.client.evCacheRead(
+        keys.version,
+        keys.value,
+        local?.version ?? "",
+        freshVersion(),
+        VERSION_TTL_MS,
+      );
+    } catch (err) {
+      this.redisFailed(err, "read");
+      return this.fallback(namespace, keys, load);
+    }
+    const [version, raw] = reply;
+    if (local && local.version === version) {
+      cacheHits.inc({ namespace });
+      return local.json as Json<T>;
+    }
+    const stored = raw === undefined ? undefined : decodeValue(raw);
+    if (stored && stored.version === version) {
+      cacheHits.inc({ namespace });
+      this.local.set(keys.value, stored);
+      return stored.json as Json<T>;
+    }
+    cacheMisses.inc({ namespace });
+    const stale = stored?.json ?? local?.json;
+    // Keyed by version: a caller may join a rebuild that started before it asked, because that
+    // rebuild read the same version, i.e. after every invalidation this caller could know about.
+    const built = await this.flights.run(`${keys.value}@${version}`, () =>
+      this.rebuild(entry, keys, version, stale, load),
+    );
+    return built as Json<T>;
+  }
+
+  /** Rebuilds and stores a value now, whatever is cached (the cache warmer's entry point). */
+  async refresh<T>(entry: CacheEntry, loader: () => Promise<T>): Promise<Json<T>> {
+    const keys = { version: versionKeyOf(entry), value: valueKeyOf(entry) };
+    const load = () => serialize(loader);
+    if (!this.redisUsable(keys.version)) return (await load()) as Json<T>;
+    try {
+      const [version] = await this.client.evCacheRead(keys.version, keys.value, "*", freshVersion(), VERSION_TTL_MS);
+      return (await this.loadAndStore(entry, keys, version, load)) as Json<T>;
+    } catch (err) {
+      this.redisFailed(err, "refresh");
+      return (await load()) as Json<T>;
+    }
+  }
+
+  /**
+   * Makes every value of these scopes stale, for all processes. Call after COMMIT and await it
+   * before answering, so that a reader who saw the answer cannot get an older value. Never throws:
+   * if Redis cannot be reached the bump is retried in the background, and meanwhile this process
+   * reads those scopes from the loader.
+   */
+  async invalidate(...scopes: CacheScope[]): Promise<void> {
+    await Promise.all(scopes.map((scope) => this.bumps.bump(versionKeyOf(scope))));
+  }
+
+  /** Number of invalidations still waiting for Redis (for tests and diagnostics). */
+  get pendingInvalidations(): number {
+    return this.bumps.size;
+  }
+
+  /** Forgets the in-process tier (tests; never needed for correctness). */
+  clearLocal(): void {
+    this.local.clear();
+  }
+
+  private redisUsable(versionKey: string): boolean {
+    return this.client.status === "ready" && Date.now() >= this.breakerUntil && !this.bumps.isPending(versionKey);
+  }
+
+  private fallback(namespace: string, keys: Keys, load: () => Promise<string>): Promise<Json<never>> {
+    cacheFallbacks.inc({ namespace });
+    return this.offline.run(keys.value, load) as Promise<Json<never>>;
+  }
+
+  private async rebuild(
+    entry: CacheEntry,
+    keys: Keys,
+    version: string,
+    stale: string | undefined,
+    load: () => Promise<string>,
+  ): Promise<string> {
+    const lock: Lock = { key: lockKeyOf(keys.value, version), token: randomUUID() };
+    let locked: boolean;
+    try {
+      locked = (await this.client.set(lock.key, lock.token, "PX", this.lockTtlMs, "NX")) === "OK";
+    } catch (err) {
+      this.redisFailed(err, "lock");
+      return this.loadAndStore(entry, keys, version, load);
+    }
+    if (locked) return this.loadAndStore(entry, keys, version, load, lock);
+    if (entry.allowStale && stale !== undefined) return stale;
+    const built = await this.waitForBuilder(keys.value, lock.key, version);
+    return built ?? this.loadAndStore(entry, keys, version, load);
+  }
+
+  private async loadAndStore(
+    entry: CacheEntry,
+    keys: Keys,
+    version: string,
+    load: () => Promise<string>,
+    lock?: Lock,
+  ): Promise<string> {
+    let json: string;
+    try {
+      json = await load();
+    } catch (err) {
+      // Errors are never cached; free the lock so waiters elsewhere stop waiting for us.
+      if (lock) this.client.evCacheRelease(lock.key, lock.token).catch((e) => this.redisFailed(e, "release"));
+      throw err;
+    }
+    const ttlMs = jitteredTtlMs(entry.ttlSeconds);
+    const stored: StoredValue = { version, expiresAt: Date.now() + ttlMs, json };
+    this.local.set(keys.value, stored);
+    if (this.client.status === "ready") {
+      // Not awaited: the caller has its answer; commands on one connection keep their order, so
+      // this process's next read already sees the write.
+      this.client
+        .evCacheStore(
+          keys.version,
+          keys.value,
+          lock?.key ?? lockKeyOf(keys.value, version),
+          version,
+          encodeValue(stored),
+          ttlMs,
+          lock?.token ?? "",
+        )
+        .catch((err) => this.redisFailed(err, "store"));
+    }
+    return json;
+  }
+
+  /** Polls for the builder's value; undefined when it gave up, lost the race, or took too long. */
+  private async waitForBuilder(valueKey: string, lockKey: string, version: string): Promise<string | undefined> {
+    const deadline = Date.now() + this.lockWaitMs;
+    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      await Bun.sleep(Math.min(delay, left));
+      let raw: string | null | undefined;
+      let holder: string | null | undefined;
+      try {
+        [raw, holder] = await this.client.mget(valueKey, lockKey);
+      } catch (err) {
+        this.redisFailed(err, "wait");
+        return undefined;
+      }
+      const stored = raw ? decodeValue(raw) : undefined;
+      if (stored && stored.version === version) {
+        this.local.set(valueKey, stored);
+        return stored.json;
+      }
+      if (!holder) return undefined;
+    }
+  }
+
+  private redisFailed(err: unknown, op: string): void {
+    const now = Date.now();
+    this.breakerUntil = now + this.breakerMs;
+    if (now - this.lastLog < LOG_EVERY_MS) {
+      this.suppressedLogs++;
+      return;
+    }
+    logger.warn(
+      { err: err instanceof Error ? err.message : String(err), op, suppressed: this.suppressedLogs },
+      "cache: redis unavailable, reading from the source",
+    );
+    this.lastLog = now;
+    this.suppressedLogs = 0;
+  }
+}
+
+/** The process-wide cache on the shared request-path Redis client. */
+export const cache = new Cache({ client: redis });
+
+export const getOrLoad = <T>(entry: CacheEntry, loader: () => Promise<T>): Promise<T> => cache.getOrLoad(entry, loader);
+export const getOrLoadJson = <T>(entry: CacheEntry, loader: () => Promise<T>): Promise<Json<T>> =>
+  cache.getOrLoadJson(entry, loader);
+export const refresh = <T>(entry: CacheEntry, loader: () => Promise<T>): Promise<Json<T>> =>
+  cache.refresh(entry, loader);
+export const invalidate = (...scopes: CacheScope[]): Promise<void> => cache.invalidate(...scopes);

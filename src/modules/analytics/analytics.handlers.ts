@@ -1,0 +1,36 @@
+import { currentUser } from "../../lib/auth";
+import type { AppRouteHandler } from "../../lib/create-router";
+import { sendJson } from "../../lib/json-response";
+import type {
+  bookingTrends,
+  capacityUtilization,
+  myStats,
+  overview,
+  popularEvents,
+  summary,
+  userStats,
+  venueAnalytics,
+} from "./analytics.routes";
+import * as service from "./analytics.service";
+
+export const handleOverview: AppRouteHandler<typeof overview> = async (c) => sendJson(c, await service.getOverview());
+
+export const handlePopularEvents: AppRouteHandler<typeof popularEvents> = async (c) =>
+  sendJson(c, await service.getPopularEvents(c.req.valid("query").limit));
+
+export const handleCapacityUtilization: AppRouteHandler<typeof capacityUtilization> = async (c) =>
+  sendJson(c, await service.getCapacityUtilization());
+
+export const handleBookingTrends: AppRouteHandler<typeof bookingTrends> = async (c) =>
+  sendJson(c, await service.getBookingTrends(c.req.valid("query").days));
+
+export const handleUserStats: AppRouteHandler<typeof userStats> = async (c) =>
+  sendJson(c, await service.getUserStats(c.req.valid("param").user_id));
+
+export const handleMyStats: AppRouteHandler<typeof myStats> = async (c) =>
+  sendJson(c, await service.getMyStats(currentUser(c)));
+
+export const handleVenueAnalytics: AppRouteHandler<typeof venueAnalytics> = async (c) =>
+  sendJson(c, await service.getVenueAnalytics());
+
+export const handleSummary: AppRouteHandler<typeof summary> = async (c) => sendJson(c, await service.getSummary());

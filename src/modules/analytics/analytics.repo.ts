@@ -1,0 +1,220 @@
+import { type SQL, sql } from "drizzle-orm";
+import { readDb } from "../../infra/db";
+
+/**
+ * Analytics SQL. Every function is one statement with aggregates, on the read pool (a replica
+ * when DATABASE_READ_URL is set). Definitions (README "Analytics"):
+ * - "bookings" are BOOKED ones unless a name says otherwise;
+ * - event-level answers and totals cover live events only (deleted_at is null);
+ * - history (trends, user stats) never filters on deleted events;
+ * - percentages are exact numeric, rounded to 2 decimals in SQL; statuses compare exact integers.
+ */
+
+export interface EventRow {
+  id: number;
+  name: string;
+  venue: string | null;
+  capacity: number;
+  booked: number;
+  utilization: number;
+  status: "Full" | "High" | "Medium" | "Low";
+}
+
+export interface Totals {
+  totalUsers: number;
+  totalEvents: number;
+  totalBookings: number;
+  averageUtilization: number;
+}
+
+// Live events with their BOOKED count, exact ratio and status: the base of every event-level answer.
+const liveEvents = sql`
+  live_events as (
+    select s.*,
+      s.booked * 100.0 / s.capacity as ratio,
+      case
+        when s.booked >= s.capacity then 'Full'
+        when s.booked * 100 >= s.capacity * 80 then 'High'
+        when s.booked * 100 >= s.capacity * 50 then 'Medium'
+        else 'Low'
+      end as status
+    from (
+      select e.id, e.name, e.venue, e.capacity, coalesce(b.booked, 0)::int as booked
+      from events e
+      left join (
+        select event_id, count(*)::int as booked from bookings where status = 'BOOKED' group by event_id
+      ) b on b.event_id = e.id
+      where e.deleted_at is null
+    ) s
+  )`;
+
+const eventColumns = sql`le.id, le.name, le.venue, le.capacity, le.booked,
+  round(le.ratio, 2)::float8 as utilization, le.status`;
+
+const totalsColumns = sql`
+  (select count(*)::int from users where deleted_at is null) as total_users,
+  count(*)::int as total_events,
+  coalesce(sum(booked), 0)::int as total_bookings,
+  coalesce(round(avg(ratio), 2), 0)::float8 as average_utilization`;
+
+type Raw = Record<string, unknown>;
+
+const toEventRow = (r: Raw): EventRow => ({
+  id: Number(r.id),
+  name: r.name as string,
+  venue: (r.venue as string | null) ?? null,
+  capacity: r.capacity as number,
+  booked: r.booked as number,
+  utilization: r.utilization as number,
+  status: r.status as EventRow["status"],
+});
+
+const toTotals = (r: Raw | undefined): Totals => ({
+  totalUsers: (r?.total_users as number) ?? 0,
+  totalEvents: (r?.total_events as number) ?? 0,
+  totalBookings: (r?.total_bookings as number) ?? 0,
+  averageUtilization: (r?.average_utilization as number) ?? 0,
+});
+
+async function rows(query: SQL): Promise<Raw[]> {
+  return [...(await readDb.execute<Raw>(query))];
+}
+
+/** Live events, most utilized first. */
+export async function selectEventUtilization(): Promise<EventRow[]> {
+  const found = await rows(sql`
+    with ${liveEvents}
+    select ${eventColumns} from live_events le
+    order by le.ratio desc, le.id`);
+  return found.map(toEventRow);
+}
+
+/** The `limit` most booked live events. */
+export async function selectPopularEvents(limit: number): Promise<EventRow[]> {
+  const found = await rows(sql`
+    with ${liveEvents}
+    select ${eventColumns} from live_events le
+    order by le.booked desc, le.id
+    limit ${limit}`);
+  return found.map(toEventRow);
+}
+
+export async function selectTotals(): Promise<Totals> {
+  const [row] = await rows(sql`with ${liveEvents} select ${totalsColumns} from live_events`);
+  return toTotals(row);
+}
+
+/** Totals and every live event (most utilized first) in one statement: the overview's first half. */
+export async function selectTotalsAndEvents(): Promise<{ totals: Totals; events: EventRow[] }> {
+  const found = await rows(sql`
+    with ${liveEvents},
+    totals as (select ${totalsColumns} from live_events)
+    select t.*, ${eventColumns}
+    from totals t left join live_events le on true
+    order by le.ratio desc, le.id`);
+  return { totals: toTotals(found[0]), events: found.filter((r) => r.id !== null).map(toEventRow) };
+}
+
+/** One row per UTC day from today - days + 1 to today; days without bookings give 0. */
+export async function selectBookingTrends(
+  days: number,
+): Promise<{ date: string; totalBookings: number; eventsCount: number }[]> {
+  const found = await rows(sql`
+    with bounds as (
+      select (now() at time zone 'UTC')::date as today,
+             (now() at time zone 'UTC')::date - (${days}::int - 1) as first_day
+    ),
+    days as (
+      select d::date as day
+      from bounds, generate_series(bounds.first_day, bounds.today, interval '1 day') as d
+    ),
+    per_day as (
+      select (b.created_at at time zone 'UTC')::date as day,
+             count(*)::int as total_bookings,
+             count(distinct b.event_id)::int as events_count
+      from bookings b, bounds
+      where b.status = 'BOOKED' and b.created_at >= (bounds.first_day::timestamp at time zone 'UTC')
+      group by 1
+    )
+    select to_char(days.day, 'YYYY-MM-DD') as date,
+           coalesce(per_day.total_bookings, 0) as total_bookings,
+           coalesce(per_day.events_count, 0) as events_count
+    from days left join per_day on per_day.day = days.day
+    order by days.day`);
+  return found.map((r) => ({
+    date: r.date as string,
+    totalBookings: r.total_bookings as number,
+    eventsCount: r.events_count as number,
+  }));
+}
+
+export interface UserStatsRow {
+  userId: number;
+  email: string;
+  total: number;
+  active: number;
+  cancelled: number;
+  mostBookedVenue: string | null;
+}
+
+/** A live user's booking counts over all events, deleted ones included; undefined if no such user. */
+export async function selectUserStats(userId: number): Promise<UserStatsRow | undefined> {
+  const [row] = await rows(sql`
+    select u.id, u.email,
+      count(b.id)::int as total,
+      (count(b.id) filter (where b.status = 'BOOKED'))::int as active,
+      (count(b.id) filter (where b.status = 'CANCELLED'))::int as cancelled,
+      (
+        select e.venue from bookings vb join events e on e.id = vb.event_id
+        where vb.user_id = u.id and vb.status = 'BOOKED' and e.venue is not null
+        group by e.venue
+        order by count(*) desc, e.venue
+        limit 1
+      ) as most_booked_venue
+    from users u
+    left join bookings b on b.user_id = u.id
+    where u.id = ${userId} and u.deleted_at is null
+    group by u.id`);
+  if (!row) return undefined;
+  return {
+    userId: Number(row.id),
+    email: row.email as string,
+    total: row.total as number,
+    active: row.active as number,
+    cancelled: row.cancelled as number,
+    mostBookedVenue: (row.most_booked_venue as string | null) ?? null,
+  };
+}
+
+export interface VenueRow {
+  venue: string | null;
+  totalEvents: number;
+  totalBookings: number;
+  averageUtilization: number;
+  mostPopularEvent: string | null;
+}
+
+/** Live events grouped by venue, most booked venue first. */
+export async function selectVenueAnalytics(): Promise<VenueRow[]> {
+  const found = await rows(sql`
+    with ${liveEvents},
+    ranked as (
+      select le.*, row_number() over (partition by le.venue order by le.booked desc, le.id) as rank
+      from live_events le
+    )
+    select venue,
+      count(*)::int as total_events,
+      sum(booked)::int as total_bookings,
+      round(avg(ratio), 2)::float8 as average_utilization,
+      max(name) filter (where rank = 1 and booked > 0) as most_popular_event
+    from ranked
+    group by venue
+    order by total_bookings desc, venue nulls last`);
+  return found.map((r) => ({
+    venue: (r.venue as string | null) ?? null,
+    totalEvents: r.total_events as number,
+    totalBookings: r.total_bookings as number,
+    averageUtilization: r.average_utilization as number,
+    mostPopularEvent: (r.most_popular_event as string | null) ?? null,
+  }));
+}

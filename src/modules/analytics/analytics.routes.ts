@@ -1,0 +1,104 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireAdmin, requireAuth } from "../../lib/auth";
+import { bearerSecurity, idParam, jsonContent, problems } from "../../lib/create-router";
+import {
+  BookingTrendSchema,
+  BookingTrendsQuery,
+  CapacityUtilizationSchema,
+  OverviewSchema,
+  PopularEventSchema,
+  PopularEventsQuery,
+  SummarySchema,
+  UserStatsSchema,
+  VenueAnalyticsSchema,
+} from "./analytics.schemas";
+
+const tags = ["Analytics"];
+const cached = "Cached for up to 15 s.";
+const adminOnly = `Admin only. ${cached}`;
+
+export const overview = createRoute({
+  method: "get",
+  path: "/analytics/overview",
+  tags,
+  description: `Totals, most popular events, capacity utilization and 30 days of trends. ${adminOnly}`,
+  security: bearerSecurity,
+  middleware: [requireAdmin] as const,
+  responses: { 200: jsonContent(OverviewSchema, "The overview"), ...problems(401, 403) },
+});
+
+export const popularEvents = createRoute({
+  method: "get",
+  path: "/analytics/popular-events",
+  tags,
+  description: `Live events, most BOOKED bookings first (ties: lowest id). ${adminOnly}`,
+  security: bearerSecurity,
+  middleware: [requireAdmin] as const,
+  request: { query: PopularEventsQuery },
+  responses: { 200: jsonContent(z.array(PopularEventSchema), "Most booked events"), ...problems(401, 403) },
+});
+
+export const capacityUtilization = createRoute({
+  method: "get",
+  path: "/analytics/capacity-utilization",
+  tags,
+  description: `Every live event's utilization, most utilized first. ${adminOnly}`,
+  security: bearerSecurity,
+  middleware: [requireAdmin] as const,
+  responses: {
+    200: jsonContent(z.array(CapacityUtilizationSchema), "Utilization per event"),
+    ...problems(401, 403),
+  },
+});
+
+export const bookingTrends = createRoute({
+  method: "get",
+  path: "/analytics/booking-trends",
+  tags,
+  description: `One row per UTC day, oldest first; days without bookings give 0. ${adminOnly}`,
+  security: bearerSecurity,
+  middleware: [requireAdmin] as const,
+  request: { query: BookingTrendsQuery },
+  responses: { 200: jsonContent(z.array(BookingTrendSchema), "Bookings per day"), ...problems(401, 403) },
+});
+
+export const userStats = createRoute({
+  method: "get",
+  path: "/analytics/user-stats/{user_id}",
+  tags,
+  description: `One user's bookings, deleted events included. ${adminOnly}`,
+  security: bearerSecurity,
+  middleware: [requireAdmin] as const,
+  request: { params: z.object({ user_id: idParam("user_id") }) },
+  responses: { 200: jsonContent(UserStatsSchema, "The user's stats"), ...problems(401, 403, 404) },
+});
+
+export const myStats = createRoute({
+  method: "get",
+  path: "/analytics/my-stats",
+  tags,
+  description: `The caller's own booking stats (any signed-in user). ${cached}`,
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  responses: { 200: jsonContent(UserStatsSchema, "The caller's stats"), ...problems(401) },
+});
+
+export const venueAnalytics = createRoute({
+  method: "get",
+  path: "/analytics/venue-analytics",
+  tags,
+  description: `Live events grouped by venue, most booked venue first. ${adminOnly}`,
+  security: bearerSecurity,
+  middleware: [requireAdmin] as const,
+  responses: { 200: jsonContent(z.array(VenueAnalyticsSchema), "Per-venue figures"), ...problems(401, 403) },
+});
+
+export const summary = createRoute({
+  method: "get",
+  path: "/analytics/summary",
+  tags,
+  description: `Headline totals with the time they were computed. ${adminOnly}`,
+  security: bearerSecurity,
+  middleware: [requireAdmin] as const,
+  responses: { 200: jsonContent(SummarySchema, "The summary"), ...problems(401, 403) },
+});
