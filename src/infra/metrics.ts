@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** One registry per process; every metric Evently exposes is declared here. */
 export const registry = new Registry();
@@ -16,5 +16,39 @@ export const httpDuration = new Histogram({
   help: "HTTP request latency by method and route template",
   labelNames: ["method", "route"] as const,
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  registers: [registry],
+});
+
+export const streamEntriesProcessed = new Counter({
+  name: "evently_stream_entries_processed_total",
+  help: "Stream entries handled successfully and acknowledged, by stream and consumer group",
+  labelNames: ["stream", "group"] as const,
+  registers: [registry],
+});
+
+export const streamEntriesRetried = new Counter({
+  name: "evently_stream_entries_retried_total",
+  help: "Stream entries whose handler failed with a retryable error and will be delivered again",
+  labelNames: ["stream", "group"] as const,
+  registers: [registry],
+});
+
+export const streamEntriesDeadLettered = new Counter({
+  name: "evently_stream_entries_dead_lettered_total",
+  help: "Stream entries copied to <stream>.dead, by reason (permanent error, retries exhausted)",
+  labelNames: ["stream", "group", "reason"] as const,
+  registers: [registry],
+});
+
+export const outboxRelayed = new Counter({
+  name: "evently_outbox_relayed_total",
+  help: "Outbox rows published to their Redis stream",
+  labelNames: ["stream"] as const,
+  registers: [registry],
+});
+
+export const outboxBacklog = new Gauge({
+  name: "evently_outbox_backlog",
+  help: "Outbox rows not yet published (sampled by the relay loop)",
   registers: [registry],
 });
