@@ -15,6 +15,7 @@ import {
 import { readStream } from "../src/lib/streams";
 import { repoRoot, spawnLogged } from "./support/processes";
 import { PrivateRedis } from "./support/redis-server";
+import { waitFor } from "./support/wait";
 
 beforeAll(() => waitForRedis(5_000));
 
@@ -28,14 +29,6 @@ async function writeRows(stream: string, payloads: object[]): Promise<void> {
       payloads.map((payload) => ({ stream: asStream(stream), payload })),
     ),
   );
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(100);
-  }
 }
 
 const rowsOf = (stream: string) => db.select().from(outbox).where(eq(outbox.stream, stream)).orderBy(outbox.id);
