@@ -94,6 +94,8 @@ class ConsumerLoop<T> {
   private nextClaimAt = 0;
   private nextPruneAt = 0;
   private wake: (() => void) | undefined;
+  // The blocking connection's CLIENT ID, so stop() can end a blocked read at once (CLIENT UNBLOCK).
+  private connId: number | undefined;
 
   constructor(private readonly opts: ConsumerOptions<T>) {
     this.ref = {
@@ -109,6 +111,9 @@ class ConsumerLoop<T> {
     this.claimEveryMs = Math.max(100, Math.min(this.visibilityMs / 2, 5_000));
     this.log = logger.child({ stream: opts.stream, group: opts.group, consumer: this.ref.consumer });
     this.conn = createBlockingRedis(`consumer:${opts.stream}`);
+    this.conn.on("close", () => {
+      this.connId = undefined;
+    });
   }
 
   async run(): Promise<void> {
@@ -134,6 +139,9 @@ class ConsumerLoop<T> {
   async stop(done: Promise<void>): Promise<void> {
     this.stopping = true;
     this.wake?.();
+    // Ends a blocked XREADGROUP as if it had timed out (no entry is handed out), instead of waiting
+    // up to blockMs. Best effort: the timer below covers a failure.
+    if (this.reading && this.connId !== undefined) await redis.client("UNBLOCK", this.connId).catch(() => 0);
     // A blocking read returns within blockMs, but while Redis is unreachable it would wait for the
     // reconnection: cut it then. Entries it might have received are taken over after the timeout.
     const cut = setTimeout(() => this.reading && this.conn.disconnect(), this.blockMs + 1_000);
@@ -159,6 +167,9 @@ class ConsumerLoop<T> {
     const until = Math.min(this.nextClaimAt, ...[...this.retries.values()].map((r) => r.due));
     // BLOCK 0 would mean "forever": never go below 1 ms.
     const block = Math.max(1, Math.min(this.blockMs, until - Date.now()));
+    // Asked before blocking: once blocked, the connection answers nothing else.
+    this.connId ??= Number(await this.conn.client("ID"));
+    if (this.stopping) return [];
     this.reading = true;
     try {
       const reply = (await this.conn.xreadgroup(
