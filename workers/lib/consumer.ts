@@ -4,14 +4,17 @@ import { config } from "../../src/config";
 import { type Logger, logger } from "../../src/infra/logger";
 import { streamEntriesDeadLettered, streamEntriesProcessed, streamEntriesRetried } from "../../src/infra/metrics";
 import { createBlockingRedis, redis } from "../../src/infra/redis";
-import { EntryField, ensureGroup, parseEntries, type RawEntry } from "../../src/lib/streams";
+import { EntryField, ensureGroup, type RawEntry } from "../../src/lib/streams";
 import { classifyFailure, errorMessage, PermanentError } from "./handler-errors";
 import {
+  claimForRetry,
+  claimIdleEntries,
   type DeadLetterReason,
   deadLetter,
   deliveryCounts,
   type GroupRef,
   pruneIdleConsumers,
+  readNewEntries,
   releaseEntries,
 } from "./stream-ops";
 
@@ -172,19 +175,7 @@ class ConsumerLoop<T> {
     if (this.stopping) return [];
     this.reading = true;
     try {
-      const reply = (await this.conn.xreadgroup(
-        "GROUP",
-        this.ref.group,
-        this.ref.consumer,
-        "COUNT",
-        this.batchSize,
-        "BLOCK",
-        block,
-        "STREAMS",
-        this.ref.stream,
-        ">",
-      )) as unknown as [string, unknown][] | null;
-      return parseEntries(reply?.[0]?.[1]);
+      return await readNewEntries(this.conn, this.ref, this.batchSize, block);
     } finally {
       this.reading = false;
     }
@@ -194,17 +185,9 @@ class ConsumerLoop<T> {
   private async reclaimIdle(): Promise<void> {
     let cursor = "0-0";
     for (let page = 0; page < MAX_CLAIM_PAGES && !this.stopping; page++) {
-      const reply = (await redis.xautoclaim(
-        this.ref.stream,
-        this.ref.group,
-        this.ref.consumer,
-        this.visibilityMs,
-        cursor,
-        "COUNT",
-        this.batchSize,
-      )) as unknown as [string, unknown];
-      cursor = reply[0];
-      const entries = parseEntries(reply[1]);
+      const claimed = await claimIdleEntries(this.ref, this.visibilityMs, cursor, this.batchSize);
+      cursor = claimed.cursor;
+      const entries = claimed.entries;
       if (entries.length > 0) {
         const ids = entries.map((e) => e.id);
         const counts = await deliveryCounts(this.ref, ids);
@@ -228,11 +211,7 @@ class ConsumerLoop<T> {
       if (this.stopping) return;
       if (retry.due > now) continue;
       this.retries.delete(id);
-      // XCLAIM counts the delivery. Its min-idle makes it a no-op if another consumer took the
-      // entry over meanwhile (their claim reset the idle time) or if it was deleted.
-      const [entry] = parseEntries(
-        await redis.xclaim(this.ref.stream, this.ref.group, this.ref.consumer, retry.delay, id),
-      );
+      const entry = await claimForRetry(this.ref, id, retry.delay);
       if (entry) await this.process(entry, retry.deliveries + 1);
       else this.log.info({ entry_id: id }, "retry skipped: entry taken over or deleted");
     }

@@ -1,5 +1,6 @@
+import type Redis from "ioredis";
 import { redis } from "../../src/infra/redis";
-import { DEAD_LETTER_MAX_LEN, deadLetterStream, type RawEntry } from "../../src/lib/streams";
+import { DEAD_LETTER_MAX_LEN, deadLetterStream, parseEntries, type RawEntry } from "../../src/lib/streams";
 
 /** Consumer-group operations used by workers/lib/consumer.ts, kept apart so the loop stays readable. */
 
@@ -7,6 +8,54 @@ export interface GroupRef {
   stream: string;
   group: string;
   consumer: string;
+}
+
+/** XREADGROUP … BLOCK for entries never delivered to anyone (">"), on the caller's blocking connection. */
+export async function readNewEntries(conn: Redis, ref: GroupRef, count: number, blockMs: number): Promise<RawEntry[]> {
+  const reply = (await conn.xreadgroup(
+    "GROUP",
+    ref.group,
+    ref.consumer,
+    "COUNT",
+    count,
+    "BLOCK",
+    blockMs,
+    "STREAMS",
+    ref.stream,
+    ">",
+  )) as unknown as [string, unknown][] | null;
+  return parseEntries(reply?.[0]?.[1]);
+}
+
+/**
+ * XAUTOCLAIM: takes over entries pending longer than `minIdleMs` with any consumer (counting a
+ * delivery). Entries deleted from the stream meanwhile are dropped from the PEL by Redis itself.
+ */
+export async function claimIdleEntries(
+  ref: GroupRef,
+  minIdleMs: number,
+  cursor: string,
+  count: number,
+): Promise<{ cursor: string; entries: RawEntry[] }> {
+  const reply = (await redis.xautoclaim(
+    ref.stream,
+    ref.group,
+    ref.consumer,
+    minIdleMs,
+    cursor,
+    "COUNT",
+    count,
+  )) as unknown as [string, unknown];
+  return { cursor: reply[0], entries: parseEntries(reply[1]) };
+}
+
+/**
+ * Re-claims one of this consumer's own entries for a retry; XCLAIM counts the delivery. The
+ * min-idle makes it a no-op (undefined) when another consumer took the entry over meanwhile
+ * (their claim reset its idle time) or it was deleted from the stream.
+ */
+export async function claimForRetry(ref: GroupRef, id: string, minIdleMs: number): Promise<RawEntry | undefined> {
+  return parseEntries(await redis.xclaim(ref.stream, ref.group, ref.consumer, minIdleMs, id))[0];
 }
 
 export type DeadLetterReason = "permanent_error" | "retries_exhausted" | "max_deliveries" | "malformed";
