@@ -3,6 +3,7 @@ import { redis, waitForRedis } from "../src/infra/redis";
 import { AppError, ErrorCode } from "../src/lib/errors";
 import { deadLetterStream, ensureGroup, publish, readStream } from "../src/lib/streams";
 import { type StreamConsumer, type StreamEntry, startConsumer } from "../workers/lib/consumer";
+import { replayDeadLetters } from "../workers/lib/dead-letters";
 import { PermanentError } from "../workers/lib/handler-errors";
 import { repoRoot, type Spawned, spawnLogged } from "./support/processes";
 import { waitFor } from "./support/wait";
@@ -151,6 +152,26 @@ describe("stream consumer loop", () => {
     const [dead] = await readStream("c.poison.dead");
     expect(dead?.fields).toMatchObject({ reason: "max_deliveries", deliveries: "4", source_id: id });
     expect(calls).toBe(0);
+  });
+
+  it("replays dead letters onto their stream once the cause is fixed", async () => {
+    let fixed = false;
+    const handled: number[] = [];
+    consume("c.replay", async (e) => {
+      if (!fixed) throw new PermanentError("misconfigured");
+      handled.push(e.payload.n);
+    });
+    await publish("c.replay", { n: 1 }, { outboxId: 11 });
+    await redis.xadd("c.replay", "*", "payload", "{broken");
+    await waitFor(async () => (await readStream("c.replay.dead")).length === 2, "two dead letters");
+    fixed = true;
+    expect(await replayDeadLetters("c.replay")).toBe(1);
+    await waitFor(() => handled.length === 1, "the replayed entry");
+    expect(handled).toEqual([1]);
+    const left = await readStream("c.replay.dead");
+    expect(left.map((d) => d.fields.reason)).toEqual(["malformed"]);
+    const replayed = (await readStream("c.replay")).at(-1);
+    expect(replayed?.fields.outbox_id).toBe("11");
   });
 });
 
