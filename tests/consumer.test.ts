@@ -51,6 +51,29 @@ describe("stream consumer loop", () => {
     expect(await readStream(deadLetterStream("c.ack"))).toEqual([]);
   });
 
+  it("splits entries between consumers of one group, each entry handled by one of them", async () => {
+    const seen = new Map<number, string[]>();
+    for (const name of ["a", "b", "c"]) {
+      running.push(
+        startConsumer<Payload>({
+          stream: "c.split",
+          group: "g",
+          consumer: name,
+          batchSize: 3,
+          blockMs: 200,
+          handler: async (e) => {
+            seen.set(e.payload.n, [...(seen.get(e.payload.n) ?? []), name]);
+            await Bun.sleep(1);
+          },
+        }),
+      );
+    }
+    await Promise.all(Array.from({ length: 60 }, (_, n) => publish("c.split", { n })));
+    await waitFor(() => seen.size === 60, "sixty entries");
+    await waitFor(async () => (await pendingCount("c.split")) === 0, "the acks");
+    expect([...seen.values()].every((names) => names.length === 1)).toBe(true);
+  });
+
   it("retries a failing entry with back-off until it succeeds", async () => {
     const deliveries: number[] = [];
     consume("c.retry", async (e) => {

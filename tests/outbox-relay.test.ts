@@ -9,6 +9,7 @@ import {
   countOutboxBacklog,
   drainOutbox,
   kickOutboxRelay,
+  purgePublishedOutbox,
   relayOutbox,
   settleOutboxKicks,
 } from "../src/lib/outbox-relay";
@@ -96,6 +97,25 @@ describe("outbox relay", () => {
     expect((await readStream(stream)).length).toBe(2);
     const rows = await rowsOf(stream);
     expect(rows.every((r) => r.publishedAt !== null && r.attempts === 1)).toBe(true);
+  });
+
+  it("purges published rows after the retention, never unpublished ones", async () => {
+    const stream = "relay.purge";
+    await writeRows(stream, [{ n: 1 }, { n: 2 }]);
+    await drainOutbox();
+    await writeRows(stream, [{ n: 3 }]); // not yet published
+    const [oldest] = await rowsOf(stream);
+    await db
+      .update(outbox)
+      .set({ publishedAt: new Date(Date.now() - 2 * 86_400_000) })
+      .where(eq(outbox.id, oldest!.id));
+    expect(await purgePublishedOutbox()).toBe(1);
+    const left = await rowsOf(stream);
+    expect(left.map((r) => [r.payload, r.publishedAt === null])).toEqual([
+      [{ n: 2 }, false],
+      [{ n: 3 }, true],
+    ]);
+    await drainOutbox();
   });
 
   it("keeps rows while Redis is down and publishes them once it is back", async () => {
