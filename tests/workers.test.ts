@@ -32,6 +32,7 @@ describe("worker processes", () => {
         return text.includes('evently_outbox_relayed_total{stream="event.changed"} 1');
       }, "the relay metric");
       expect(text).toContain('evently_stream_entries_processed_total{stream="event.changed",group="cache-warmer"} 1');
+      expect(text).toMatch(/evently_stream_pending\{stream="event.changed",group="cache-warmer"\} \d/);
       expect(text).toContain("evently_outbox_backlog");
 
       worker.proc.kill("SIGTERM");

@@ -40,6 +40,20 @@ export const streamEntriesDeadLettered = new Counter({
   registers: [registry],
 });
 
+export const streamGroupLag = new Gauge({
+  name: "evently_stream_lag",
+  help: "Stream entries not yet delivered to the consumer group (sampled by its consumers)",
+  labelNames: ["stream", "group"] as const,
+  registers: [registry],
+});
+
+export const streamGroupPending = new Gauge({
+  name: "evently_stream_pending",
+  help: "Stream entries delivered to the consumer group but not yet acknowledged (sampled by its consumers)",
+  labelNames: ["stream", "group"] as const,
+  registers: [registry],
+});
+
 export const outboxRelayed = new Counter({
   name: "evently_outbox_relayed_total",
   help: "Outbox rows published to their Redis stream",

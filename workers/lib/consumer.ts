@@ -15,6 +15,7 @@ import {
   type GroupRef,
   pruneIdleConsumers,
   readNewEntries,
+  recordGroupBacklog,
   releaseEntries,
 } from "./stream-ops";
 
@@ -197,6 +198,7 @@ class ConsumerLoop<T> {
       }
       if (cursor === "0-0") break;
     }
+    await recordGroupBacklog(this.ref);
     if (Date.now() >= this.nextPruneAt) {
       this.nextPruneAt = Date.now() + PRUNE_EVERY_MS;
       const removed = await pruneIdleConsumers(this.ref, STALE_CONSUMER_MS);
