@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import Redis from "ioredis";
 import { config } from "../src/config";
 import { redis, waitForRedis } from "../src/infra/redis";
-import { deadLetterStream, ensureGroup, publish, readStream, Streams } from "../src/lib/streams";
+import {
+  compareStreamIds,
+  deadLetterStream,
+  ensureGroup,
+  publish,
+  readStream,
+  Streams,
+  trimConsumedEntries,
+} from "../src/lib/streams";
 
 // A client without the key prefix, to see the keys as Redis stores them.
 const raw = new Redis(config.REDIS_URL, { lazyConnect: false });
@@ -59,5 +67,29 @@ describe("stream keys and groups", () => {
     const [entry] = await readStream("shape.stream");
     expect(entry?.fields).toEqual({ payload: '{"a":[1,2]}', outbox_id: "42" });
     expect(deadLetterStream("shape.stream")).toBe("shape.stream.dead");
+  });
+
+  it("trims only entries every group has read and acknowledged", async () => {
+    const stream = "trim.stream";
+    const ids: string[] = [];
+    for (let n = 1; n <= 6; n++) ids.push(await publish(stream, { n }));
+    await ensureGroup(stream, "fast");
+    await ensureGroup(stream, "slow");
+    await redis.xreadgroup("GROUP", "fast", "c", "COUNT", 6, "STREAMS", stream, ">");
+    await redis.xack(stream, "fast", ids[0]!, ids[1]!, ids[2]!, ids[3]!); // 5 and 6 still pending
+    await redis.xreadgroup("GROUP", "slow", "c", "COUNT", 3, "STREAMS", stream, ">");
+    await redis.xack(stream, "slow", ids[0]!, ids[1]!, ids[2]!); // 4..6 not read yet
+
+    expect(await trimConsumedEntries(stream, 0)).toBe(2);
+    expect((await readStream(stream)).map((e) => e.id)).toEqual(ids.slice(2));
+    // Nothing is old enough with a long retention.
+    expect(await trimConsumedEntries(stream, 3_600_000)).toBe(0);
+    expect(await trimConsumedEntries("no.such.stream", 0)).toBe(0);
+  });
+
+  it("orders stream ids numerically", () => {
+    expect(compareStreamIds("9-0", "10-0")).toBe(-1);
+    expect(compareStreamIds("10-2", "10-10")).toBe(-1);
+    expect(compareStreamIds("10-1", "10-1")).toBe(0);
   });
 });

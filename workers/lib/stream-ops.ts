@@ -1,7 +1,13 @@
 import type Redis from "ioredis";
 import { streamGroupLag, streamGroupPending } from "../../src/infra/metrics";
 import { redis } from "../../src/infra/redis";
-import { DEAD_LETTER_MAX_LEN, deadLetterStream, parseEntries, type RawEntry } from "../../src/lib/streams";
+import {
+  compareStreamIds,
+  DEAD_LETTER_MAX_LEN,
+  deadLetterStream,
+  parseEntries,
+  type RawEntry,
+} from "../../src/lib/streams";
 
 /** Consumer-group operations used by workers/lib/consumer.ts, kept apart so the loop stays readable. */
 
@@ -105,7 +111,7 @@ export async function deadLetter(
 export async function deliveryCounts(ref: GroupRef, ids: string[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   if (ids.length === 0) return counts;
-  const sorted = [...ids].sort(compareIds);
+  const sorted = [...ids].sort(compareStreamIds);
   const reply = (await redis.xpending(
     ref.stream,
     ref.group,
@@ -161,12 +167,4 @@ export async function recordGroupBacklog(ref: GroupRef): Promise<void> {
     if (info.lag !== null && info.lag !== undefined) streamGroupLag.set(labels, Number(info.lag));
     streamGroupPending.set(labels, Number(info.pending));
   }
-}
-
-/** Orders stream ids ("ms-seq") numerically. */
-export function compareIds(a: string, b: string): number {
-  const [am = 0n, as = 0n] = a.split("-").map(BigInt);
-  const [bm = 0n, bs = 0n] = b.split("-").map(BigInt);
-  if (am !== bm) return am < bm ? -1 : 1;
-  return as === bs ? 0 : as < bs ? -1 : 1;
 }
