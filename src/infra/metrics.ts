@@ -35,7 +35,7 @@ export const streamEntriesRetried = new Counter({
 
 export const streamEntriesDeadLettered = new Counter({
   name: "evently_stream_entries_dead_lettered_total",
-  help: "Stream entries copied to <stream>.dead, by reason (permanent error, retries exhausted)",
+  help: "Stream entries copied to <stream>.dead, by reason (permanent_error, retries_exhausted, max_deliveries, malformed)",
   labelNames: ["stream", "group", "reason"] as const,
   registers: [registry],
 });
