@@ -58,6 +58,12 @@ const schema = z
       .refine((list) => list.every(isAddressOrCidr), "each entry must be an IP address or CIDR (10.0.0.0/8)"),
     GATEWAY_PORT: intIn(1, 65535).default(8080),
     METRICS_PORT: intIn(0, 65535).default(0),
+    // Stream consumers: an entry unacknowledged this long is taken over by another consumer.
+    STREAM_VISIBILITY_TIMEOUT_MS: intIn(100, 3_600_000).default(30_000),
+    // Deliveries of one entry before it goes to `<stream>.dead`.
+    STREAM_MAX_DELIVERIES: intIn(1, 100).default(5),
+    // First retry delay after a retryable handler error; doubles per delivery.
+    STREAM_RETRY_DELAY_MS: intIn(10, 600_000).default(1_000),
     MAILGUN_API_KEY: z.string().optional(),
     MAILGUN_DOMAIN: z.string().optional(),
     MAILGUN_BASE_URL: z.string().url().default("https://api.mailgun.net"),

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** One registry per process; every metric Evently exposes is declared here. */
 export const registry = new Registry();
@@ -38,5 +38,53 @@ export const cacheFallbacks = new Counter({
   name: "evently_cache_fallbacks_total",
   help: "Cache reads served straight from the loader because Redis was unreachable or slow, by namespace",
   labelNames: ["namespace"] as const,
+  registers: [registry],
+});
+
+export const streamEntriesProcessed = new Counter({
+  name: "evently_stream_entries_processed_total",
+  help: "Stream entries handled successfully and acknowledged, by stream and consumer group",
+  labelNames: ["stream", "group"] as const,
+  registers: [registry],
+});
+
+export const streamEntriesRetried = new Counter({
+  name: "evently_stream_entries_retried_total",
+  help: "Stream entries whose handler failed with a retryable error and will be delivered again",
+  labelNames: ["stream", "group"] as const,
+  registers: [registry],
+});
+
+export const streamEntriesDeadLettered = new Counter({
+  name: "evently_stream_entries_dead_lettered_total",
+  help: "Stream entries copied to <stream>.dead, by reason (permanent_error, retries_exhausted, max_deliveries, malformed)",
+  labelNames: ["stream", "group", "reason"] as const,
+  registers: [registry],
+});
+
+export const streamGroupLag = new Gauge({
+  name: "evently_stream_lag",
+  help: "Stream entries not yet delivered to the consumer group (sampled by its consumers)",
+  labelNames: ["stream", "group"] as const,
+  registers: [registry],
+});
+
+export const streamGroupPending = new Gauge({
+  name: "evently_stream_pending",
+  help: "Stream entries delivered to the consumer group but not yet acknowledged (sampled by its consumers)",
+  labelNames: ["stream", "group"] as const,
+  registers: [registry],
+});
+
+export const outboxRelayed = new Counter({
+  name: "evently_outbox_relayed_total",
+  help: "Outbox rows published to their Redis stream",
+  labelNames: ["stream"] as const,
+  registers: [registry],
+});
+
+export const outboxBacklog = new Gauge({
+  name: "evently_outbox_backlog",
+  help: "Outbox rows not yet published (sampled by the relay loop)",
   registers: [registry],
 });

@@ -1,0 +1,62 @@
+import { beforeAll, describe, expect, it } from "bun:test";
+import { db } from "../src/infra/db";
+import { redis, waitForRedis } from "../src/infra/redis";
+import { Streams, writeOutbox } from "../src/lib/outbox";
+import { freePort, repoRoot, spawnLogged, waitForHttp } from "./support/processes";
+import { waitFor } from "./support/wait";
+
+beforeAll(() => waitForRedis(5_000));
+
+describe("worker processes", () => {
+  it("cache-warmer consumes event.changed from the outbox and exposes its metrics on METRICS_PORT", async () => {
+    const port = freePort();
+    const worker = spawnLogged([process.execPath, `${repoRoot}/workers/cache-warmer.ts`], {
+      METRICS_PORT: String(port),
+    });
+    try {
+      await worker.waitForLine((l) => l.msg === "worker running");
+      await db.transaction((tx) =>
+        writeOutbox(tx, [{ stream: Streams.eventChanged, payload: { event_id: 42, change: "updated" } }]),
+      );
+      const seen = await worker.waitForLine((l) => l.event_id === 42);
+      expect(seen).toMatchObject({ stream: "event.changed", group: "cache-warmer", change: "updated", outbox_id: "1" });
+      await waitFor(
+        async () => Number(((await redis.xpending(Streams.eventChanged, "cache-warmer")) as any)[0]) === 0,
+        "ack",
+      );
+
+      // The relay counts a row after its COMMIT, which may come after the consumer's ack: poll.
+      let text = "";
+      await waitFor(async () => {
+        text = await (await waitForHttp(`http://127.0.0.1:${port}/metrics`)).text();
+        return text.includes('evently_outbox_relayed_total{stream="event.changed"} 1');
+      }, "the relay metric");
+      expect(text).toContain('evently_stream_entries_processed_total{stream="event.changed",group="cache-warmer"} 1');
+      expect(text).toMatch(/evently_stream_pending\{stream="event.changed",group="cache-warmer"\} \d/);
+      expect(text).toContain("evently_outbox_backlog");
+
+      worker.proc.kill("SIGTERM");
+      expect(await worker.proc.exited).toBe(0);
+    } finally {
+      worker.proc.kill("SIGKILL");
+    }
+  }, 30_000);
+
+  it("bun run start supervises the workers and restarts one killed with kill -9", async () => {
+    const run = spawnLogged([process.execPath, "run", "start"], { PORT: String(freePort()), API_WORKERS: "1" });
+    try {
+      const first = await run.waitForLine((l) => l.msg === "child started" && l.child === "notifier");
+      await run.waitForLine((l) => l.msg === "child started" && l.child === "cache-warmer");
+      await run.waitForLine((l) => l.msg === "worker running" && l.worker === "notifier" && l.pid === first.child_pid);
+      process.kill(first.child_pid, "SIGKILL");
+      const again = await run.waitForLine(
+        (l) => l.msg === "child started" && l.child === "notifier" && l.child_pid !== first.child_pid,
+      );
+      await run.waitForLine((l) => l.msg === "worker running" && l.pid === again.child_pid);
+      run.proc.kill("SIGTERM");
+      expect(await run.proc.exited).toBe(0);
+    } finally {
+      run.proc.kill("SIGKILL");
+    }
+  }, 40_000);
+});

@@ -1,0 +1,45 @@
+import { z } from "zod";
+import { config } from "../src/config";
+import type { Logger } from "../src/infra/logger";
+import { type NotificationPayload, Streams } from "../src/lib/outbox";
+import { type StreamEntry, startConsumer } from "./lib/consumer";
+import { sendMailgun } from "./lib/mailgun";
+import { runOnce } from "./lib/once";
+import { runWorker } from "./lib/run-worker";
+
+/** notifier: delivers `notifications` entries by e-mail (Mailgun), or logs them when Mailgun is not configured. */
+
+const notificationSchema: z.ZodType<NotificationPayload> = z.object({
+  to: z.string().email(),
+  subject: z.string().min(1).max(998),
+  text: z.string(),
+  kind: z.string(),
+  dedupe_key: z.string().min(1).max(200),
+});
+
+export async function deliverNotification(entry: StreamEntry<NotificationPayload>, log: Logger): Promise<void> {
+  const n = entry.payload;
+  const outcome = await runOnce(`notifications:sent:${n.dedupe_key}`, async () => {
+    if (!config.MAILGUN_ENABLED) {
+      log.info(
+        { to: n.to, subject: n.subject, kind: n.kind, text: n.text },
+        "notification (Mailgun not configured: logged only)",
+      );
+      return;
+    }
+    const mailgunId = await sendMailgun(n);
+    log.info({ to: n.to, kind: n.kind, mailgun_id: mailgunId }, "notification e-mailed");
+  });
+  if (outcome === "duplicate") log.info({ dedupe_key: n.dedupe_key }, "notification already sent; skipped");
+}
+
+if (import.meta.main) {
+  await runWorker("notifier", () => [
+    startConsumer({
+      stream: Streams.notifications,
+      group: "notifier",
+      parse: (payload) => notificationSchema.parse(payload),
+      handler: deliverNotification,
+    }),
+  ]);
+}
