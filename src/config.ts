@@ -58,6 +58,8 @@ const schema = z
       .refine((list) => list.every(isAddressOrCidr), "each entry must be an IP address or CIDR (10.0.0.0/8)"),
     GATEWAY_PORT: intIn(1, 65535).default(8080),
     METRICS_PORT: intIn(0, 65535).default(0),
+    JANITOR_INTERVAL_MS: intIn(100, 3_600_000).default(2_000),
+    CACHE_WARM_INTERVAL_MS: intIn(1_000, 3_600_000).default(30_000),
     // Stream consumers: an entry unacknowledged this long is taken over by another consumer.
     STREAM_VISIBILITY_TIMEOUT_MS: intIn(100, 3_600_000).default(30_000),
     // Deliveries of one entry before it goes to `<stream>.dead`.

@@ -1,25 +1,36 @@
 import { beforeAll, describe, expect, it } from "bun:test";
-import { db } from "../src/infra/db";
+import { db, sqlClient } from "../src/infra/db";
+import { cacheHits } from "../src/infra/metrics";
 import { redis, waitForRedis } from "../src/infra/redis";
 import { Streams, writeOutbox } from "../src/lib/outbox";
+import { getEventDetail } from "../src/modules/events/events.service";
 import { freePort, repoRoot, spawnLogged, waitForHttp } from "./support/processes";
 import { waitFor } from "./support/wait";
 
 beforeAll(() => waitForRedis(5_000));
 
 describe("worker processes", () => {
-  it("cache-warmer consumes event.changed from the outbox and exposes its metrics on METRICS_PORT", async () => {
+  it("cache-warmer warms the changed event's document from the outbox and exposes its metrics on METRICS_PORT", async () => {
     const port = freePort();
     const worker = spawnLogged([process.execPath, `${repoRoot}/workers/cache-warmer.ts`], {
       METRICS_PORT: String(port),
     });
     try {
       await worker.waitForLine((l) => l.msg === "worker running");
+      const [event] = await sqlClient`insert into events (name, start_time, capacity)
+                                      values ('Warm me', now() + interval '1 day', 3) returning id`;
+      await sqlClient`insert into seats (event_id, seat_number) select ${event?.id}, generate_series(1, 3)`;
       await db.transaction((tx) =>
-        writeOutbox(tx, [{ stream: Streams.eventChanged, payload: { event_id: 42, change: "updated" } }]),
+        writeOutbox(tx, [{ stream: Streams.eventChanged, payload: { event_id: event?.id, change: "updated" } }]),
       );
-      const seen = await worker.waitForLine((l) => l.event_id === 42);
+      const seen = await worker.waitForLine((l) => l.event_id === event?.id && l.msg === "event document warmed");
       expect(seen).toMatchObject({ stream: "event.changed", group: "cache-warmer", change: "updated", outbox_id: "1" });
+      // The first reader finds the document warm: a cache hit, no load.
+      const hits = async () => (await cacheHits.get()).values.find((v) => v.labels.namespace === "event")?.value ?? 0;
+      const before = await hits();
+      const doc = JSON.parse(await getEventDetail(event?.id));
+      expect(doc).toMatchObject({ name: "Warm me", available_seats: 3 });
+      expect(await hits()).toBe(before + 1);
       await waitFor(
         async () => Number(((await redis.xpending(Streams.eventChanged, "cache-warmer")) as any)[0]) === 0,
         "ack",

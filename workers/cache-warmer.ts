@@ -1,21 +1,32 @@
+import { config } from "../src/config";
 import type { Logger } from "../src/infra/logger";
 import { type EventChangedPayload, Streams } from "../src/lib/outbox";
+import { warmEventDocument, warmHotEvents } from "../src/modules/events/events.service";
 import { type StreamEntry, startConsumer } from "./lib/consumer";
+import { startPeriodic } from "./lib/periodic";
 import { runWorker } from "./lib/run-worker";
 
 /**
- * cache-warmer: consumes `event.changed`. A stub until the caching issue lands: it only logs,
- * but it already keeps its consumer group current, so no backlog builds up meanwhile.
+ * cache-warmer: after each `event.changed` it rebuilds that event's cached document (the API has
+ * already invalidated it), and every CACHE_WARM_INTERVAL_MS it rebuilds the documents of upcoming
+ * and hot events, so first readers hit a warm cache. Rebuilding is idempotent; a rebuild that
+ * races a newer invalidation is stored under the old version and never served.
  */
 export async function onEventChanged(entry: StreamEntry<EventChangedPayload>, log: Logger): Promise<void> {
-  log.info(
-    { event_id: entry.payload.event_id, change: entry.payload.change },
-    "event changed (cache warming not built yet)",
-  );
+  const { event_id, change } = entry.payload;
+  if (change === "deleted") return;
+  await warmEventDocument(event_id);
+  log.info({ event_id, change }, "event document warmed");
+}
+
+export async function warmSchedule(log: Logger): Promise<void> {
+  const warmed = await warmHotEvents();
+  log.debug({ warmed }, "hot and upcoming events warmed");
 }
 
 if (import.meta.main) {
   await runWorker("cache-warmer", () => [
     startConsumer({ stream: Streams.eventChanged, group: "cache-warmer", handler: onEventChanged }),
+    startPeriodic({ name: "warm-hot-events", everyMs: config.CACHE_WARM_INTERVAL_MS, run: warmSchedule }),
   ]);
 }

@@ -6,7 +6,7 @@ const root = path.resolve(import.meta.dir, "../..");
 const bun = process.execPath;
 
 /** The worker entry points under workers/; `bun run start` starts one of each. */
-export const WORKERS: string[] = ["notifier", "cache-warmer"];
+export const WORKERS: string[] = ["waitlist-promoter", "waitlist-janitor", "cache-warmer", "notifier"];
 
 export function apiChildren(): ChildSpec[] {
   return Array.from({ length: config.API_WORKERS }, (_, i) => ({

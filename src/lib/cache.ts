@@ -100,9 +100,13 @@ export class Cache {
 
   /** Like getOrLoad, but returns the stored JSON text itself, ready to be sent as a response body. */
   async getOrLoadJson<T>(entry: CacheEntry, loader: () => Promise<T>): Promise<Json<T>> {
+    return this.getOrLoadText<T>(entry, () => serialize(loader));
+  }
+
+  /** Like getOrLoadJson for a loader that already returns JSON text (e.g. built by PostgreSQL). */
+  async getOrLoadText<T>(entry: CacheEntry, load: () => Promise<string>): Promise<Json<T>> {
     const keys = { version: versionKeyOf(entry), value: valueKeyOf(entry) };
     const namespace = entry.namespace;
-    const load = () => serialize(loader);
     if (!this.redisUsable(keys.version)) return this.fallback(namespace, keys, load);
 
     const local = this.local.get(keys.value);
@@ -286,6 +290,8 @@ export const cache = new Cache({ client: redis });
 export const getOrLoad = <T>(entry: CacheEntry, loader: () => Promise<T>): Promise<T> => cache.getOrLoad(entry, loader);
 export const getOrLoadJson = <T>(entry: CacheEntry, loader: () => Promise<T>): Promise<Json<T>> =>
   cache.getOrLoadJson(entry, loader);
+export const getOrLoadText = <T>(entry: CacheEntry, load: () => Promise<string>): Promise<Json<T>> =>
+  cache.getOrLoadText<T>(entry, load);
 export const refresh = <T>(entry: CacheEntry, loader: () => Promise<T>): Promise<Json<T>> =>
   cache.refresh(entry, loader);
 export const invalidate = (...scopes: CacheScope[]): Promise<void> => cache.invalidate(...scopes);

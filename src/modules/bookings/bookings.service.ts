@@ -1,9 +1,11 @@
 import { config } from "../../config";
 import { db, type Tx } from "../../infra/db";
 import type { AuthUser } from "../../lib/auth-user";
+import { invalidateEventSeats } from "../../lib/cache-scopes";
 import { AppError, conflict, ErrorCode, notFound } from "../../lib/errors";
 import { runIdempotent, type StoredResponse } from "../../lib/idempotency";
 import { Streams, writeOutbox } from "../../lib/outbox";
+import { kickOutboxRelay } from "../../lib/outbox-relay";
 import * as repo from "./bookings.repo";
 import { type BookingDto, toBookingDto } from "./bookings.schemas";
 
@@ -96,13 +98,16 @@ export async function bookSeats(
   options: { single: boolean; idempotencyKey?: string; fingerprint: string },
 ): Promise<StoredResponse> {
   checkSeatRequest(req);
-  return runIdempotent(
+  const stored = await runIdempotent(
     { userId: user.id, key: options.idempotencyKey, fingerprint: options.fingerprint },
     async (tx) => {
       const bookings = await bookInTransaction(tx, user, eventId, req);
       return { status: 201, body: options.single ? bookings[0] : { bookings } };
     },
   );
+  // Before answering: nobody may read the seat as free from the cache after this response.
+  if (!stored.replayed && stored.status === 201) await invalidateEventSeats(eventId);
+  return stored;
 }
 
 /** Someone else's booking answers exactly like a missing one: booking ids are not enumerable. */
@@ -124,7 +129,7 @@ export async function listMyBookings(actor: AuthUser, limit: number, offset: num
 
 /** Cancels under the seat lock (seat before booking, like booking does) and announces the free seat. */
 export async function cancelBooking(actor: AuthUser, id: number): Promise<BookingDto> {
-  return db.transaction(async (tx) => {
+  const cancelled = await db.transaction(async (tx) => {
     const booking = visibleTo(actor, id, await repo.findBooking(id, tx));
     if (booking.status !== "BOOKED" || booking.seat_id === null) {
       throw conflict(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
@@ -149,4 +154,7 @@ export async function cancelBooking(actor: AuthUser, id: number): Promise<Bookin
     ]);
     return toBookingDto(cancelled);
   });
+  await invalidateEventSeats(cancelled.event_id);
+  kickOutboxRelay();
+  return cancelled;
 }

@@ -1,5 +1,6 @@
 import { currentUser } from "../../lib/auth";
 import type { AppRouteHandler } from "../../lib/create-router";
+import { sendJson } from "../../lib/json-response";
 import type * as routes from "./events.routes";
 import * as service from "./events.service";
 
@@ -14,7 +15,7 @@ export const handleList: AppRouteHandler<typeof routes.listEventsRoute> = async 
 };
 
 export const handleGet: AppRouteHandler<typeof routes.getEventRoute> = async (c) => {
-  return c.json(await service.getEventDetail(c.req.valid("param").id), 200);
+  return sendJson(c, await service.getEventDetail(c.req.valid("param").id), 200);
 };
 
 export const handleUpdate: AppRouteHandler<typeof routes.updateEventRoute> = async (c) => {

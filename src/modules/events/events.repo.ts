@@ -142,6 +142,17 @@ export async function softDeleteEvent(
   return [...cancelled];
 }
 
+/** Upcoming events (soonest first) and the events booked most in the last hour: the warmer's list. */
+export async function hotAndUpcomingEventIds(limit: number): Promise<number[]> {
+  const rows = await db.execute<{ id: number }>(sql`
+    (select id from events where deleted_at is null and start_time > now() order by start_time limit ${limit})
+    union
+    (select b.event_id from bookings b join events e on e.id = b.event_id
+     where b.created_at > now() - interval '1 hour' and e.deleted_at is null
+     group by b.event_id order by count(*) desc limit ${limit})`);
+  return rows.map((r) => r.id);
+}
+
 /** The seat map as one JSON text built by PostgreSQL (no per-row mapping in JS). */
 export async function seatMapJson(eventId: number, status?: string): Promise<string | undefined> {
   const [row] = await db.execute<{ live: boolean | null; seats: string }>(sql`

@@ -1,7 +1,10 @@
 import { db } from "../../infra/db";
 import type { AuthUser } from "../../lib/auth-user";
+import { getOrLoad, getOrLoadJson, getOrLoadText, type Json, refresh } from "../../lib/cache";
+import { eventDocEntry, eventListEntry, invalidateEvent, seatMapEntry } from "../../lib/cache-scopes";
 import { AppError, conflict, ErrorCode, notFound, pgErrorCode } from "../../lib/errors";
 import { Streams, writeOutbox } from "../../lib/outbox";
+import { kickOutboxRelay } from "../../lib/outbox-relay";
 import { isoTime, isoTimeOrNull } from "../../lib/time";
 import { dropWaitlist, waitlistSize } from "../waitlist/waitlist.store";
 import * as repo from "./events.repo";
@@ -39,15 +42,22 @@ export async function createEvent(actor: AuthUser, input: EventCreate): Promise<
       await writeOutbox(tx, [{ stream: Streams.eventChanged, payload: { event_id: event.id, change: "created" } }]);
       return event;
     });
+    await afterEventWrite(row.id);
     return toEventDto(row);
   } catch (err) {
     duplicateEventAsConflict(err);
   }
 }
 
-export async function getEventDetail(id: number): Promise<EventDetailDto> {
+/** After COMMIT of a change to an event: drop its cached documents and list pages, announce it. */
+async function afterEventWrite(id: number): Promise<void> {
+  await invalidateEvent(id);
+  kickOutboxRelay();
+}
+
+async function loadEventDetail(id: number): Promise<EventDetailDto | null> {
   const row = await repo.findLiveEvent(id);
-  if (!row) throw eventNotFound(id);
+  if (!row) return null;
   const [counts, waiting] = await Promise.all([repo.countSeats(id), waitlistSize(id)]);
   return {
     ...toEventDto(row),
@@ -58,9 +68,38 @@ export async function getEventDetail(id: number): Promise<EventDetailDto> {
   };
 }
 
+/** The event document as JSON text, read through the cache (invalidated by every write to the event). */
+export async function getEventDetail(id: number): Promise<Json<EventDetailDto>> {
+  const json = await getOrLoadJson(eventDocEntry(id), () => loadEventDetail(id));
+  if (json === "null") throw eventNotFound(id);
+  return json as string as Json<EventDetailDto>;
+}
+
+/** Rebuilds an event's cached document now, so its next reader finds it warm (the cache-warmer). */
+export async function warmEventDocument(id: number): Promise<void> {
+  await refresh(eventDocEntry(id), () => loadEventDetail(id));
+}
+
+/** Warms the documents of upcoming and currently hot events; returns how many. */
+export async function warmHotEvents(limit = 50): Promise<number> {
+  const ids = await repo.hotAndUpcomingEventIds(limit);
+  for (const id of ids) await warmEventDocument(id);
+  return ids.length;
+}
+
 export async function listEvents(filters: EventListFilters): Promise<{ events: EventDto[]; total: number }> {
-  const { rows, total } = await repo.listLiveEvents(filters);
-  return { events: rows.map(toEventDto), total };
+  const key = [
+    filters.name ?? "",
+    filters.venue ?? "",
+    filters.from_date?.toISOString() ?? "",
+    filters.to_date?.toISOString() ?? "",
+    filters.limit,
+    filters.offset,
+  ].join("|");
+  return getOrLoad(eventListEntry(key), async () => {
+    const { rows, total } = await repo.listLiveEvents(filters);
+    return { events: rows.map(toEventDto), total };
+  });
 }
 
 /** Partial update under the event's row lock; capacity grows by adding seats, shrinks only over free seats. */
@@ -91,6 +130,7 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
       await writeOutbox(tx, [{ stream: Streams.eventChanged, payload: { event_id: id, change: "updated" } }]);
       return updated;
     });
+    await afterEventWrite(id);
     return toEventDto(row);
   } catch (err) {
     duplicateEventAsConflict(err);
@@ -117,12 +157,16 @@ export async function deleteEvent(id: number): Promise<void> {
       })),
     ]);
   });
-  await dropWaitlist(id);
+  await Promise.all([afterEventWrite(id), dropWaitlist(id)]);
 }
 
+/** The seat map as JSON text built by PostgreSQL, read through the cache. */
 export async function getSeatMap(id: number, status?: string): Promise<string> {
-  const json = await repo.seatMapJson(id, status);
-  if (json === undefined) throw eventNotFound(id);
+  const json = await getOrLoadText(
+    seatMapEntry(id, status),
+    async () => (await repo.seatMapJson(id, status)) ?? "null",
+  );
+  if (json === "null") throw eventNotFound(id);
   return json;
 }
 

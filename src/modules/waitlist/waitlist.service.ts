@@ -2,8 +2,10 @@ import { config } from "../../config";
 import { db } from "../../infra/db";
 import { logger } from "../../infra/logger";
 import type { AuthUser } from "../../lib/auth-user";
+import { invalidateEventSeats } from "../../lib/cache-scopes";
 import { conflict, ErrorCode, notFound } from "../../lib/errors";
 import { Streams, writeOutbox } from "../../lib/outbox";
+import { kickOutboxRelay } from "../../lib/outbox-relay";
 import { isoTime } from "../../lib/time";
 import { lockUserForEvent } from "../bookings/bookings.repo";
 import * as repo from "./waitlist.repo";
@@ -38,6 +40,7 @@ export async function join(actor: AuthUser, eventId: number): Promise<{ created:
   }
   const startMs = new Date(isoTime(event.start_time)).getTime();
   const joined = await store.joinWaitlist(eventId, actor.id, Date.now(), startMs);
+  await invalidateEventSeats(eventId); // the event document shows waitlist_size
   return { created: joined.added, entry: toDto(eventId, joined) };
 }
 
@@ -51,6 +54,7 @@ export async function leave(actor: AuthUser, eventId: number): Promise<void> {
   if (!(await store.leaveWaitlist(eventId, actor.id))) {
     throw notFound(ErrorCode.NOT_ON_WAITLIST, `You are not on the waitlist of event ${eventId}.`);
   }
+  await invalidateEventSeats(eventId);
 }
 
 export async function entries(eventId: number, limit: number) {
@@ -106,6 +110,8 @@ export async function promoteNextInLine(eventId: number, seatId: number): Promis
     });
     if (result === "skip" || result === "offered") await store.removeFromLine(eventId, userId);
     if (result === "offered") {
+      await invalidateEventSeats(eventId);
+      kickOutboxRelay();
       logger.info({ event_id: eventId, seat_id: seatId, user_id: userId }, "waitlist offer made");
       return { outcome: "offered", userId };
     }
@@ -117,7 +123,7 @@ export async function promoteNextInLine(eventId: number, seatId: number): Promis
 
 /** Releases expired offers and announces each seat again, so the next person is offered it. */
 export async function expireOffers(batch = 100): Promise<number> {
-  return db.transaction(async (tx) => {
+  const expired = await db.transaction(async (tx) => {
     const expired = await repo.releaseExpiredHolds(tx, batch);
     await writeOutbox(
       tx,
@@ -138,8 +144,13 @@ export async function expireOffers(batch = 100): Promise<number> {
         },
       ]),
     );
-    return expired.length;
+    return expired;
   });
+  if (expired.length > 0) {
+    await Promise.all([...new Set(expired.map((h) => h.event_id))].map((id) => invalidateEventSeats(id)));
+    kickOutboxRelay();
+  }
+  return expired.length;
 }
 
 /** Drops the lines of events that have started (their keys also expire at the start time). */
