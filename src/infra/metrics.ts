@@ -34,6 +34,13 @@ export const cacheMisses = new Counter({
   registers: [registry],
 });
 
+export const cacheLoads = new Counter({
+  name: "evently_cache_loads_total",
+  help: "Times a cached value was actually built from its source (PostgreSQL), by namespace",
+  labelNames: ["namespace"] as const,
+  registers: [registry],
+});
+
 export const cacheFallbacks = new Counter({
   name: "evently_cache_fallbacks_total",
   help: "Cache reads served straight from the loader because Redis was unreachable or slow, by namespace",

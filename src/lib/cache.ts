@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { logger } from "../infra/logger";
-import { cacheFallbacks, cacheHits, cacheMisses } from "../infra/metrics";
+import { cacheFallbacks, cacheHits, cacheLoads, cacheMisses } from "../infra/metrics";
 import { redis } from "../infra/redis";
 import { VERSION_TTL_MS, VersionBumps } from "./cache-invalidations";
 import {
@@ -104,9 +104,13 @@ export class Cache {
   }
 
   /** Like getOrLoadJson for a loader that already returns JSON text (e.g. built by PostgreSQL). */
-  async getOrLoadText<T>(entry: CacheEntry, load: () => Promise<string>): Promise<Json<T>> {
+  async getOrLoadText<T>(entry: CacheEntry, loadText: () => Promise<string>): Promise<Json<T>> {
     const keys = { version: versionKeyOf(entry), value: valueKeyOf(entry) };
     const namespace = entry.namespace;
+    const load = () => {
+      cacheLoads.inc({ namespace });
+      return loadText();
+    };
     if (!this.redisUsable(keys.version)) return this.fallback(namespace, keys, load);
 
     const local = this.local.get(keys.value);

@@ -1,0 +1,128 @@
+import { beforeAll, describe, expect, it } from "bun:test";
+import { cacheLoads } from "../src/infra/metrics";
+import { waitForRedis } from "../src/infra/redis";
+import { createEvent, seatInvariants } from "./support/fixtures";
+import { adminToken, api, manyUsers } from "./support/http";
+import { freePort, repoRoot, spawnLogged, waitForHttp } from "./support/processes";
+import { PrivateRedis } from "./support/redis-server";
+
+let admin: { token: string };
+beforeAll(async () => {
+  await waitForRedis(5_000);
+  admin = await adminToken();
+});
+
+const loads = async (namespace: string) =>
+  (await cacheLoads.get()).values.find((v) => v.labels.namespace === namespace)?.value ?? 0;
+
+describe("cached event reads", () => {
+  it("builds a cold event document once for 200 simultaneous readers", async () => {
+    const event = await createEvent(admin.token, { capacity: 20 });
+    const before = await loads("event");
+    const responses = await Promise.all(Array.from({ length: 200 }, () => api("GET", `/api/v1/events/${event.id}`)));
+    expect(responses.every((r) => r.status === 200 && r.body.available_seats === 20)).toBe(true);
+    expect((await loads("event")) - before).toBe(1);
+  });
+
+  it("never shows available seats going up while 200 bookings land, and ends equal to the database", async () => {
+    const event = await createEvent(admin.token, { capacity: 200 });
+    const buyers = await manyUsers(200, "cache-buyer");
+    let done = false;
+    const readers = Array.from({ length: 4 }, async () => {
+      const seen: number[] = [];
+      while (!done) seen.push((await api("GET", `/api/v1/events/${event.id}`)).body.available_seats);
+      return seen;
+    });
+    await Promise.all(
+      buyers.map((b) => api("POST", `/api/v1/events/${event.id}/bookings`, { token: b.token, body: { quantity: 1 } })),
+    );
+    done = true;
+    for (const seen of await Promise.all(readers)) {
+      expect(seen.length).toBeGreaterThan(1);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeLessThanOrEqual(seen[i - 1] as number);
+    }
+    const final = (await api("GET", `/api/v1/events/${event.id}`)).body;
+    const db = await seatInvariants(event.id);
+    expect(final).toMatchObject({ available_seats: db.available, booked_seats: db.booked });
+    expect(final.available_seats).toBe(0);
+  }, 60_000);
+
+  it("never serves a booked seat as available once the booking response is sent", async () => {
+    const event = await createEvent(admin.token, { capacity: 30 });
+    const [buyer] = await manyUsers(1, "reader-writer");
+    for (let n = 1; n <= 10; n++) {
+      await api("GET", `/api/v1/events/${event.id}/seats?status=AVAILABLE`); // warm
+      await api("GET", `/api/v1/events/${event.id}`);
+      expect((await api("POST", `/api/v1/events/${event.id}/book/${n}`, { token: buyer?.token })).status).toBe(201);
+      const free = await api("GET", `/api/v1/events/${event.id}/seats?status=AVAILABLE`);
+      expect(free.body.some((s: { seat_number: number }) => s.seat_number === n)).toBe(false);
+      expect((await api("GET", `/api/v1/events/${event.id}`)).body.booked_seats).toBe(n);
+    }
+    const list = await api("GET", `/api/v1/events/?name=${encodeURIComponent(event.name)}`);
+    expect(list.body).toHaveLength(1);
+    await api("PUT", `/api/v1/events/${event.id}`, { token: admin.token, body: { name: `${event.name} renamed` } });
+    expect((await api("GET", `/api/v1/events/?name=${encodeURIComponent(event.name)}`)).body[0].name).toBe(
+      `${event.name} renamed`,
+    );
+  });
+});
+
+describe("Redis outage (a private redis-server killed mid-run)", () => {
+  it("keeps booking, listing, reading and analytics correct, reports degraded, and fills the cache again after Redis returns", async () => {
+    const redis = new PrivateRedis();
+    await redis.start();
+    const port = freePort();
+    const server = spawnLogged([process.execPath, `${repoRoot}/src/server.ts`], {
+      REDIS_URL: redis.url,
+      PORT: String(port),
+      LOG_LEVEL: "warn",
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const timed = async (method: string, path: string, token?: string, body?: unknown) => {
+      const t = performance.now();
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as any, ms: performance.now() - t };
+    };
+    const eventHits = async () => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return Number(/evently_cache_hits_total\{namespace="event"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    try {
+      await waitForHttp(`${base}/health`);
+      const event = await createEvent(admin.token, { capacity: 5 });
+      const [buyer] = await manyUsers(1, "outage-buyer");
+      expect((await timed("GET", `/api/v1/events/${event.id}`)).body.available_seats).toBe(5);
+
+      await redis.kill();
+      const booked = await timed("POST", `/api/v1/events/${event.id}/book/1`, buyer?.token);
+      expect(booked.status).toBe(201);
+      const read = await timed("GET", `/api/v1/events/${event.id}`);
+      expect(read.body).toMatchObject({ available_seats: 4, booked_seats: 1 });
+      const list = await timed("GET", `/api/v1/events/?name=${encodeURIComponent(event.name)}`);
+      expect(list.body).toHaveLength(1);
+      const summary = await timed("GET", "/api/v1/analytics/summary", admin.token);
+      expect(summary.status).toBe(200);
+      const ready = await timed("GET", "/ready");
+      expect(ready.body).toMatchObject({ status: "degraded", postgres: "ok", redis: "degraded" });
+      for (const r of [booked, read, list, summary, ready]) expect(r.ms).toBeLessThan(2_000);
+
+      await redis.start();
+      let hitsAfter = 0;
+      const hitsBefore = await eventHits();
+      for (let i = 0; i < 100 && hitsAfter <= hitsBefore; i++) {
+        await Bun.sleep(100);
+        expect((await timed("GET", `/api/v1/events/${event.id}`)).body.available_seats).toBe(4);
+        hitsAfter = await eventHits();
+      }
+      expect(hitsAfter).toBeGreaterThan(hitsBefore);
+      expect((await timed("GET", "/ready")).body.redis).toBe("ok");
+    } finally {
+      server.proc.kill("SIGKILL");
+      await redis.dispose();
+    }
+  }, 60_000);
+});
