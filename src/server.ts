@@ -3,9 +3,11 @@ import { config } from "./config";
 import { closeDb } from "./infra/db";
 import { logger } from "./infra/logger";
 import { closeRedis } from "./infra/redis";
+import { startMetricsPublisher } from "./modules/ops/ops.metrics";
 
 /** One API process. Several share PORT through reusePort (see scripts/start-api.ts). */
 const app = createApp();
+const stopMetricsPublisher = startMetricsPublisher();
 const server = Bun.serve({
   port: config.PORT,
   hostname: "0.0.0.0",
@@ -26,6 +28,7 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, 10_000);
   await server.stop(false);
+  stopMetricsPublisher();
   await Promise.allSettled([closeDb(), closeRedis()]);
   clearTimeout(force);
   process.exit(0);

@@ -16,5 +16,10 @@ export function apiChildren(): ChildSpec[] {
 }
 
 export function workerChildren(): ChildSpec[] {
-  return WORKERS.map((name) => ({ name, cmd: [bun, path.join(root, "workers", `${name}.ts`)] }));
+  // On one host each worker needs its own metrics port: METRICS_PORT, METRICS_PORT + 1, ...
+  return WORKERS.map((name, i) => ({
+    name,
+    cmd: [bun, path.join(root, "workers", `${name}.ts`)],
+    env: config.METRICS_PORT > 0 ? { METRICS_PORT: String(config.METRICS_PORT + i) } : undefined,
+  }));
 }

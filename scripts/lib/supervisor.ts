@@ -4,6 +4,8 @@ import { logger } from "../../src/infra/logger";
 export interface ChildSpec {
   name: string;
   cmd: string[];
+  /** Added to the supervisor's own environment for this child. */
+  env?: Record<string, string>;
 }
 
 const MIN_BACKOFF_MS = 250;
@@ -21,7 +23,10 @@ export function supervise(specs: ChildSpec[]): void {
 
   const start = (spec: ChildSpec, backoff: number) => {
     const startedAt = Date.now();
-    const child = Bun.spawn(spec.cmd, { stdio: ["ignore", "inherit", "inherit"], env: process.env });
+    const child = Bun.spawn(spec.cmd, {
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, ...spec.env },
+    });
     running.set(spec.name, child);
     logger.info({ child: spec.name, child_pid: child.pid }, "child started");
     void child.exited.then((code) => {

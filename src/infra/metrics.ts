@@ -95,3 +95,56 @@ export const outboxBacklog = new Gauge({
   help: "Outbox rows not yet published (sampled by the relay loop)",
   registers: [registry],
 });
+
+// Booking domain. Label values are fixed sets (paths, error codes), never ids.
+export const bookingsTotal = new Counter({
+  name: "evently_bookings_total",
+  help: "Seats booked, by booking path (single, seats, quantity)",
+  labelNames: ["path"] as const,
+  registers: [registry],
+});
+
+export const bookingConflicts = new Counter({
+  name: "evently_booking_conflicts_total",
+  help: "Booking requests refused by the seat state (409), by problem code",
+  labelNames: ["code"] as const,
+  registers: [registry],
+});
+
+export const cancellationsTotal = new Counter({
+  name: "evently_cancellations_total",
+  help: "Bookings cancelled by their owner or an admin",
+  registers: [registry],
+});
+
+export const waitlistOffers = new Counter({
+  name: "evently_waitlist_offers_total",
+  help: "Waitlist offers by outcome: made (seat held for the head of the line), accepted (booked by the holder), expired",
+  labelNames: ["outcome"] as const,
+  registers: [registry],
+});
+
+// Pool-level gauges: sampled by the API process that answers a scrape, straight from Redis and
+// PostgreSQL, and never summed across processes (see src/modules/ops/ops.metrics.ts).
+export const waitlistSizeGauge = new Gauge({
+  name: "evently_waitlist_size",
+  help: "People waiting, per event with a non-empty waitlist",
+  labelNames: ["event_id"] as const,
+  registers: [registry],
+});
+
+export const deadLetterGauge = new Gauge({
+  name: "evently_dead_letters",
+  help: "Entries in <stream>.dead, by source stream",
+  labelNames: ["stream"] as const,
+  registers: [registry],
+});
+
+/** Metric names whose value is a pool-wide sample, not a per-process count. */
+export const POOL_SAMPLED_METRICS = new Set([
+  "evently_stream_lag",
+  "evently_stream_pending",
+  "evently_outbox_backlog",
+  "evently_waitlist_size",
+  "evently_dead_letters",
+]);

@@ -1,5 +1,6 @@
 import { config } from "../../config";
 import { db, type Tx } from "../../infra/db";
+import { bookingConflicts, bookingsTotal, cancellationsTotal, waitlistOffers } from "../../infra/metrics";
 import type { AuthUser } from "../../lib/auth-user";
 import { invalidateEventSeats } from "../../lib/cache-scopes";
 import { AppError, conflict, ErrorCode, notFound } from "../../lib/errors";
@@ -34,7 +35,12 @@ export function checkSeatRequest(req: SeatRequest): void {
  * seat count are read after both locks, in a statement of their own, so they reflect every
  * transaction that held those locks before us (a concurrent event delete locks seats too).
  */
-async function bookInTransaction(tx: Tx, user: AuthUser, eventId: number, req: SeatRequest): Promise<BookingDto[]> {
+async function bookInTransaction(
+  tx: Tx,
+  user: AuthUser,
+  eventId: number,
+  req: SeatRequest,
+): Promise<{ bookings: BookingDto[]; acceptedOffers: number }> {
   const wanted = "quantity" in req ? req.quantity : req.seatNumbers.length;
   await repo.lockUserForEvent(tx, user.id, eventId);
   const seats =
@@ -74,8 +80,9 @@ async function bookInTransaction(tx: Tx, user: AuthUser, eventId: number, req: S
     );
   }
 
+  const acceptedOffers = seats.filter((s) => s.status === "HELD" && s.held_by === user.id).length;
   const rows = await repo.bookLockedSeats(tx, user.id, eventId, seats);
-  return rows.map((r) =>
+  const bookings = rows.map((r) =>
     toBookingDto({
       ...r,
       event_id: eventId,
@@ -88,6 +95,7 @@ async function bookInTransaction(tx: Tx, user: AuthUser, eventId: number, req: S
       event_started: false,
     }),
   );
+  return { bookings, acceptedOffers };
 }
 
 /** Books seats (one, several by number, or best available); `single` shapes the seed's one-seat answer. */
@@ -98,15 +106,28 @@ export async function bookSeats(
   options: { single: boolean; idempotencyKey?: string; fingerprint: string },
 ): Promise<StoredResponse> {
   checkSeatRequest(req);
-  const stored = await runIdempotent(
-    { userId: user.id, key: options.idempotencyKey, fingerprint: options.fingerprint },
-    async (tx) => {
-      const bookings = await bookInTransaction(tx, user, eventId, req);
-      return { status: 201, body: options.single ? bookings[0] : { bookings } };
-    },
-  );
-  // Before answering: nobody may read the seat as free from the cache after this response.
-  if (!stored.replayed && stored.status === 201) await invalidateEventSeats(eventId);
+  const path = options.single ? "single" : "quantity" in req ? "quantity" : "seats";
+  let outcome = { seats: 0, acceptedOffers: 0 };
+  let stored: StoredResponse;
+  try {
+    stored = await runIdempotent(
+      { userId: user.id, key: options.idempotencyKey, fingerprint: options.fingerprint },
+      async (tx) => {
+        const { bookings, acceptedOffers } = await bookInTransaction(tx, user, eventId, req);
+        outcome = { seats: bookings.length, acceptedOffers };
+        return { status: 201, body: options.single ? bookings[0] : { bookings } };
+      },
+    );
+  } catch (err) {
+    if (err instanceof AppError && err.status === 409) bookingConflicts.inc({ code: err.code });
+    throw err;
+  }
+  if (!stored.replayed && stored.status === 201) {
+    // Before answering: nobody may read the seat as free from the cache after this response.
+    await invalidateEventSeats(eventId);
+    bookingsTotal.inc({ path }, outcome.seats);
+    if (outcome.acceptedOffers > 0) waitlistOffers.inc({ outcome: "accepted" }, outcome.acceptedOffers);
+  }
   return stored;
 }
 
@@ -156,5 +177,6 @@ export async function cancelBooking(actor: AuthUser, id: number): Promise<Bookin
   });
   await invalidateEventSeats(cancelled.event_id);
   kickOutboxRelay();
+  cancellationsTotal.inc();
   return cancelled;
 }

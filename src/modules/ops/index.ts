@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { registry } from "../../infra/metrics";
 import { createRouter, jsonContent, problems } from "../../lib/create-router";
 import { AppError, ErrorCode } from "../../lib/errors";
+import { metricsText } from "./ops.metrics";
 import { checkReadiness } from "./ops.service";
 
 const tags = ["Operations"];
@@ -32,7 +33,9 @@ const metrics = createRoute({
   method: "get",
   path: "/metrics",
   tags,
-  description: "Prometheus text exposition of this process's metrics.",
+  description:
+    "Prometheus text. By default the whole API pool: counters and histograms summed over every live API process (snapshots shared through Redis), plus pool gauges sampled now. `?scope=process` answers with this process alone.",
+  request: { query: z.object({ scope: z.enum(["pool", "process"]).default("pool") }) },
   responses: { 200: { description: "Prometheus metrics", content: { "text/plain": { schema: z.string() } } } },
 });
 
@@ -48,5 +51,6 @@ export const opsRouter = createRouter()
     return c.json(state, 200);
   })
   .openapi(metrics, async (c) => {
-    return c.text(await registry.metrics(), 200, { "content-type": registry.contentType });
+    const scope = c.req.valid("query").scope;
+    return c.text(await metricsText(scope), 200, { "content-type": registry.contentType });
   });

@@ -1,6 +1,7 @@
 import { config } from "../../config";
 import { db } from "../../infra/db";
 import { logger } from "../../infra/logger";
+import { waitlistOffers } from "../../infra/metrics";
 import type { AuthUser } from "../../lib/auth-user";
 import { invalidateEventSeats } from "../../lib/cache-scopes";
 import { conflict, ErrorCode, notFound } from "../../lib/errors";
@@ -110,6 +111,7 @@ export async function promoteNextInLine(eventId: number, seatId: number): Promis
     });
     if (result === "skip" || result === "offered") await store.removeFromLine(eventId, userId);
     if (result === "offered") {
+      waitlistOffers.inc({ outcome: "made" });
       await invalidateEventSeats(eventId);
       kickOutboxRelay();
       logger.info({ event_id: eventId, seat_id: seatId, user_id: userId }, "waitlist offer made");
@@ -147,6 +149,7 @@ export async function expireOffers(batch = 100): Promise<number> {
     return expired;
   });
   if (expired.length > 0) {
+    waitlistOffers.inc({ outcome: "expired" }, expired.length);
     await Promise.all([...new Set(expired.map((h) => h.event_id))].map((id) => invalidateEventSeats(id)));
     kickOutboxRelay();
   }

@@ -4,6 +4,8 @@ import { AppError, ErrorCode } from "../../lib/errors";
 
 /** One sorted set per event, score = join time in ms (FIFO). Hash-tagged for Redis Cluster. */
 export const waitlistKey = (eventId: number) => `{event:${eventId}}:waitlist`;
+/** Ids of events that have (or had) a waitlist, so /metrics can report sizes without SCAN. */
+export const waitlistIndexKey = "{waitlists}:index";
 
 export interface WaitlistPosition {
   position: number; // 1-based
@@ -62,6 +64,7 @@ export function joinWaitlist(eventId: number, userId: number, nowMs: number, exp
       String(userId),
       expireAtMs,
     );
+    if (added === 1) await redis.sadd(waitlistIndexKey, String(eventId));
     return { added: added === 1, position: rank + 1, size, joinedAtMs: Number(score) };
   });
 }
