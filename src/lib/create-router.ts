@@ -62,11 +62,11 @@ const problemDescriptions: Record<number, string> = {
   503: "A dependency is unavailable",
 };
 
-/** OpenAPI response entries for the given error statuses, all problem+json. */
+/** OpenAPI response entries for the given error statuses, all problem+json; 422, 429 (rate limit) and 500 on every route. */
 export function problems(...statuses: number[]) {
   const entries: Record<number, { description: string; content: Record<string, { schema: typeof ProblemSchema }> }> =
     {};
-  for (const status of [...statuses, 422, 500]) {
+  for (const status of [...statuses, 422, 429, 500]) {
     entries[status] = {
       description: problemDescriptions[status] ?? "Internal error",
       content: { "application/problem+json": { schema: ProblemSchema } },
