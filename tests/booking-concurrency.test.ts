@@ -84,3 +84,28 @@ describe("concurrent booking (real PostgreSQL, hundreds of simultaneous requests
     expect((await seatInvariants(event.id)).available).toBe(3);
   }, 60_000);
 });
+
+describe("admin changes racing bookings", () => {
+  it("never deadlocks an event delete or shrink against bookings in flight", async () => {
+    const users = await manyUsers(60, "racer");
+    for (let round = 0; round < 5; round++) {
+      const shrinkMe = await createEvent(admin.token, { capacity: 40 });
+      const deleteMe = await createEvent(admin.token, { capacity: 40 });
+      const responses = await Promise.all([
+        ...users
+          .slice(0, 30)
+          .map((u, i) => api("POST", `/api/v1/events/${shrinkMe.id}/book/${40 - (i % 20)}`, { token: u.token })),
+        api("PUT", `/api/v1/events/${shrinkMe.id}`, { token: admin.token, body: { capacity: 20 } }),
+        ...users
+          .slice(30)
+          .map((u, i) => api("POST", `/api/v1/events/${deleteMe.id}/book/${i + 1}`, { token: u.token })),
+        api("DELETE", `/api/v1/events/${deleteMe.id}`, { token: admin.token }),
+      ]);
+      expect(responses.filter((r) => r.status >= 500).map((r) => r.text)).toEqual([]);
+      const shrink = await seatInvariants(shrinkMe.id);
+      expect(shrink.seatRows).toBe(shrink.capacity);
+      expect(shrink.seatsBookedTwice).toBe(0);
+      expect((await seatInvariants(deleteMe.id)).bookedBookings).toBe(0);
+    }
+  }, 120_000);
+});

@@ -4,7 +4,8 @@ import { logger } from "../infra/logger";
 import type { AppEnv } from "./create-router";
 import { AppError, ErrorCode, pgErrorCode, problemResponse } from "./errors";
 
-// Connection-level failures (server down, pool timeout, admin shutdown) mean "try again later".
+// Connection-level failures (server down, pool timeout, admin shutdown), timeouts, and deadlock or
+// serialization failures (none expected, but transient if they happen) mean "try again shortly".
 const UNAVAILABLE_PG_CODES = new Set([
   "ECONNREFUSED",
   "CONNECT_TIMEOUT",
@@ -14,6 +15,8 @@ const UNAVAILABLE_PG_CODES = new Set([
   "53300",
   "57014",
   "55P03",
+  "40P01",
+  "40001",
 ]);
 
 export function toAppError(err: unknown): AppError | undefined {

@@ -47,13 +47,17 @@ export async function findLiveEvent(id: number, ex: Executor = db): Promise<Even
   return row;
 }
 
-/** Locks the event row: admin changes to one event run one at a time. */
+/**
+ * Locks the event row so admin changes to one event run one at a time. FOR NO KEY UPDATE, not
+ * FOR UPDATE: a booking's INSERT takes FOR KEY SHARE on the event (its foreign key) while holding
+ * a seat lock, and FOR UPDATE would block it while we wait for that seat: a deadlock.
+ */
 export async function lockLiveEvent(tx: Executor, id: number): Promise<EventRow | undefined> {
   const [row] = await tx
     .select()
     .from(events)
     .where(and(eq(events.id, id), isNull(events.deletedAt)))
-    .for("update");
+    .for("no key update");
   return row;
 }
 
