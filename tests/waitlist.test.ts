@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from "bun:test";
 import { sqlClient } from "../src/infra/db";
-import { expireOffers, promoteNextInLine } from "../src/modules/waitlist/waitlist.service";
+import { redis } from "../src/infra/redis";
+import { expireOffers, promoteNextInLine } from "../src/modules/waitlist/waitlist.offers";
+import { waitlistKey } from "../src/modules/waitlist/waitlist.store";
 import { createEvent, seatInvariants, startEvent } from "./support/fixtures";
 import { adminToken, api, registerAndLogin } from "./support/http";
 
@@ -87,81 +89,101 @@ describe("joining the waitlist", () => {
 });
 
 describe("offers", () => {
-  it("offers each freed seat to the head of the line, expires unclaimed offers to the next, and frees it when nobody is left", async () => {
+  it("hands a cancelled seat straight to the head of the line, re-offers expired offers to the next, and frees the seat at the end", async () => {
     const { event, buyers } = await soldOutEvent(2);
     const [u1, u2, u3] = [await registerAndLogin("q1"), await registerAndLogin("q2"), await registerAndLogin("q3")];
     for (const u of [u1, u2, u3]) await api("POST", `/api/v1/waitlist/${event.id}`, { token: u.token });
 
-    // A cancel frees seat 1: user 1 is offered it; others are refused with SEAT_HELD.
+    // The cancel itself offers seat 1 to user 1: it is never AVAILABLE for a fast buyer to take.
     await api("DELETE", `/api/v1/bookings/cancel/${buyers[0]?.bookingId}`, { token: buyers[0]?.token });
-    expect(await promoteNextInLine(event.id, buyers[0]?.seatId as number)).toEqual({
-      outcome: "offered",
-      userId: u1.id,
-    });
     expect(await seatOf(event.id, 1)).toMatchObject({ status: "HELD", held_by: u1.id });
     const stolen = await api("POST", `/api/v1/events/${event.id}/book/1`, { token: u2.token });
     expect(stolen.body.code).toBe("SEAT_HELD");
+    const quick = await api("POST", `/api/v1/events/${event.id}/bookings`, { token: u3.token, body: { quantity: 1 } });
+    expect(quick.body.code).toBe("NOT_ENOUGH_SEATS");
     expect((await api("POST", `/api/v1/events/${event.id}/book/1`, { token: u1.token })).status).toBe(201);
     expect((await api("GET", `/api/v1/waitlist/${event.id}`, { token: u2.token })).body.position).toBe(1);
     const note = await sqlClient`select payload from outbox where stream = 'notifications'
                                  and payload->>'kind' = 'waitlist_offer' and payload->>'to' = ${u1.email}`;
     expect(note.length).toBe(1);
 
-    // Seat 2 freed: user 2 is offered it and lets it expire; user 3 gets it next.
+    // Seat 2 goes to user 2, who lets it expire: the janitor's sweep re-offers it to user 3.
     await api("DELETE", `/api/v1/bookings/cancel/${buyers[1]?.bookingId}`, { token: buyers[1]?.token });
     const seat2 = buyers[1]?.seatId as number;
-    expect(await promoteNextInLine(event.id, seat2)).toEqual({ outcome: "offered", userId: u2.id });
+    expect(await seatOf(event.id, 2)).toMatchObject({ status: "HELD", held_by: u2.id });
     await sqlClient`update seats set hold_expires_at = now() - interval '1 second' where id = ${seat2}`;
     expect(await expireOffers()).toBe(1);
-    expect(await promoteNextInLine(event.id, seat2)).toEqual({ outcome: "offered", userId: u3.id });
     expect(await seatOf(event.id, 2)).toMatchObject({ status: "HELD", held_by: u3.id });
 
     // User 3 lets it expire too; nobody is left, so the seat ends AVAILABLE: never stuck.
     await sqlClient`update seats set hold_expires_at = now() - interval '1 second' where id = ${seat2}`;
     expect(await expireOffers()).toBe(1);
-    expect(await promoteNextInLine(event.id, seat2)).toEqual({ outcome: "no_one_waiting" });
     expect(await seatOf(event.id, 2)).toMatchObject({ status: "AVAILABLE", held_by: null });
     const inv = await seatInvariants(event.id);
     expect(inv).toMatchObject({ booked: 1, held: 0, available: 1, bookedSeatsWithoutOneBooking: 0 });
   });
 
-  it("does nothing twice when the same release is delivered again, and skips a seat booked meanwhile", async () => {
-    const { event, buyers } = await soldOutEvent(1);
+  it("offers seats added by a capacity increase, once each however often the release is delivered", async () => {
+    const { event } = await soldOutEvent(1);
     const [w1, w2] = [await registerAndLogin("r1"), await registerAndLogin("r2")];
     await api("POST", `/api/v1/waitlist/${event.id}`, { token: w1.token });
     await api("POST", `/api/v1/waitlist/${event.id}`, { token: w2.token });
-    await api("DELETE", `/api/v1/bookings/cancel/${buyers[0]?.bookingId}`, { token: buyers[0]?.token });
-    const seatId = buyers[0]?.seatId as number;
+    await api("PUT", `/api/v1/events/${event.id}`, { token: admin.token, body: { capacity: 2 } });
+    const released = await sqlClient`select payload from outbox where stream = 'seat.released'
+                                     and (payload->>'event_id')::bigint = ${event.id}`;
+    expect(released.map((r) => r.payload.reason)).toEqual(["capacity_added"]);
+    const seatId = released[0]?.payload.seat_id as number;
     const results = await Promise.all([1, 2, 3].map(() => promoteNextInLine(event.id, seatId)));
-    expect(results.filter((r) => r.outcome === "offered")).toHaveLength(1);
+    expect(results.filter((r) => r.outcome === "offered")).toEqual([{ outcome: "offered", userId: w1.id }]);
     expect((await api("GET", `/api/v1/waitlist/${event.id}`, { token: w2.token })).body.position).toBe(1);
-    // A seat someone booked before the promoter ran is left alone; w2 keeps their place.
-    const other = await createEvent(admin.token, { capacity: 1 });
-    const [s] = await sqlClient`select id from seats where event_id = ${other.id}`;
-    await api("POST", `/api/v1/events/${other.id}/book/1`, { token: buyers[0]?.token });
-    expect(await promoteNextInLine(other.id, s?.id)).toEqual({ outcome: "no_one_waiting" });
   });
 
-  it("skips people who already got a seat and offers to the next", async () => {
-    const { event, buyers } = await soldOutEvent(2);
+  it("skips people in line who already got a seat and offers to the next", async () => {
+    const { event, buyers } = await soldOutEvent(1);
     const [w1, w2] = [await registerAndLogin("s1"), await registerAndLogin("s2")];
     await api("POST", `/api/v1/waitlist/${event.id}`, { token: w1.token });
     await api("POST", `/api/v1/waitlist/${event.id}`, { token: w2.token });
-    // w1 grabs seat 1 directly the moment it frees up.
+    // A second seat appears and w1 books it directly, while still in line.
+    await api("PUT", `/api/v1/events/${event.id}`, { token: admin.token, body: { capacity: 2 } });
+    expect((await api("POST", `/api/v1/events/${event.id}/book/2`, { token: w1.token })).status).toBe(201);
     await api("DELETE", `/api/v1/bookings/cancel/${buyers[0]?.bookingId}`, { token: buyers[0]?.token });
-    expect((await api("POST", `/api/v1/events/${event.id}/book/1`, { token: w1.token })).status).toBe(201);
-    await api("DELETE", `/api/v1/bookings/cancel/${buyers[1]?.bookingId}`, { token: buyers[1]?.token });
-    expect(await promoteNextInLine(event.id, buyers[1]?.seatId as number)).toEqual({
+    expect(await promoteNextInLine(event.id, buyers[0]?.seatId as number)).toEqual({
       outcome: "offered",
       userId: w2.id,
     });
     expect((await api("GET", `/api/v1/waitlist/${event.id}`, { token: w1.token })).status).toBe(404);
   });
 
-  it("drops the waitlist when the event is deleted", async () => {
+  it("never leaves someone waiting beside a free seat when a join races a cancel and its promotion", async () => {
+    for (let round = 0; round < 20; round++) {
+      const { event, buyers } = await soldOutEvent(1);
+      const w = await registerAndLogin(`race${round}`);
+      // The promoter handles the release as soon as it can, possibly before the join lands.
+      const cancelThenPromote = async () => {
+        await api("DELETE", `/api/v1/bookings/cancel/${buyers[0]?.bookingId}`, { token: buyers[0]?.token });
+        await promoteNextInLine(event.id, buyers[0]?.seatId as number);
+      };
+      const [, joined] = await Promise.all([
+        cancelThenPromote(),
+        api("POST", `/api/v1/waitlist/${event.id}`, { token: w.token }),
+      ]);
+      const seat = await seatOf(event.id, 1);
+      const inLine = (await api("GET", `/api/v1/waitlist/${event.id}`, { token: w.token })).status === 200;
+      // Either the join was refused (the seat is free to book), or the seat is offered to them.
+      if (joined.status === 409) expect(seat.status).toBe("AVAILABLE");
+      else expect(seat).toMatchObject({ status: "HELD", held_by: w.id });
+      expect(inLine && seat.status === "AVAILABLE").toBe(false);
+    }
+  });
+
+  it("moves the line's expiry when the event is postponed, and drops the line when it is deleted", async () => {
     const { event } = await soldOutEvent(1);
     const w = await registerAndLogin("d1");
     await api("POST", `/api/v1/waitlist/${event.id}`, { token: w.token });
+    const later = new Date(Date.now() + 90 * 86_400_000);
+    later.setMilliseconds(0);
+    await api("PUT", `/api/v1/events/${event.id}`, { token: admin.token, body: { start_time: later.toISOString() } });
+    expect(Number(await redis.call("PEXPIRETIME", waitlistKey(event.id)))).toBe(later.getTime());
     await api("DELETE", `/api/v1/events/${event.id}`, { token: admin.token });
     expect((await api("GET", `/api/v1/waitlist/${event.id}`, { token: w.token })).status).toBe(404);
   });

@@ -2,7 +2,8 @@ import { config } from "../src/config";
 import type { Logger } from "../src/infra/logger";
 import { Streams } from "../src/lib/outbox";
 import { deadLetterStream, trimConsumedEntries } from "../src/lib/streams";
-import { dropStartedWaitlists, expireOffers } from "../src/modules/waitlist/waitlist.service";
+import { expireOffers } from "../src/modules/waitlist/waitlist.offers";
+import { dropStartedWaitlists } from "../src/modules/waitlist/waitlist.service";
 import { startPeriodic } from "./lib/periodic";
 import { runWorker } from "./lib/run-worker";
 

@@ -1,6 +1,6 @@
 import type { Logger } from "../src/infra/logger";
 import { type SeatReleasedPayload, Streams } from "../src/lib/outbox";
-import { promoteNextInLine } from "../src/modules/waitlist/waitlist.service";
+import { promoteNextInLine } from "../src/modules/waitlist/waitlist.offers";
 import { type StreamEntry, startConsumer } from "./lib/consumer";
 import { runWorker } from "./lib/run-worker";
 

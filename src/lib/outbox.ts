@@ -13,7 +13,7 @@ export interface SeatReleasedPayload {
   event_id: number;
   seat_id: number;
   seat_number: number;
-  reason: "cancelled" | "offer_expired" | "offer_declined";
+  reason: "cancelled" | "offer_expired" | "offer_declined" | "capacity_added";
 }
 
 export interface EventChangedPayload {

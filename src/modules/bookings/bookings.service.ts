@@ -7,7 +7,9 @@ import { AppError, conflict, ErrorCode, notFound } from "../../lib/errors";
 import { runIdempotent, type StoredResponse } from "../../lib/idempotency";
 import { Streams, writeOutbox } from "../../lib/outbox";
 import { kickOutboxRelay } from "../../lib/outbox-relay";
+import { afterOffer, offerSeatInTransaction, peekHeadOfLine } from "../waitlist/waitlist.offers";
 import * as repo from "./bookings.repo";
+import { lockUserForEvent } from "./bookings.repo";
 import { type BookingDto, toBookingDto } from "./bookings.schemas";
 
 export type SeatRequest = { seatNumbers: number[] } | { quantity: number };
@@ -148,9 +150,17 @@ export async function listMyBookings(actor: AuthUser, limit: number, offset: num
   return { bookings: rows.map(toBookingDto), total };
 }
 
-/** Cancels under the seat lock (seat before booking, like booking does) and announces the free seat. */
+/**
+ * Cancels a booking. The freed seat goes straight to the head of the event's waitlist as an offer
+ * in the same transaction (so no fast buyer can take it in between); with nobody waiting, or
+ * Redis unable to say who is, it becomes AVAILABLE and `seat.released` is published for the
+ * promoter. Lock order as in booking: the head's (user, event) lock, then the seat.
+ */
 export async function cancelBooking(actor: AuthUser, id: number): Promise<BookingDto> {
-  const cancelled = await db.transaction(async (tx) => {
+  const known = visibleTo(actor, id, await repo.findBooking(id));
+  const head = known.status === "BOOKED" ? await peekHeadOfLine(known.event_id) : undefined;
+  const candidate = head !== known.user_id ? head : undefined;
+  const done = await db.transaction(async (tx) => {
     const booking = visibleTo(actor, id, await repo.findBooking(id, tx));
     if (booking.status !== "BOOKED" || booking.seat_id === null) {
       throw conflict(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
@@ -159,24 +169,34 @@ export async function cancelBooking(actor: AuthUser, id: number): Promise<Bookin
     if (booking.event_started && !actor.isAdmin) {
       throw conflict(ErrorCode.EVENT_STARTED, "The event has already started; the booking can no longer be cancelled.");
     }
+    if (candidate !== undefined) await lockUserForEvent(tx, candidate, booking.event_id);
     await repo.lockSeatById(tx, booking.seat_id);
     const cancelled = await repo.cancelBookedBooking(tx, id);
     if (!cancelled) throw conflict(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
-    await writeOutbox(tx, [
-      {
-        stream: Streams.seatReleased,
-        payload: {
-          event_id: booking.event_id,
-          seat_id: booking.seat_id,
-          seat_number: booking.seat_number,
-          reason: "cancelled",
+    const offered =
+      candidate !== undefined &&
+      (await offerSeatInTransaction(tx, booking.event_id, booking.seat_id, candidate)) === "offered";
+    if (!offered) {
+      await writeOutbox(tx, [
+        {
+          stream: Streams.seatReleased,
+          payload: {
+            event_id: booking.event_id,
+            seat_id: booking.seat_id,
+            seat_number: booking.seat_number,
+            reason: "cancelled",
+          },
         },
-      },
-    ]);
-    return toBookingDto(cancelled);
+      ]);
+    }
+    return { dto: toBookingDto(cancelled), seatId: booking.seat_id, offeredTo: offered ? candidate : undefined };
   });
-  await invalidateEventSeats(cancelled.event_id);
-  kickOutboxRelay();
+  if (done.offeredTo !== undefined) {
+    await afterOffer(done.dto.event_id, done.seatId, done.offeredTo);
+  } else {
+    await invalidateEventSeats(done.dto.event_id);
+    kickOutboxRelay();
+  }
   cancellationsTotal.inc();
-  return cancelled;
+  return done.dto;
 }

@@ -38,6 +38,14 @@ export async function insertSeatRange(tx: Executor, eventId: number, from: numbe
     select ${eventId}, n from generate_series(${from}::int, ${to}::int) as n`);
 }
 
+/** Up to `limit` seats from seat number `from` upwards, in seat order. */
+export async function seatsFrom(tx: Executor, eventId: number, from: number, limit: number) {
+  if (limit <= 0) return [];
+  return tx.execute<{ id: number; seat_number: number }>(sql`
+    select id, seat_number from seats where event_id = ${eventId} and seat_number >= ${from}
+    order by seat_number limit ${limit}`);
+}
+
 export async function findLiveEvent(id: number, ex: Executor = db): Promise<EventRow | undefined> {
   const [row] = await ex
     .select()

@@ -6,7 +6,7 @@ import { AppError, conflict, ErrorCode, notFound, pgErrorCode } from "../../lib/
 import { Streams, writeOutbox } from "../../lib/outbox";
 import { kickOutboxRelay } from "../../lib/outbox-relay";
 import { isoTime, isoTimeOrNull } from "../../lib/time";
-import { dropWaitlist, waitlistSize } from "../waitlist/waitlist.store";
+import { dropWaitlist, rescheduleWaitlist, waitlistSize } from "../waitlist/waitlist.store";
 import * as repo from "./events.repo";
 import type { EventCreate, EventDetailDto, EventDto, EventListFilters, EventUpdate } from "./events.schemas";
 
@@ -104,6 +104,8 @@ export async function listEvents(filters: EventListFilters): Promise<{ events: E
 
 /** Partial update under the event's row lock; capacity grows by adding seats, shrinks only over free seats. */
 export async function updateEvent(id: number, changes: EventUpdate): Promise<EventDto> {
+  // People waiting get the seats a capacity increase adds (as offers, through the promoter).
+  const waiting = changes.capacity !== undefined ? await waitlistSize(id) : 0;
   try {
     const row = await db.transaction(async (tx) => {
       const current = await repo.lockLiveEvent(tx, id);
@@ -117,6 +119,14 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
       }
       if (changes.capacity !== undefined && changes.capacity > current.capacity) {
         await repo.insertSeatRange(tx, id, current.capacity + 1, changes.capacity);
+        const added = await repo.seatsFrom(tx, id, current.capacity + 1, waiting);
+        await writeOutbox(
+          tx,
+          added.map((s) => ({
+            stream: Streams.seatReleased,
+            payload: { event_id: id, seat_id: s.id, seat_number: s.seat_number, reason: "capacity_added" },
+          })),
+        );
       } else if (changes.capacity !== undefined && changes.capacity < current.capacity) {
         const busy = await repo.removeSeatsAbove(tx, id, changes.capacity);
         if (busy.length > 0) {
@@ -131,6 +141,7 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
       return updated;
     });
     await afterEventWrite(id);
+    if (changes.start_time !== undefined) await rescheduleWaitlist(id, row.startTime.getTime());
     return toEventDto(row);
   } catch (err) {
     duplicateEventAsConflict(err);

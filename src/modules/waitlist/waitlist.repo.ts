@@ -19,6 +19,12 @@ export async function readWaitlistEventState(eventId: number, userId: number): P
   return row;
 }
 
+export async function lowestAvailableSeatId(eventId: number): Promise<number | undefined> {
+  const [row] = await db.execute<{ id: number }>(sql`
+    select id from seats where event_id = ${eventId} and status = 'AVAILABLE' order by seat_number limit 1`);
+  return row?.id;
+}
+
 export type OfferSeat = {
   status: "AVAILABLE" | "HELD" | "BOOKED";
   seat_number: number;
@@ -41,7 +47,7 @@ export async function lockSeatForOffer(tx: Tx, seatId: number): Promise<OfferSea
 export async function userHasSeatInEvent(tx: Tx, userId: number, eventId: number): Promise<boolean> {
   const [row] = await tx.execute<{ has: boolean }>(sql`
     select exists (select 1 from bookings where user_id = ${userId} and event_id = ${eventId} and status = 'BOOKED')
-        or exists (select 1 from seats where event_id = ${eventId} and held_by = ${userId}) as has`);
+        or exists (select 1 from seats where event_id = ${eventId} and status = 'HELD' and held_by = ${userId}) as has`);
   return row?.has ?? false;
 }
 

@@ -1,14 +1,8 @@
-import { config } from "../../config";
-import { db } from "../../infra/db";
-import { logger } from "../../infra/logger";
-import { waitlistOffers } from "../../infra/metrics";
 import type { AuthUser } from "../../lib/auth-user";
 import { invalidateEventSeats } from "../../lib/cache-scopes";
 import { conflict, ErrorCode, notFound } from "../../lib/errors";
-import { Streams, writeOutbox } from "../../lib/outbox";
-import { kickOutboxRelay } from "../../lib/outbox-relay";
 import { isoTime } from "../../lib/time";
-import { lockUserForEvent } from "../bookings/bookings.repo";
+import { promoteNextInLine } from "./waitlist.offers";
 import * as repo from "./waitlist.repo";
 import * as store from "./waitlist.store";
 
@@ -42,6 +36,12 @@ export async function join(actor: AuthUser, eventId: number): Promise<{ created:
   const startMs = new Date(isoTime(event.start_time)).getTime();
   const joined = await store.joinWaitlist(eventId, actor.id, Date.now(), startMs);
   await invalidateEventSeats(eventId); // the event document shows waitlist_size
+  if (joined.added) {
+    // A seat freed between our availability check and the join found nobody waiting, so it
+    // stayed AVAILABLE: offer it to the line now (its head may be someone who joined earlier).
+    const free = await repo.lowestAvailableSeatId(eventId);
+    if (free !== undefined) await promoteNextInLine(eventId, free);
+  }
   return { created: joined.added, entry: toDto(eventId, joined) };
 }
 
@@ -67,93 +67,6 @@ export async function entries(eventId: number, limit: number) {
     user_email: emails.get(e.userId) ?? null,
     joined_at: new Date(e.joinedAtMs).toISOString(),
   }));
-}
-
-export type PromotionOutcome =
-  | { outcome: "offered"; userId: number }
-  | { outcome: "no_one_waiting" | "seat_not_available" | "event_gone" };
-
-// People skipped in one promotion (already seated in the event) before giving up for now.
-const MAX_SKIPS = 50;
-
-/**
- * Offers a freed seat to the head of the event's line: in one transaction, under the user's
- * (user, event) lock and the seat's row lock, the seat becomes HELD for them until
- * now + WAITLIST_OFFER_TTL_SECONDS and a notification is queued. The user leaves the line only
- * after that commits, so a crash at any point loses nobody; redelivery finds the seat no longer
- * AVAILABLE (or the user already seated) and does nothing twice.
- */
-export async function promoteNextInLine(eventId: number, seatId: number): Promise<PromotionOutcome> {
-  for (let skipped = 0; skipped <= MAX_SKIPS; skipped++) {
-    const [userId] = await store.headOfLine(eventId, 1);
-    if (userId === undefined) return { outcome: "no_one_waiting" };
-    const result = await db.transaction(async (tx) => {
-      await lockUserForEvent(tx, userId, eventId);
-      const seat = await repo.lockSeatForOffer(tx, seatId);
-      if (!seat || seat.gone) return "event_gone" as const;
-      if (seat.status !== "AVAILABLE") return "seat_not_available" as const;
-      if (await repo.userHasSeatInEvent(tx, userId, eventId)) return "skip" as const;
-      const hold = await repo.holdSeatFor(tx, seatId, userId, config.WAITLIST_OFFER_TTL_SECONDS);
-      const until = isoTime(hold.hold_expires_at);
-      await writeOutbox(tx, [
-        {
-          stream: Streams.notifications,
-          payload: {
-            to: hold.email,
-            subject: `A seat is waiting for you: ${seat.event_name}`,
-            text: `Seat ${seat.seat_number} of "${seat.event_name}" is held for you until ${until}. Book it with POST /api/v1/events/${eventId}/book/${seat.seat_number}.`,
-            kind: "waitlist_offer",
-            dedupe_key: `offer:${seatId}:${userId}:${until}`,
-          },
-        },
-      ]);
-      return "offered" as const;
-    });
-    if (result === "skip" || result === "offered") await store.removeFromLine(eventId, userId);
-    if (result === "offered") {
-      waitlistOffers.inc({ outcome: "made" });
-      await invalidateEventSeats(eventId);
-      kickOutboxRelay();
-      logger.info({ event_id: eventId, seat_id: seatId, user_id: userId }, "waitlist offer made");
-      return { outcome: "offered", userId };
-    }
-    if (result !== "skip") return { outcome: result };
-  }
-  logger.warn({ event_id: eventId, seat_id: seatId }, "gave up promoting after skipping many seated users");
-  return { outcome: "no_one_waiting" };
-}
-
-/** Releases expired offers and announces each seat again, so the next person is offered it. */
-export async function expireOffers(batch = 100): Promise<number> {
-  const expired = await db.transaction(async (tx) => {
-    const expired = await repo.releaseExpiredHolds(tx, batch);
-    await writeOutbox(
-      tx,
-      expired.flatMap((h) => [
-        {
-          stream: Streams.seatReleased,
-          payload: { event_id: h.event_id, seat_id: h.seat_id, seat_number: h.seat_number, reason: "offer_expired" },
-        },
-        {
-          stream: Streams.notifications,
-          payload: {
-            to: h.email,
-            subject: "Your waitlist offer has expired",
-            text: `The seat ${h.seat_number} held for you was not booked in time and has been offered to the next person.`,
-            kind: "waitlist_offer_expired",
-            dedupe_key: `offer-expired:${h.seat_id}:${h.user_id}`,
-          },
-        },
-      ]),
-    );
-    return expired;
-  });
-  if (expired.length > 0) {
-    waitlistOffers.inc({ outcome: "expired" }, expired.length);
-    await Promise.all([...new Set(expired.map((h) => h.event_id))].map((id) => invalidateEventSeats(id)));
-    kickOutboxRelay();
-  }
-  return expired.length;
 }
 
 /** Drops the lines of events that have started (their keys also expire at the start time). */

@@ -108,6 +108,15 @@ export async function waitlistSize(eventId: number): Promise<number> {
   }
 }
 
+/** The line expires at the event's start: when the start moves, so does the expiry. */
+export async function rescheduleWaitlist(eventId: number, startMs: number): Promise<void> {
+  try {
+    await redis.pexpireat(waitlistKey(eventId), startMs);
+  } catch (err) {
+    logger.warn({ err: (err as Error).message, event_id: eventId }, "could not move the waitlist's expiry");
+  }
+}
+
 export async function dropWaitlist(eventId: number): Promise<void> {
   try {
     await redis.del(waitlistKey(eventId));

@@ -1,0 +1,142 @@
+import { config } from "../../config";
+import { db, type Tx } from "../../infra/db";
+import { logger } from "../../infra/logger";
+import { waitlistOffers } from "../../infra/metrics";
+import { invalidateEventSeats } from "../../lib/cache-scopes";
+import { Streams, writeOutbox } from "../../lib/outbox";
+import { kickOutboxRelay } from "../../lib/outbox-relay";
+import { isoTime } from "../../lib/time";
+import { lockUserForEvent } from "../bookings/bookings.repo";
+import * as repo from "./waitlist.repo";
+import * as store from "./waitlist.store";
+
+/**
+ * Waitlist offers: a freed seat becomes HELD for the person at the head of its event's line for
+ * WAITLIST_OFFER_TTL_SECONDS; they confirm with the normal book call. Every offer is made inside
+ * a transaction holding that person's (user, event) advisory lock and then the seat's row lock,
+ * the same order as bookings, and the person leaves the line only after COMMIT, so a crash at any
+ * point loses nobody and a repeated attempt never offers twice.
+ */
+
+export type OfferResult = "offered" | "skip" | "seat_not_available" | "event_gone";
+
+/**
+ * Holds `seatId` for `userId` if it is AVAILABLE and they have no seat in the event yet. The
+ * caller's transaction already holds the user's (user, event) lock; this locks the seat.
+ */
+export async function offerSeatInTransaction(
+  tx: Tx,
+  eventId: number,
+  seatId: number,
+  userId: number,
+): Promise<OfferResult> {
+  const seat = await repo.lockSeatForOffer(tx, seatId);
+  if (!seat || seat.gone) return "event_gone";
+  if (seat.status !== "AVAILABLE") return "seat_not_available";
+  if (await repo.userHasSeatInEvent(tx, userId, eventId)) return "skip";
+  const hold = await repo.holdSeatFor(tx, seatId, userId, config.WAITLIST_OFFER_TTL_SECONDS);
+  const until = isoTime(hold.hold_expires_at);
+  await writeOutbox(tx, [
+    {
+      stream: Streams.notifications,
+      payload: {
+        to: hold.email,
+        subject: `A seat is waiting for you: ${seat.event_name}`,
+        text: `Seat ${seat.seat_number} of "${seat.event_name}" is held for you until ${until}. Book it with POST /api/v1/events/${eventId}/book/${seat.seat_number}.`,
+        kind: "waitlist_offer",
+        dedupe_key: `offer:${seatId}:${userId}:${until}`,
+      },
+    },
+  ]);
+  return "offered";
+}
+
+/** After COMMIT of an offer: the person leaves the line, readers see the hold, the e-mail goes out. */
+export async function afterOffer(eventId: number, seatId: number, userId: number): Promise<void> {
+  await store.removeFromLine(eventId, userId);
+  waitlistOffers.inc({ outcome: "made" });
+  await invalidateEventSeats(eventId);
+  kickOutboxRelay();
+  logger.info({ event_id: eventId, seat_id: seatId, user_id: userId }, "waitlist offer made");
+}
+
+/** The head of the line, or undefined when nobody waits or Redis cannot say (logged). */
+export async function peekHeadOfLine(eventId: number): Promise<number | undefined> {
+  try {
+    return (await store.headOfLine(eventId, 1))[0];
+  } catch (err) {
+    logger.warn({ err: (err as Error).message, event_id: eventId }, "waitlist head unknown: redis error");
+    return undefined;
+  }
+}
+
+export type PromotionOutcome =
+  | { outcome: "offered"; userId: number }
+  | { outcome: "no_one_waiting" | "seat_not_available" | "event_gone" };
+
+// People skipped in one promotion (already seated in the event) before giving up for now.
+const MAX_SKIPS = 50;
+
+/**
+ * Offers a freed seat to the head of the event's line (the promoter's handler for each
+ * `seat.released`). Users already seated in the event are skipped and leave the line.
+ * Redelivery finds the seat no longer AVAILABLE and does nothing.
+ */
+export async function promoteNextInLine(eventId: number, seatId: number): Promise<PromotionOutcome> {
+  for (let skipped = 0; skipped <= MAX_SKIPS; skipped++) {
+    const [userId] = await store.headOfLine(eventId, 1);
+    if (userId === undefined) return { outcome: "no_one_waiting" };
+    const result = await db.transaction(async (tx) => {
+      await lockUserForEvent(tx, userId, eventId);
+      return offerSeatInTransaction(tx, eventId, seatId, userId);
+    });
+    if (result === "offered") {
+      await afterOffer(eventId, seatId, userId);
+      return { outcome: "offered", userId };
+    }
+    if (result !== "skip") return { outcome: result };
+    await store.removeFromLine(eventId, userId);
+  }
+  logger.warn({ event_id: eventId, seat_id: seatId }, "gave up promoting after skipping many seated users");
+  return { outcome: "no_one_waiting" };
+}
+
+/**
+ * Releases expired offers and offers each seat to the next person at once; the `seat.released`
+ * written in the same transaction makes sure the promoter does it if this process dies first.
+ */
+export async function expireOffers(batch = 100): Promise<number> {
+  const expired = await db.transaction(async (tx) => {
+    const rows = await repo.releaseExpiredHolds(tx, batch);
+    await writeOutbox(
+      tx,
+      rows.flatMap((h) => [
+        {
+          stream: Streams.seatReleased,
+          payload: { event_id: h.event_id, seat_id: h.seat_id, seat_number: h.seat_number, reason: "offer_expired" },
+        },
+        {
+          stream: Streams.notifications,
+          payload: {
+            to: h.email,
+            subject: "Your waitlist offer has expired",
+            text: `The seat ${h.seat_number} held for you was not booked in time and has been offered to the next person.`,
+            kind: "waitlist_offer_expired",
+            dedupe_key: `offer-expired:${h.seat_id}:${h.user_id}`,
+          },
+        },
+      ]),
+    );
+    return rows;
+  });
+  if (expired.length === 0) return 0;
+  waitlistOffers.inc({ outcome: "expired" }, expired.length);
+  await Promise.all([...new Set(expired.map((h) => h.event_id))].map((id) => invalidateEventSeats(id)));
+  kickOutboxRelay();
+  for (const h of expired) {
+    await promoteNextInLine(h.event_id, h.seat_id).catch((err) =>
+      logger.warn({ err: (err as Error).message, seat_id: h.seat_id }, "re-offer deferred to the promoter"),
+    );
+  }
+  return expired.length;
+}
