@@ -56,7 +56,9 @@ describe("waitlist with worker processes", () => {
 
       await api("DELETE", `/api/v1/bookings/cancel/${bookings[1]}`, { token: buyers[1]?.token });
       await waitFor(async () => (await seat(event.id, 2)).held_by === u2?.id, "offer to user 2");
-      // User 2 does nothing: the janitor expires the offer and the promoter offers it to user 3.
+      // User 2 does nothing. (That offer was made by this test process, whose TTL is the default
+      // 900 s: age it.) The janitor expires it and offers the seat to user 3 with its 2 s TTL.
+      await sqlClient`update seats set hold_expires_at = now() where event_id = ${event.id} and seat_number = 2`;
       await waitFor(async () => (await seat(event.id, 2)).held_by === u3?.id, "offer to user 3");
       await waitFor(async () => (await seat(event.id, 2)).status === "AVAILABLE", "the seat freed at the end");
       expect(await seat(event.id, 2)).toEqual({ status: "AVAILABLE", held_by: null });
