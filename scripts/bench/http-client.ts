@@ -170,11 +170,11 @@ export class HttpConnection {
     return !this.closed;
   }
 
-  send(request: string): Promise<HttpAnswer> {
+  send(request: Buffer): Promise<HttpAnswer> {
     if (this.closed) return Promise.reject(new Error("connection closed"));
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
-      this.unsent = Buffer.from(request, "latin1");
+      this.unsent = request;
       this.flush();
     });
   }
@@ -199,13 +199,13 @@ export class HttpConnection {
   }
 }
 
-/** Formats one request; `headers` are extra lines without the trailing CRLF. */
-export function formatRequest(method: string, path: string, host: string, headers: string[], body?: string): string {
+/** Encodes one request; `headers` are extra lines without the trailing CRLF. */
+export function formatRequest(method: string, path: string, host: string, headers: string[], body?: string): Buffer {
   const lines = [`${method} ${path} HTTP/1.1`, `host: ${host}`, ...headers];
   if (body !== undefined) {
     lines.push("content-type: application/json", `content-length: ${Buffer.byteLength(body)}`);
   } else if (method !== "GET") {
     lines.push("content-length: 0");
   }
-  return `${lines.join("\r\n")}\r\n\r\n${body ?? ""}`;
+  return Buffer.from(`${lines.join("\r\n")}\r\n\r\n${body ?? ""}`, "utf8");
 }
