@@ -61,11 +61,14 @@ const SCENARIOS: Scenario[] = [
   { name: "memory", keys: ["rss_api", "rss_workers"], run: async (ctx) => benchMemory(ctx) },
 ];
 
+/** Why a goal cannot be judged: the row's own explanation, without a second "n/a". */
+const why = (row: Row | undefined) => (row?.evently ?? "no figure").replace(/^n\/a \((.*)\)$/, "$1");
+
 function goalsFrom(rows: Row[]): Goal[] {
   const byKey = new Map(rows.map((r) => [r.key, r]));
   const atLeast = (key: RowKey, goal: string, min: number): Goal => {
     const v = byKey.get(key)?.ratioValue;
-    if (v === undefined || !Number.isFinite(v)) return { goal, status: "n/a", detail: byKey.get(key)?.evently ?? "" };
+    if (v === undefined || !Number.isFinite(v)) return { goal, status: "n/a", detail: why(byKey.get(key)) };
     return { goal, status: v >= min ? "met" : "missed", detail: `ratio ${fmt.ratio(v)}` };
   };
   const waitlist = byKey.get("waitlist");
@@ -75,7 +78,7 @@ function goalsFrom(rows: Row[]): Goal[] {
     atLeast("booking", "booking >= 0.7 of pgbench", 0.7),
     atLeast("cached_get", "cached GET >= 0.8 of hello", 0.8),
     waitlist?.ratioValue === undefined
-      ? { goal: `release → offer p99 < ${OFFER_BUDGET_MS} ms`, status: "n/a", detail: waitlist?.evently ?? "" }
+      ? { goal: `release → offer p99 < ${OFFER_BUDGET_MS} ms`, status: "n/a", detail: why(waitlist) }
       : {
           goal: `release → offer p99 < ${OFFER_BUDGET_MS} ms`,
           status: waitlist.ratioValue < 1 ? "met" : "missed",
@@ -87,8 +90,16 @@ function goalsFrom(rows: Row[]): Goal[] {
           status: apiPeak < API_RSS_BUDGET_MB ? "met" : "missed",
           detail: fmt.mb(apiPeak),
         }
-      : { goal: `API RSS < ${API_RSS_BUDGET_MB} MB`, status: "n/a", detail: rss?.evently ?? "" },
+      : { goal: `API RSS < ${API_RSS_BUDGET_MB} MB`, status: "n/a", detail: why(rss) },
   ];
+}
+
+/** Which generator measured the plain GET rows (both sides of a comparison always use the same). */
+function generatorNote(raw: Record<string, unknown>): string {
+  const reads = raw["event reads"] as { api?: { generator?: string } } | undefined;
+  return reads?.api?.generator === "wrk"
+    ? "Plain GET rows (event, hello, Redis down, seat map) measured with wrk -t1; the others with scripts/bench/loadgen.ts."
+    : "Every row measured with scripts/bench/loadgen.ts (wrk not installed, or --no-wrk).";
 }
 
 async function run(options: BenchOptions, argv: string[]): Promise<number> {
@@ -135,7 +146,7 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
       }
     }
   } finally {
-    log("stopping the stack");
+    log(ctx.local ? "stopping the stack" : "stopping the hello pool");
     await ctx.teardown();
   }
 
@@ -148,6 +159,7 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
     "Ratios are Evently / reference, both measured back-to-back in this run with the same load settings; absolute numbers on a shared 2-core machine are noisy.",
     "The load generator (scripts/bench/loadgen.ts) runs in its own process on the same machine as the server, as pgbench does for its side.",
     `pgbench clients = min(connections, API_WORKERS × DB_POOL_SIZE): the number of booking transactions the API can have in flight.`,
+    generatorNote(raw),
     `Run took ${Math.round((performance.now() - started) / 1000)} s.`,
   );
   const report: Report = {

@@ -37,6 +37,8 @@ export interface LoadResult {
   errors: number;
   bytesPerResponse: number;
   latencyMs: Percentiles;
+  /** Which load generator measured it: scripts/bench/loadgen.ts ("bun") or wrk. */
+  generator: "bun" | "wrk";
 }
 
 /** Nearest-rank percentiles of a set of samples (milliseconds). */

@@ -17,10 +17,15 @@ const hostHeader = `${spec.host}:${spec.port}`;
 const eachOnce = spec.tokenUse === "each-once";
 const tokens = spec.tokens ?? [];
 
+// Requests that never change are encoded once.
+const fixed =
+  tokens.length === 0 && !spec.randomMax ? formatRequest(spec.method, spec.path, hostHeader, [], spec.body) : undefined;
+
 let nextToken = 0;
-/** The next request's text, or undefined when there is nothing more to send. */
-function nextRequest(now: number, endAt: number): string | undefined {
+/** The next request's bytes, or undefined when there is nothing more to send. */
+function nextRequest(now: number, endAt: number): Buffer | undefined {
   if (eachOnce ? nextToken >= tokens.length : now >= endAt) return undefined;
+  if (fixed) return fixed;
   const token = eachOnce ? tokens[nextToken++] : tokens[Math.floor(Math.random() * tokens.length)];
   const path = spec.randomMax
     ? spec.path.replace("{n}", String(1 + Math.floor(Math.random() * spec.randomMax)))
@@ -85,6 +90,7 @@ const result: LoadResult = {
   errors,
   bytesPerResponse: latencies.length ? bodyBytes / latencies.length : 0,
   latencyMs: percentiles(latencies),
+  generator: "bun",
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

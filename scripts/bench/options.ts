@@ -13,6 +13,8 @@ export interface BenchOptions {
   /** Target an already running stack; scenarios that need its database are skipped. */
   url?: string;
   apiWorkers: number;
+  /** Use wrk for the plain GET loads when it is installed. */
+  useWrk: boolean;
   dbName: string;
   keepDb: boolean;
   outDir: string;
@@ -37,6 +39,7 @@ export const USAGE = `bun run bench [options]
                             need its database are skipped. Admin credentials: --admin-email/
                             --admin-password or ADMIN_EMAIL/ADMIN_PASSWORD
   --api-workers <n>         API processes (and hello processes) (default: cores)
+  --no-wrk                  plain GET loads with the Bun load generator even if wrk is installed
   --users <n>               users booking in the booking scenario (default 2000, quick 1000)
   --booking-seats <n>       seats of each booking-scenario event (default 100000)
   --flash-users <n>         flash sale buyers (default 1000)
@@ -77,6 +80,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       "waitlist-releases": { type: "string" },
       "db-name": { type: "string" },
       "keep-db": { type: "boolean", default: false },
+      "no-wrk": { type: "boolean", default: false },
       out: { type: "string" },
       "admin-email": { type: "string" },
       "admin-password": { type: "string" },
@@ -93,6 +97,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     concurrency: int(values.concurrency, "concurrency", quick ? 16 : 32),
     url: values.url?.replace(/\/$/, ""),
     apiWorkers: int(values["api-workers"], "api-workers", os.availableParallelism()),
+    useWrk: values["no-wrk"] !== true,
     users: int(values.users, "users", quick ? 1000 : 2000),
     bookingSeats: int(values["booking-seats"], "booking-seats", 100_000),
     flashUsers,

@@ -2,7 +2,9 @@ import os from "node:os";
 import { config } from "../../../src/config";
 import { runLoad, target } from "../load";
 import type { LoadResult, LoadSpec } from "../load-spec";
+import { fmt } from "../report";
 import type { BenchContext } from "../setup";
+import { findWrk, runWrk, wrkCanRun } from "../wrk";
 
 /** A duration-bounded load with the run's concurrency and warm-up against `baseUrl`. */
 export function timedLoad(
@@ -11,7 +13,7 @@ export function timedLoad(
   request: Pick<LoadSpec, "method" | "path" | "randomMax" | "body" | "tokens">,
 ): Promise<LoadResult> {
   const { host, port, prefix } = target(baseUrl);
-  return runLoad({
+  const spec: LoadSpec = {
     host,
     port,
     concurrency: ctx.options.concurrency,
@@ -20,7 +22,9 @@ export function timedLoad(
     tokenUse: "random",
     ...request,
     path: `${prefix}${request.path}`,
-  });
+  };
+  const wrk = ctx.options.useWrk ? findWrk() : undefined;
+  return wrk && wrkCanRun(spec) ? runWrk(wrk, spec) : runLoad(spec);
 }
 
 /**
@@ -35,5 +39,4 @@ export function pgbenchClients(ctx: BenchContext, concurrency: number): { client
 
 export const share = (r: LoadResult, status: number) => (r.requests ? (r.statuses[status] ?? 0) / r.requests : 0);
 
-export const latencySummary = (p: { p50: number; p99: number }) => `p50 ${fmtMs(p.p50)}, p99 ${fmtMs(p.p99)}`;
-const fmtMs = (n: number) => `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`;
+export const latencySummary = (p: { p50: number; p99: number }) => `p50 ${fmt.ms(p.p50)}, p99 ${fmt.ms(p.p99)}`;
