@@ -41,7 +41,7 @@ describe("bun run bench (CI-sized quick mode)", () => {
     expect(report.rows.map((r) => r.key)).toEqual([...ROW_KEYS]);
     for (const row of report.rows) {
       expect(stdout).toContain(row.scenario);
-      expect(row.evently).not.toContain("FAILED");
+      expect(`${row.evently} ${row.reference}`).not.toContain("FAILED");
     }
     expect(stdout).toMatch(/^\| scenario +\| Evently +\| reference +\| ratio +\|$/m);
     expect(await Bun.file(path.join(outDir, "latest.md")).text()).toContain("| scenario");

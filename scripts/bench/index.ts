@@ -1,3 +1,4 @@
+import os from "node:os";
 import { type BenchOptions, parseOptions, USAGE } from "./options";
 import { stopAll } from "./procs";
 import {
@@ -104,6 +105,7 @@ function generatorNote(raw: Record<string, unknown>): string {
 
 async function run(options: BenchOptions, argv: string[]): Promise<number> {
   const started = performance.now();
+  const loadAtStart = os.loadavg()[0] ?? 0;
   const rows: Row[] = [];
   const checks: Check[] = [];
   const notes: string[] = [];
@@ -150,6 +152,8 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
     await ctx.teardown();
   }
 
+  // A reference that could not be measured leaves its row without a ratio: the run is incomplete.
+  if (rows.some((r) => r.evently.startsWith("FAILED") || r.reference.startsWith("FAILED"))) failed = true;
   if (interrupted) {
     log("interrupted: no results written");
     return 130;
@@ -164,7 +168,7 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
   );
   const report: Report = {
     date: new Date().toISOString(),
-    machine: await machineFacts(postgresVersion, argv),
+    machine: await machineFacts(postgresVersion, argv, loadAtStart),
     options,
     rows,
     goals,

@@ -111,14 +111,28 @@ async function runOnce(run: PgbenchRun, mode: string[], logDir?: string): Promis
       ...(logDir ? ["-l", `--log-prefix=${path.join(logDir, "tx")}`] : []),
       run.dbUrl,
     ];
-    const child = spawnTracked("pgbench", args, { PATH: process.env.PATH ?? "" }, { keepStdout: true });
-    const [code, out] = await Promise.all([child.proc.exited, child.stdout()]);
-    if (code !== 0) throw new Error(`pgbench failed (exit ${code}):\n${child.tail()}`);
-    return out;
+    for (let attempt = 1; ; attempt++) {
+      const child = spawnTracked("pgbench", args, { PATH: process.env.PATH ?? "" }, { keepStdout: true });
+      const [code, out] = await Promise.all([child.proc.exited, child.stdout()]);
+      if (code === 0) return out;
+      // On a shared server other clients may hold the connection slots for a moment.
+      if (attempt < 4 && child.tail().includes("too many clients")) {
+        await Bun.sleep(2_000 * attempt);
+        continue;
+      }
+      throw new Error(`pgbench failed (exit ${code}): ${lastError(child.tail())}`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const lastError = (output: string) =>
+  output
+    .split("\n")
+    .filter((l) => /error|FATAL/i.test(l))
+    .slice(-2)
+    .join(" / ") || output.split("\n").slice(-3).join(" / ");
 
 /** Per-transaction latencies from pgbench's -l logs (third column, microseconds). */
 function readLatencies(logDir: string): number[] {

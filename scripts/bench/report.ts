@@ -95,8 +95,9 @@ export function renderMarkdown(report: Report): string {
     `# Evently benchmark — ${report.date}`,
     "",
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGb} GB RAM, ${m.os}; Bun ${m.bun}, ${m.postgres}, Redis ${m.redis}.`,
-    `Command: \`bun run bench ${m.argv}\` — ${o.apiWorkers} API processes, ${o.concurrency} connections, ` +
-      `${o.durationS} s measured after ${o.warmupS} s warm-up per side.`,
+    `Command: \`bun run bench${m.argv ? ` ${m.argv}` : ""}\` — ${o.apiWorkers} API processes, ` +
+      `${o.concurrency} connections, ${o.durationS} s measured after ${o.warmupS} s warm-up per side; ` +
+      `load average ${m.loadAverageAtStart} at start on ${m.cores} cores.`,
     "",
     renderTable(report.rows),
     "",
@@ -119,7 +120,7 @@ async function commandOutput(cmd: string[]): Promise<string | undefined> {
   }
 }
 
-export async function machineFacts(postgresVersion: string | undefined, argv: string[]) {
+export async function machineFacts(postgresVersion: string | undefined, argv: string[], loadAtStart: number) {
   const redisInfo = await commandOutput(["redis-cli", "-h", "127.0.0.1", "INFO", "server"]);
   return {
     cores: os.availableParallelism(),
@@ -131,6 +132,8 @@ export async function machineFacts(postgresVersion: string | undefined, argv: st
     redis: /redis_version:(\S+)/.exec(redisInfo ?? "")?.[1] ?? "unknown",
     git: await commandOutput(["git", "-C", path.resolve(import.meta.dir, "../.."), "rev-parse", "--short", "HEAD"]),
     argv: argv.join(" "),
+    /** 1-minute load average when the run began: anything above 0 is someone else's work too. */
+    loadAverageAtStart: Math.round(loadAtStart * 100) / 100,
   };
 }
 
