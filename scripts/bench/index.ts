@@ -95,6 +95,13 @@ function goalsFrom(rows: Row[]): Goal[] {
   ];
 }
 
+/** The command line as recorded in the results, without the admin password. */
+function redactArgs(args: string[]): string[] {
+  return args.map((a, i) =>
+    args[i - 1] === "--admin-password" ? "[redacted]" : a.replace(/^(--admin-password=).*/, "$1[redacted]"),
+  );
+}
+
 /** Which generator measured the plain GET rows (both sides of a comparison always use the same). */
 function generatorNote(raw: Record<string, unknown>): string {
   const reads = raw["event reads"] as { api?: { generator?: string } } | undefined;
@@ -168,8 +175,8 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
   );
   const report: Report = {
     date: new Date().toISOString(),
-    machine: await machineFacts(postgresVersion, argv, loadAtStart),
-    options,
+    machine: await machineFacts(postgresVersion, redactArgs(argv), loadAtStart),
+    options: { ...options, adminPassword: options.adminPassword && "[redacted]" },
     rows,
     goals,
     checks,

@@ -76,7 +76,7 @@ export function renderTable(rows: Row[]): string {
   const widths = [0, 1, 2, 3].map((i) => Math.max(...cells.map((c) => (c[i] as string).length)));
   const line = (cols: string[]) => `| ${cols.map((c, i) => c.padEnd(widths[i] as number)).join(" | ")} |`;
   const [head, ...body] = cells;
-  return [line(head as string[]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join("\n");
+  return [line(head as string[]), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
 }
 
 export function renderGoals(goals: Goal[], checks: Check[]): string {
