@@ -20,6 +20,7 @@ import { API_RSS_BUDGET_MB, benchMemory } from "./scenarios/memory";
 import { benchEventReads, benchSeatMap } from "./scenarios/reads";
 import { benchWaitlist, OFFER_BUDGET_MS } from "./scenarios/waitlist";
 import { type BenchContext, setUp } from "./setup";
+import { peakRssMb } from "./stack";
 
 /**
  * `bun run bench`: starts the real stack on a fresh database (or targets --url), runs each
@@ -95,6 +96,11 @@ function goalsFrom(rows: Row[]): Goal[] {
   ];
 }
 
+function apiPeakRss(ctx: BenchContext): number {
+  const api = ctx.local?.stack.children().filter((c) => c.kind === "api") ?? [];
+  return Math.round(Math.max(0, ...api.map((c) => peakRssMb(c.pid) ?? 0)));
+}
+
 /** The command line as recorded in the results, without the admin password. */
 function redactArgs(args: string[]): string[] {
   return args.map((a, i) =>
@@ -119,6 +125,8 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
   const raw: Record<string, unknown> = {};
   let failed = false;
   let postgresVersion: string | undefined;
+  // Which load pushed the API's peak memory up: VmHWM only grows, so read it after each scenario.
+  const peakRssAfter: Record<string, number> = {};
 
   const ctx = await setUp(options, log);
   try {
@@ -128,6 +136,7 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
     } else {
       notes.push(`--url ${options.url}: scenarios that need the stack's database or processes are skipped.`);
     }
+    if (ctx.local) peakRssAfter.setup = apiPeakRss(ctx);
     for (const scenario of SCENARIOS) {
       if (interrupted) break;
       log(`running: ${scenario.name}`);
@@ -143,7 +152,9 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
         for (const key of scenario.keys) rows.push(skippedRow(key, key, `FAILED: ${message}`));
         raw[scenario.name] = { error: (err as Error).message };
       }
+      if (ctx.local) peakRssAfter[scenario.name] = apiPeakRss(ctx);
     }
+    raw.apiPeakRssMbAfterScenario = peakRssAfter;
     if (ctx.local) {
       const restarted = ctx.local.initialChildren.filter(
         (c) => !ctx.local?.stack.children().some((n) => n.pid === c.pid),
@@ -171,6 +182,13 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
     "The load generator (scripts/bench/loadgen.ts) runs in its own process on the same machine as the server, as pgbench does for its side.",
     `pgbench clients = min(connections, API_WORKERS × DB_POOL_SIZE): the number of booking transactions the API can have in flight.`,
     generatorNote(raw),
+    ...(Object.keys(peakRssAfter).length > 0
+      ? [
+          `API peak RSS (MB) after each step, to tell which load raised it: ${Object.entries(peakRssAfter)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ")}.`,
+        ]
+      : []),
     `Run took ${Math.round((performance.now() - started) / 1000)} s.`,
   );
   const report: Report = {
