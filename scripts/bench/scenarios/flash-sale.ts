@@ -1,0 +1,127 @@
+import type { Sql } from "../database";
+import { runLoad, target } from "../load";
+import { BOOK_BEST_AVAILABLE, findPgbench, runPgbench } from "../pgbench";
+import { type Check, fmt, type Row, skippedRow } from "../report";
+import type { BenchContext } from "../setup";
+import { latencySummary, pgbenchClients } from "./common";
+
+export interface SaleOutcome {
+  capacity: number;
+  /** Seats in state BOOKED. */
+  sold: number;
+  bookedBookings: number;
+  /** Seats with more than one BOOKED booking. */
+  oversold: number;
+}
+
+/** What PostgreSQL says happened to an event's seats: the truth a flash sale is judged by. */
+export async function saleOutcome(sql: Sql, eventId: number): Promise<SaleOutcome> {
+  const [row] = await sql<SaleOutcome[]>`
+    select e.capacity,
+      (select count(*) from seats where event_id = e.id and status = 'BOOKED')::int as sold,
+      (select count(*) from bookings where event_id = e.id and status = 'BOOKED')::int as "bookedBookings",
+      (select count(*) from (select seat_id from bookings where event_id = e.id and status = 'BOOKED'
+                             group by seat_id having count(*) > 1) d)::int as oversold
+    from events e where e.id = ${eventId}`;
+  if (!row) throw new Error(`event ${eventId} not found`);
+  return row;
+}
+
+/**
+ * Scenario 3. Every buyer sends one POST /events/{id}/bookings {quantity: 1}, all at once over
+ * many connections, for an event with half as many seats as buyers. Reference: pgbench running the
+ * same best-available transaction (SKIP LOCKED) as often, on a second event of the same size. Then
+ * PostgreSQL is asked how many seats were sold, and whether any seat was sold twice.
+ */
+export async function benchFlashSale(ctx: BenchContext): Promise<{ rows: Row[]; checks: Check[]; raw: unknown }> {
+  const { flashUsers, flashSeats, flashConcurrency } = ctx.options;
+  const scenario = `flash sale: ${fmt.count(flashUsers)} users race for ${fmt.count(flashSeats)} seats`;
+  const integrity = `flash sale: sold / oversold (PostgreSQL)`;
+  const local = ctx.local;
+  if (!local || !ctx.events.flashApi || !ctx.events.flashPgbench) {
+    const why = "skipped: needs the local database (--url)";
+    return {
+      rows: [skippedRow("flash_sale", scenario, why), skippedRow("flash_sale_integrity", integrity, why)],
+      checks: [],
+      raw: null,
+    };
+  }
+  const buyers = local.users.slice(0, flashUsers);
+  const { host, port, prefix } = target(ctx.baseUrl);
+  const api = await runLoad({
+    host,
+    port,
+    concurrency: flashConcurrency,
+    warmupMs: 0,
+    durationMs: 0,
+    method: "POST",
+    path: `${prefix}/api/v1/events/${ctx.events.flashApi}/bookings`,
+    body: JSON.stringify({ quantity: 1 }),
+    tokens: buyers.map((u) => u.token),
+    tokenUse: "each-once",
+  });
+  const outcome = await saleOutcome(local.sql, ctx.events.flashApi);
+  const created = api.statuses[201] ?? 0;
+  const p = api.latencyMs;
+  const evently =
+    `${fmt.rps(api.rps)} over ${flashConcurrency} connections; p50 ${fmt.ms(p.p50)}, ` +
+    `p95 ${fmt.ms(p.p95)}, p99 ${fmt.ms(p.p99)}`;
+
+  let reference = "n/a (pgbench not found)";
+  let ratio = Number.NaN;
+  let pgbenchRaw: unknown = null;
+  const pgbench = findPgbench();
+  if (pgbench) {
+    try {
+      ({ reference, ratio, pgbenchRaw } = await pgbenchReference(ctx, pgbench, buyers, api.rps));
+    } catch (err) {
+      reference = `FAILED: ${(err as Error).message}`;
+      pgbenchRaw = { error: (err as Error).message };
+    }
+  }
+  const rows: Row[] = [
+    { key: "flash_sale", scenario, evently, reference, ratio: fmt.ratio(ratio), ratioValue: ratio },
+    {
+      key: "flash_sale_integrity",
+      scenario: integrity,
+      evently: `sold ${fmt.count(outcome.sold)}, oversold ${outcome.oversold} (201 answers: ${fmt.count(created)})`,
+      reference: `capacity ${fmt.count(outcome.capacity)}, oversold must be 0`,
+      ratio: fmt.ratio(outcome.sold / outcome.capacity),
+      ratioValue: outcome.sold / outcome.capacity,
+    },
+  ];
+  const expectedSold = Math.min(outcome.capacity, flashUsers);
+  const checks: Check[] = [
+    {
+      check: "flash sale sells every seat exactly once",
+      ok: outcome.sold === expectedSold && outcome.bookedBookings === expectedSold && created === expectedSold,
+      detail: `sold ${outcome.sold}, BOOKED bookings ${outcome.bookedBookings}, 201 answers ${created}, expected ${expectedSold}`,
+    },
+    { check: "flash sale oversell", ok: outcome.oversold === 0, detail: `${outcome.oversold} seats sold twice` },
+  ];
+  return { rows, checks, raw: { api, outcome, pgbench: pgbenchRaw } };
+}
+
+/** pgbench: the same best-available transaction as often as there are buyers, on a second event. */
+async function pgbenchReference(ctx: BenchContext, pgbench: string, buyers: { id: number }[], apiRps: number) {
+  const local = ctx.local as NonNullable<BenchContext["local"]>;
+  const eventId = ctx.events.flashPgbench as number;
+  const { clients, threads } = pgbenchClients(ctx, ctx.options.flashConcurrency);
+  const ref = await runPgbench({
+    pgbench,
+    dbUrl: local.dbUrl,
+    script: BOOK_BEST_AVAILABLE,
+    vars: { umin: buyers[0]?.id ?? 1, umax: buyers.at(-1)?.id ?? 1, eid: eventId },
+    clients,
+    threads,
+    transactionsPerClient: Math.ceil(ctx.options.flashUsers / clients),
+  });
+  const outcome = await saleOutcome(local.sql, eventId);
+  return {
+    reference:
+      `pgbench, same transaction ×${fmt.count(ref.transactions)}, ${clients} clients: ` +
+      `${fmt.tps(ref.tps)} (${latencySummary(ref.latencyMs)})`,
+    ratio: apiRps / ref.tps,
+    pgbenchRaw: { ...ref, outcome, threads },
+  };
+}
