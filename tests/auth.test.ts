@@ -149,6 +149,15 @@ describe("tokens", () => {
     expect((await api("GET", "/api/v1/users/me", { token })).status).toBe(401);
   });
 
+  it("refuses a token that worked a moment ago once its exp has passed", async () => {
+    const user = await registerAndLogin();
+    const now = Math.floor(Date.now() / 1000);
+    const token = await sign({ sub: String(user.id), ver: 0, iat: now, exp: now + 1 }, SECRET, "HS256");
+    expect((await api("GET", "/api/v1/users/me", { token })).status).toBe(200);
+    await Bun.sleep((now + 1) * 1000 - Date.now() + 50);
+    expect((await api("GET", "/api/v1/users/me", { token })).status).toBe(401);
+  });
+
   it("refuses a request with no token on a protected route with 401 and WWW-Authenticate", async () => {
     const res = await api("GET", "/api/v1/users/me");
     expect(res.status).toBe(401);

@@ -9,8 +9,8 @@ import { spawnTracked } from "./procs";
  * The booking ceiling: pgbench sending the booking transaction of src/modules/bookings (the same
  * statements, in the same order, with the same locks) straight to PostgreSQL. Whatever the API
  * adds on top — HTTP, JSON, auth, validation, the pool — shows up as the distance to this.
- * Keep these in step with bookings.repo.ts: lockUserForEvent, lockSeatsByNumber /
- * lockBestAvailable, readEventState, bookLockedSeats. `\if` stands for the service's checks: a
+ * Keep these in step with bookings.repo.ts: lockSeatsByNumber /
+ * lockBestAvailable (which take the user lock too), readEventState, bookLockedSeats. `\if` stands for the service's checks: a
  * seat that is not free ends in ROLLBACK, as the service's 409 does.
  */
 
@@ -32,11 +32,11 @@ export const BOOK_RANDOM_SEAT = [
   "\\set uid random(:umin, :umax)",
   "\\set seat random(1, :nseats)",
   "begin;",
-  "select pg_advisory_xact_lock(:uid::int4, :eid::int4);",
-  flat(`select id as sid, seat_number, status, held_by, hold_expires_at < now() as hold_expired,
-    (status = 'AVAILABLE')::int as free
-    from seats where event_id = :eid and seat_number = any(array[:seat]::int[])
-    order by seat_number for update \\gset`),
+  flat(`select s.id as sid, s.seat_number, s.status, s.held_by, s.hold_expires_at < now() as hold_expired,
+    (s.status = 'AVAILABLE')::int as free
+    from (select pg_advisory_xact_lock(:uid::int4, :eid::int4)) as user_lock, seats s
+    where s.event_id = :eid and s.seat_number = any(array[:seat]::int[])
+    order by s.seat_number for update of s \\gset`),
   flat(READ_EVENT_STATE),
   "\\if :free = 1",
   flat(BOOK_LOCKED_SEAT),
@@ -50,10 +50,11 @@ export const BOOK_RANDOM_SEAT = [
 export const BOOK_BEST_AVAILABLE = [
   "\\set uid random(:umin, :umax)",
   "begin;",
-  "select pg_advisory_xact_lock(:uid::int4, :eid::int4);",
   flat(`select coalesce(min(id), 0) as sid, count(*)::int as free from (
-    select id, seat_number, status, held_by, false as hold_expired from seats
-    where event_id = :eid and status = 'AVAILABLE' order by seat_number limit 1 for update skip locked) s \\gset`),
+    select s.id, s.seat_number, s.status, s.held_by, false as hold_expired
+    from (select pg_advisory_xact_lock(:uid::int4, :eid::int4)) as user_lock, seats s
+    where s.event_id = :eid and s.status = 'AVAILABLE' order by s.seat_number limit 1
+    for update of s skip locked) s \\gset`),
   flat(READ_EVENT_STATE),
   "\\if :free = 1",
   flat(BOOK_LOCKED_SEAT),

@@ -2,7 +2,18 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 
 /** One registry per process; every metric Evently exposes is declared here. */
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry });
+
+/**
+ * prom-client's process and runtime metrics (memory, heap, event loop) live apart: collecting them
+ * walks the heap, so they are read only when scraped, never in the API's periodic snapshots.
+ */
+export const processRegistry = new Registry();
+collectDefaultMetrics({ register: processRegistry });
+
+/** Everything this process exposes, as Prometheus text. */
+export async function processMetricsText(): Promise<string> {
+  return (await Registry.merge([registry, processRegistry]).metrics()) as string;
+}
 
 export const httpRequests = new Counter({
   name: "http_requests_total",

@@ -41,7 +41,7 @@ export function createBlockingRedis(name: string): Redis {
     new Redis(config.REDIS_URL, {
       ...baseOptions,
       commandTimeout: undefined,
-      enableAutoPipelining: false,
+      enableAutoPipelining: true,
       enableOfflineQueue: true,
       maxRetriesPerRequest: null,
     }),

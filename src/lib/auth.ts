@@ -49,8 +49,25 @@ async function loadAuthUser(id: number): Promise<CachedUser["user"] | undefined>
   return user;
 }
 
-/** Returns the user a bearer token names, or throws 401. HS256 only; `exp` is required. */
-export async function userFromToken(token: string): Promise<AuthUser> {
+interface VerifiedToken {
+  id: number;
+  ver: unknown;
+  expMs: number;
+}
+
+// Signature checks are pure: a token verified once stays verified until its `exp`, so repeat
+// requests skip the HMAC and key import. The user row (deleted? password changed?) is still
+// checked on every request through loadAuthUser.
+const verifiedTokens = new Map<string, VerifiedToken>();
+const MAX_VERIFIED_TOKENS = 50_000;
+
+async function verifyToken(token: string): Promise<VerifiedToken> {
+  const known = verifiedTokens.get(token);
+  if (known) {
+    if (known.expMs > Date.now()) return known;
+    verifiedTokens.delete(token);
+    throw unauthorized("The token is invalid or expired.");
+  }
   let payload: Record<string, unknown>;
   try {
     payload = (await verify(token, config.JWT_SECRET, { alg: ALG })) as Record<string, unknown>;
@@ -60,8 +77,17 @@ export async function userFromToken(token: string): Promise<AuthUser> {
   if (typeof payload.exp !== "number") throw unauthorized("The token has no expiry.");
   const id = Number(payload.sub);
   if (!Number.isSafeInteger(id) || id < 1) throw unauthorized("The token is invalid or expired.");
+  const verified = { id, ver: payload.ver, expMs: payload.exp * 1000 };
+  if (verifiedTokens.size >= MAX_VERIFIED_TOKENS) verifiedTokens.clear();
+  verifiedTokens.set(token, verified);
+  return verified;
+}
+
+/** Returns the user a bearer token names, or throws 401. HS256 only; `exp` is required. */
+export async function userFromToken(token: string): Promise<AuthUser> {
+  const { id, ver } = await verifyToken(token);
   const user = await loadAuthUser(id);
-  if (!user || user.tokenVersion !== payload.ver) throw unauthorized("The token is no longer valid.");
+  if (!user || user.tokenVersion !== ver) throw unauthorized("The token is no longer valid.");
   return { id: user.id, email: user.email, isAdmin: user.isAdmin };
 }
 

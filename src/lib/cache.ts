@@ -72,6 +72,7 @@ export class Cache {
   private readonly local: LocalTier;
   private readonly flights = new SingleFlight<string>();
   private readonly offline = new FreshFlight<string>();
+  private readonly versionReads = new FreshFlight<[string, string?]>();
   private readonly lockTtlMs: number;
   private readonly lockWaitMs: number;
   private readonly breakerMs: number;
@@ -113,20 +114,24 @@ export class Cache {
     };
     if (!this.redisUsable(keys.version)) return this.fallback(namespace, keys, load);
 
-    const local = this.local.get(keys.value);
     let reply: [string, string?];
     try {
-      reply = await this.client.evCacheRead(
-        keys.version,
-        keys.value,
-        local?.version ?? "",
-        freshVersion(),
-        VERSION_TTL_MS,
+      // Concurrent readers of one key share a version read, but only one that starts after they
+      // asked (FreshFlight): one Redis round trip serves a burst, and read-after-write still holds.
+      reply = await this.versionReads.run(keys.value, () =>
+        this.client.evCacheRead(
+          keys.version,
+          keys.value,
+          this.local.get(keys.value)?.version ?? "",
+          freshVersion(),
+          VERSION_TTL_MS,
+        ),
       );
     } catch (err) {
       this.redisFailed(err, "read");
       return this.fallback(namespace, keys, load);
     }
+    const local = this.local.get(keys.value);
     const [version, raw] = reply;
     if (local && local.version === version) {
       cacheHits.inc({ namespace });

@@ -19,18 +19,42 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.header("X-Request-Id", requestId);
   const seconds = (performance.now() - started) / 1000;
   const route = c.res.status === 404 && c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
-  httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
-  httpDuration.observe({ method: c.req.method, route }, seconds);
-  logger.info(
-    {
-      request_id: requestId,
-      method: c.req.method,
-      route,
-      path: c.req.path,
-      status: c.res.status,
-      duration_ms: Math.round(seconds * 100_000) / 100,
-      user_id: c.get("user")?.id,
-    },
-    "request",
-  );
+  const status = c.res.status;
+  observe(c.req.method, route, status, seconds);
+  if (logger.isLevelEnabled("info")) {
+    logger.info(
+      {
+        request_id: requestId,
+        method: c.req.method,
+        route,
+        path: c.req.path,
+        status,
+        duration_ms: Math.round(seconds * 100_000) / 100,
+        user_id: c.get("user")?.id,
+      },
+      "request",
+    );
+  }
 });
+
+// Labelled children cached per (method, route, status): the hot path skips prom-client's label
+// hashing. Bounded: routes are templates, statuses a small set.
+const counters = new Map<string, { inc(): void }>();
+const histograms = new Map<string, { observe(v: number): void }>();
+
+function observe(method: string, route: string, status: number, seconds: number): void {
+  const key = `${method} ${route}`;
+  let histogram = histograms.get(key);
+  if (!histogram) {
+    histogram = httpDuration.labels(method, route);
+    histograms.set(key, histogram);
+  }
+  histogram.observe(seconds);
+  const counterKey = `${key} ${status}`;
+  let counter = counters.get(counterKey);
+  if (!counter) {
+    counter = httpRequests.labels(method, route, String(status));
+    counters.set(counterKey, counter);
+  }
+  counter.inc();
+}

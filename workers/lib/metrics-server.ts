@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import { logger } from "../../src/infra/logger";
-import { registry } from "../../src/infra/metrics";
+import { processMetricsText, registry } from "../../src/infra/metrics";
 
 /**
  * Serves this process's Prometheus metrics on `port` (GET /metrics) for scrapers; workers have no
@@ -15,7 +15,7 @@ export function startMetricsServer(port: number): Server<undefined> | undefined 
       fetch: async (req) => {
         const { pathname } = new URL(req.url);
         if (pathname === "/metrics") {
-          return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });
+          return new Response(await processMetricsText(), { headers: { "content-type": registry.contentType } });
         }
         if (pathname === "/health") return Response.json({ status: "ok" });
         return new Response("not found", { status: 404 });

@@ -44,12 +44,12 @@ async function bookInTransaction(
   req: SeatRequest,
 ): Promise<{ bookings: BookingDto[]; acceptedOffers: number }> {
   const wanted = "quantity" in req ? req.quantity : req.seatNumbers.length;
-  await repo.lockUserForEvent(tx, user.id, eventId);
   const seats =
     "quantity" in req
-      ? await repo.lockBestAvailable(tx, eventId, req.quantity)
+      ? await repo.lockBestAvailable(tx, user.id, eventId, req.quantity)
       : await repo.lockSeatsByNumber(
           tx,
+          user.id,
           eventId,
           [...req.seatNumbers].sort((a, b) => a - b),
         );

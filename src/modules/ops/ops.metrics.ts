@@ -1,9 +1,11 @@
-import { AggregatorRegistry } from "prom-client";
+import { AggregatorRegistry, Registry } from "prom-client";
 import { logger } from "../../infra/logger";
 import {
   deadLetterGauge,
   outboxBacklog,
   POOL_SAMPLED_METRICS,
+  processMetricsText,
+  processRegistry,
   registry,
   streamGroupLag,
   streamGroupPending,
@@ -102,13 +104,18 @@ export async function metricsText(scope: "pool" | "process"): Promise<string> {
   for (const s of sampled) {
     if (s.status === "rejected") logger.warn({ err: String(s.reason) }, "metrics: a pool gauge could not be sampled");
   }
-  if (scope === "process") return registry.metrics();
+  if (scope === "process") return processMetricsText();
   try {
     await publishProcessMetrics();
     const others = await otherSnapshots();
-    return AggregatorRegistry.aggregate([await registry.getMetricsAsJSON(), ...others]).metrics();
+    const pool = AggregatorRegistry.aggregate<typeof registry.contentType>([
+      await registry.getMetricsAsJSON(),
+      ...others,
+    ]);
+    // Runtime metrics (memory, heap) describe the process that answers, not the pool.
+    return (await Registry.merge([pool, processRegistry]).metrics()) as string;
   } catch (err) {
     logger.warn({ err: String(err) }, "metrics: Redis unavailable, answering with this process's numbers only");
-    return registry.metrics();
+    return processMetricsText();
   }
 }
