@@ -8,7 +8,7 @@ if (!config.ADMIN_EMAIL || !config.ADMIN_PASSWORD) {
   process.exit(1);
 }
 try {
-  const outcome = await ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+  const outcome = await ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD, { resetPassword: true });
   logger.info({ email: config.ADMIN_EMAIL, outcome }, "admin ready");
   await closeDb();
   process.exit(0);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "bun:test";
 import path from "node:path";
 import { sign } from "hono/jwt";
 import { sqlClient } from "../src/infra/db";
+import { ensureAdmin } from "../src/modules/auth/auth.service";
 import { adminToken, api, registerAndLogin, uniqueEmail } from "./support/http";
 
 const SECRET = process.env.JWT_SECRET as string;
@@ -86,6 +87,31 @@ describe("registration", () => {
     const [row] = await sqlClient`select token_version, hashed_password from users where id = ${res.body.id}`;
     expect(row?.token_version).toBe(0);
     expect(row?.hashed_password).toStartWith("$2");
+  });
+});
+
+describe("the configured admin", () => {
+  it("is created once, promoted if it exists, and keeps a changed password across restarts", async () => {
+    const email = uniqueEmail("boss");
+    expect(await ensureAdmin(email, "first-password-1", { resetPassword: false })).toBe("created");
+    const login = await api("POST", "/api/v1/auth/token", { form: { username: email, password: "first-password-1" } });
+    await api("PATCH", "/api/v1/users/me", {
+      token: login.body.access_token,
+      body: { password: "changed-password-1", current_password: "first-password-1" },
+    });
+    // A restart with the old ADMIN_PASSWORD in the environment changes nothing.
+    expect(await ensureAdmin(email, "first-password-1", { resetPassword: false })).toBe("unchanged");
+    const after = await api("POST", "/api/v1/auth/token", {
+      form: { username: email, password: "changed-password-1" },
+    });
+    expect(after.status).toBe(200);
+    // `bun run create-admin` is the explicit reset.
+    expect(await ensureAdmin(email, "first-password-1", { resetPassword: true })).toBe("password reset");
+    const reset = await api("POST", "/api/v1/auth/token", { form: { username: email, password: "first-password-1" } });
+    expect(reset.status).toBe(200);
+    const plain = await registerAndLogin("plain");
+    expect(await ensureAdmin(plain.email, "ignored-password-1", { resetPassword: false })).toBe("promoted");
+    expect((await api("GET", "/api/v1/users/me", { token: plain.token })).body.is_admin).toBe(true);
   });
 });
 

@@ -10,7 +10,7 @@ export async function ensureConfiguredAdmin(): Promise<void> {
     logger.info("ADMIN_EMAIL/ADMIN_PASSWORD not set: no admin ensured");
     return;
   }
-  const outcome = await ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+  const outcome = await ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD, { resetPassword: false });
   logger.info({ email: config.ADMIN_EMAIL, outcome }, "admin ensured");
 }
 

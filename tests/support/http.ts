@@ -56,7 +56,7 @@ export async function registerAndLogin(label = "user"): Promise<{ id: number; em
 
 export async function adminToken(): Promise<{ id: number; token: string }> {
   const email = uniqueEmail("admin");
-  await ensureAdmin(email, "admin-password-1");
+  await ensureAdmin(email, "admin-password-1", { resetPassword: false });
   const login = await api("POST", "/api/v1/auth/token", { form: { username: email, password: "admin-password-1" } });
   const me = await api("GET", "/api/v1/users/me", { token: login.body.access_token });
   return { id: me.body.id, token: login.body.access_token };

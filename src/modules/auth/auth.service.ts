@@ -1,4 +1,4 @@
-import { accessTokenTtlSeconds, signAccessToken } from "../../lib/auth";
+import { accessTokenTtlSeconds, forgetCachedUser, signAccessToken } from "../../lib/auth";
 import type { AuthUser } from "../../lib/auth-user";
 import { AppError, conflict, ErrorCode, forbidden } from "../../lib/errors";
 import { hashPassword, verifyPassword } from "../../lib/passwords";
@@ -42,19 +42,37 @@ export async function issueToken(username: string, password: string, clientIp?: 
   };
 }
 
-/** Creates the admin account, or promotes (and resets the password of) an existing one. */
-export async function ensureAdmin(email: string, password: string): Promise<"created" | "promoted"> {
+/**
+ * Makes sure the account exists and is an admin. At start-up (`resetPassword: false`) an existing
+ * account keeps its password, so a password changed through PATCH /users/me survives restarts;
+ * `bun run create-admin` passes `resetPassword: true` because an operator asked for it.
+ */
+export async function ensureAdmin(
+  email: string,
+  password: string,
+  opts: { resetPassword: boolean },
+): Promise<"created" | "promoted" | "unchanged" | "password reset"> {
   const normalized = email.toLowerCase();
-  const hashed = await hashPassword(password);
-  const created = await insertUser({
-    email: normalized,
-    fullName: "Administrator",
-    hashedPassword: hashed,
-    isAdmin: true,
-  });
-  if (created) return "created";
   const existing = await findUserByEmail(normalized);
-  if (existing?.isAdmin && (await verifyPassword(password, existing.hashedPassword))) return "promoted";
-  await promoteToAdmin(normalized, hashed);
+  if (!existing) {
+    const hashed = await hashPassword(password);
+    const created = await insertUser({
+      email: normalized,
+      fullName: "Administrator",
+      hashedPassword: hashed,
+      isAdmin: true,
+    });
+    if (created) return "created";
+  }
+  const current = existing ?? (await findUserByEmail(normalized));
+  if (!current) throw new Error(`could not create or find ${normalized}`);
+  if (opts.resetPassword && !(await verifyPassword(password, current.hashedPassword))) {
+    await promoteToAdmin(normalized, await hashPassword(password));
+    forgetCachedUser(current.id);
+    return "password reset";
+  }
+  if (current.isAdmin) return "unchanged";
+  await promoteToAdmin(normalized);
+  forgetCachedUser(current.id);
   return "promoted";
 }

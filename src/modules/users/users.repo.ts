@@ -47,10 +47,15 @@ export async function updateUser(
   return row;
 }
 
-export async function promoteToAdmin(email: string, hashedPassword: string): Promise<UserRow | undefined> {
+/** Makes the account an admin; with a new password hash, its old tokens stop working too. */
+export async function promoteToAdmin(email: string, hashedPassword?: string): Promise<UserRow | undefined> {
   const [row] = await db
     .update(users)
-    .set({ isAdmin: true, hashedPassword, tokenVersion: sql`${users.tokenVersion} + 1` })
+    .set(
+      hashedPassword
+        ? { isAdmin: true, hashedPassword, tokenVersion: sql`${users.tokenVersion} + 1` }
+        : { isAdmin: true },
+    )
     .where(eq(users.email, email))
     .returning();
   return row;
