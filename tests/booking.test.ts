@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "bun:test";
 import { sqlClient } from "../src/infra/db";
+import { purgeExpiredKeys } from "../src/lib/idempotency";
 import { createEvent, seatInvariants, startEvent } from "./support/fixtures";
 import { adminToken, api, registerAndLogin } from "./support/http";
 
@@ -215,5 +216,27 @@ describe("Idempotency-Key", () => {
       headers: { "idempotency-key": "x".repeat(300) },
     });
     expect(res.status).toBe(422);
+  });
+
+  it("purges keys after their 24 hours, and then a retry with the key books anew", async () => {
+    const event = await createEvent(admin.token);
+    const first = await api("POST", `/api/v1/events/${event.id}/bookings`, {
+      token: alice.token,
+      headers: { "idempotency-key": "old-key" },
+      body: { quantity: 1 },
+    });
+    expect(first.status).toBe(201);
+    await sqlClient`update idempotency_keys set expires_at = now() - interval '1 second'
+                    where user_id = ${alice.id} and key = 'old-key'`;
+    expect(await purgeExpiredKeys()).toBeGreaterThanOrEqual(1);
+    const rows = await sqlClient`select 1 from idempotency_keys where user_id = ${alice.id} and key = 'old-key'`;
+    expect(rows.length).toBe(0);
+    const again = await api("POST", `/api/v1/events/${event.id}/bookings`, {
+      token: alice.token,
+      headers: { "idempotency-key": "old-key" },
+      body: { quantity: 1 },
+    });
+    expect(again.status).toBe(201);
+    expect(again.body.bookings[0].seat_number).not.toBe(first.body.bookings[0].seat_number);
   });
 });

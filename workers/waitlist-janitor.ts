@@ -1,5 +1,6 @@
 import { config } from "../src/config";
 import type { Logger } from "../src/infra/logger";
+import { purgeExpiredKeys } from "../src/lib/idempotency";
 import { Streams } from "../src/lib/outbox";
 import { deadLetterStream, trimConsumedEntries } from "../src/lib/streams";
 import { expireOffers } from "../src/modules/waitlist/waitlist.offers";
@@ -10,7 +11,7 @@ import { runWorker } from "./lib/run-worker";
 /**
  * waitlist-janitor: releases offers nobody took in time (each release goes back through the
  * outbox, so the promoter offers the seat to the next person or it stays AVAILABLE), drops the
- * lines of started events, and trims streams. Safe as several replicas: expiry claims seats
+ * lines of started events, trims streams, and purges expired Idempotency-Keys. Safe as several replicas: expiry claims seats
  * with FOR UPDATE SKIP LOCKED; dropping and trimming are idempotent.
  */
 const STREAM_RETENTION_MS = 24 * 3_600_000;
@@ -24,6 +25,12 @@ export async function expireDueOffers(log: Logger): Promise<void> {
 export async function dropOldLines(log: Logger): Promise<void> {
   const dropped = await dropStartedWaitlists();
   if (dropped > 0) log.debug({ events: dropped }, "waitlists of started events dropped");
+}
+
+export async function purgeIdempotencyKeys(log: Logger): Promise<void> {
+  let total = 0;
+  for (let n = await purgeExpiredKeys(); n > 0; n = await purgeExpiredKeys()) total += n;
+  if (total > 0) log.info({ purged: total }, "expired idempotency keys purged");
 }
 
 export async function trimStreams(log: Logger): Promise<void> {
@@ -41,5 +48,6 @@ if (import.meta.main) {
     startPeriodic({ name: "expire-offers", everyMs: config.JANITOR_INTERVAL_MS, run: expireDueOffers }),
     startPeriodic({ name: "drop-started-waitlists", everyMs: 60_000, run: dropOldLines }),
     startPeriodic({ name: "trim-streams", everyMs: 60_000, run: trimStreams }),
+    startPeriodic({ name: "purge-idempotency-keys", everyMs: 10 * 60_000, run: purgeIdempotencyKeys }),
   ]);
 }

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { db, type Tx } from "../infra/db";
-import { logger } from "../infra/logger";
 import { AppError, ErrorCode } from "./errors";
 
 export interface StoredResponse {
@@ -11,7 +10,6 @@ export interface StoredResponse {
 }
 
 const KEY_TTL = sql`interval '24 hours'`;
-export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 export function fingerprint(parts: unknown[]): string {
   return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
@@ -27,7 +25,9 @@ class Replay extends Error {
 /**
  * Runs `work` in one transaction. With an Idempotency-Key, the key row is claimed first in that
  * same transaction: a concurrent request with the same key waits on the row's unique index until
- * the first commits, then answers from the stored response. Keys are per user and last 24 h.
+ * the first commits, then answers from the stored response. The work runs under a savepoint, so
+ * a refusal (a 4xx AppError) rolls back only the work and is stored in the claimed row by the
+ * same transaction: the stored answer is always the one the first caller got. 24 h, per user.
  */
 export async function runIdempotent(
   scope: { userId: number; key: string | undefined; fingerprint: string },
@@ -37,8 +37,13 @@ export async function runIdempotent(
   if (key === undefined) {
     return { ...(await db.transaction(work)), replayed: false };
   }
+  const store = (tx: Tx, status: number, body: unknown) =>
+    tx.execute(sql`
+      update idempotency_keys set status_code = ${status}, response_body = ${JSON.stringify(body)}::json
+      where user_id = ${userId} and key = ${key}`);
+  let outcome: { result: { status: number; body: unknown } } | { refusal: AppError };
   try {
-    return await db.transaction(async (tx) => {
+    outcome = await db.transaction(async (tx) => {
       const claimed = await tx.execute(sql`
         insert into idempotency_keys (user_id, key, request_hash, status_code, response_body, expires_at)
         values (${userId}, ${key}, ${scope.fingerprint}, 0, 'null', now() + ${KEY_TTL})
@@ -48,17 +53,22 @@ export async function runIdempotent(
           where idempotency_keys.expires_at < now()
         returning 1`);
       if (claimed.length === 0) throw new Replay(await readStored(tx, userId, key, scope.fingerprint));
-      const result = await work(tx);
-      await tx.execute(sql`
-        update idempotency_keys set status_code = ${result.status}, response_body = ${JSON.stringify(result.body)}::json
-        where user_id = ${userId} and key = ${key}`);
-      return { ...result, replayed: false };
+      try {
+        const result = await tx.transaction((savepoint) => work(savepoint));
+        await store(tx, result.status, result.body);
+        return { result };
+      } catch (err) {
+        if (!(err instanceof AppError) || err.status >= 500) throw err;
+        await store(tx, err.status, refusalBody(err));
+        return { refusal: err };
+      }
     });
   } catch (err) {
     if (err instanceof Replay) return err.stored;
-    if (err instanceof AppError && err.status >= 400 && err.status < 500) await storeRefusal(scope, err);
     throw err;
   }
+  if ("refusal" in outcome) throw outcome.refusal;
+  return { ...outcome.result, replayed: false };
 }
 
 async function readStored(tx: Tx, userId: number, key: string, hash: string): Promise<StoredResponse> {
@@ -76,19 +86,13 @@ async function readStored(tx: Tx, userId: number, key: string, hash: string): Pr
   return { status: row.status_code, body, replayed: true };
 }
 
-/** A refused request is an answer too: a retry with the same key gets the same refusal. */
-async function storeRefusal(scope: { userId: number; key: string | undefined; fingerprint: string }, err: AppError) {
-  if (scope.key === undefined || err.code === ErrorCode.IDEMPOTENCY_KEY_REUSED) return;
-  const body = { status: err.status, code: err.code, detail: err.detail, errors: err.errors, headers: err.headers };
-  try {
-    await db.execute(sql`
-      insert into idempotency_keys (user_id, key, request_hash, status_code, response_body, expires_at)
-      values (${scope.userId}, ${scope.key}, ${scope.fingerprint}, ${err.status}, ${JSON.stringify(body)}::json, now() + ${KEY_TTL})
-      on conflict (user_id, key) do nothing`);
-  } catch (storeErr) {
-    logger.warn({ err: (storeErr as Error).message }, "could not store idempotent refusal");
-  }
-}
+const refusalBody = (err: AppError) => ({
+  status: err.status,
+  code: err.code,
+  detail: err.detail,
+  errors: err.errors,
+  headers: err.headers,
+});
 
 /** Rebuilds the AppError of a stored refusal so it renders exactly as the first time. */
 export function refusalFrom(stored: StoredResponse): AppError | undefined {
@@ -101,4 +105,13 @@ export function refusalFrom(stored: StoredResponse): AppError | undefined {
     headers?: Record<string, string>;
   };
   return new AppError(b.status, b.code, b.detail, b.errors, { ...b.headers, "idempotent-replayed": "true" });
+}
+
+/** Deletes up to `limit` expired keys (the janitor runs it in a loop); returns how many went. */
+export async function purgeExpiredKeys(limit = 1_000): Promise<number> {
+  const rows = await db.execute(sql`
+    delete from idempotency_keys where ctid in (
+      select ctid from idempotency_keys where expires_at < now() limit ${limit})
+    returning 1`);
+  return rows.length;
 }
