@@ -1,4 +1,5 @@
 import type Redis from "ioredis";
+import { streamGroupLag, streamGroupPending } from "../infra/metrics";
 import { redis } from "../infra/redis";
 import { type StreamName, Streams } from "./outbox";
 
@@ -119,4 +120,20 @@ export function parseEntries(reply: unknown): RawEntry[] {
 /** Reads a whole stream (tests and admin tools; streams can be long, so not for hot paths). */
 export async function readStream(stream: string, client: Redis = redis): Promise<RawEntry[]> {
   return parseEntries(await client.xrange(stream, "-", "+"));
+}
+
+/**
+ * Sets the lag and pending gauges of a stream's consumer groups from XINFO GROUPS (all groups,
+ * or only `group`). Used by each consumer for its own group and by /metrics for all of them.
+ */
+export async function recordGroupBacklogs(stream: string, group?: string, client: Redis = redis): Promise<void> {
+  if ((await client.exists(stream)) === 0) return;
+  const groups = (await client.xinfo("GROUPS", stream)) as unknown as (string | number | null)[][];
+  for (const flat of groups) {
+    const info = fieldsToRecord(flat.map((v) => String(v)));
+    if (group !== undefined && info.name !== group) continue;
+    const labels = { stream, group: String(info.name) };
+    if (info.lag !== undefined && info.lag !== "null") streamGroupLag.set(labels, Number(info.lag));
+    streamGroupPending.set(labels, Number(info.pending));
+  }
 }

@@ -4,7 +4,7 @@ import { config } from "../../src/config";
 import { type Logger, logger } from "../../src/infra/logger";
 import { streamEntriesDeadLettered, streamEntriesProcessed, streamEntriesRetried } from "../../src/infra/metrics";
 import { createBlockingRedis, redis } from "../../src/infra/redis";
-import { EntryField, ensureGroup, type RawEntry } from "../../src/lib/streams";
+import { EntryField, ensureGroup, type RawEntry, recordGroupBacklogs } from "../../src/lib/streams";
 import { classifyFailure, errorMessage, PermanentError } from "./handler-errors";
 import {
   claimForRetry,
@@ -15,7 +15,6 @@ import {
   type GroupRef,
   pruneIdleConsumers,
   readNewEntries,
-  recordGroupBacklog,
   releaseEntries,
 } from "./stream-ops";
 
@@ -198,7 +197,7 @@ class ConsumerLoop<T> {
       }
       if (cursor === "0-0") break;
     }
-    await recordGroupBacklog(this.ref);
+    await recordGroupBacklogs(this.ref.stream, this.ref.group);
     if (Date.now() >= this.nextPruneAt) {
       this.nextPruneAt = Date.now() + PRUNE_EVERY_MS;
       const removed = await pruneIdleConsumers(this.ref, STALE_CONSUMER_MS);

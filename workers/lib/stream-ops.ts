@@ -1,5 +1,4 @@
 import type Redis from "ioredis";
-import { streamGroupLag, streamGroupPending } from "../../src/infra/metrics";
 import { redis } from "../../src/infra/redis";
 import {
   compareStreamIds,
@@ -151,20 +150,4 @@ export async function pruneIdleConsumers(ref: GroupRef, idleMs: number): Promise
     removed.push(name);
   }
   return removed;
-}
-
-/**
- * Samples the group's lag (entries not yet delivered to it) and pending count into the metrics.
- * Redis reports no lag in some states (after deletions); the gauge then keeps its last value.
- */
-export async function recordGroupBacklog(ref: GroupRef): Promise<void> {
-  const reply = (await redis.xinfo("GROUPS", ref.stream)) as unknown as (string | number | null)[][];
-  for (const flat of reply) {
-    const info: Record<string, string | number | null> = {};
-    for (let i = 0; i + 1 < flat.length; i += 2) info[String(flat[i])] = flat[i + 1] ?? null;
-    if (info.name !== ref.group) continue;
-    const labels = { stream: ref.stream, group: ref.group };
-    if (info.lag !== null && info.lag !== undefined) streamGroupLag.set(labels, Number(info.lag));
-    streamGroupPending.set(labels, Number(info.pending));
-  }
 }

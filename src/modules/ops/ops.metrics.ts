@@ -7,14 +7,12 @@ import {
   processMetricsText,
   processRegistry,
   registry,
-  streamGroupLag,
-  streamGroupPending,
   waitlistSizeGauge,
 } from "../../infra/metrics";
 import { redis } from "../../infra/redis";
 import { Streams } from "../../lib/outbox";
 import { countOutboxBacklog } from "../../lib/outbox-relay";
-import { deadLetterStream, fieldsToRecord } from "../../lib/streams";
+import { deadLetterStream, recordGroupBacklogs } from "../../lib/streams";
 import { waitlistIndexKey, waitlistKey } from "../waitlist/waitlist.store";
 
 /**
@@ -72,14 +70,7 @@ async function otherSnapshots(): Promise<MetricJson[][]> {
 async function sampleStreams(): Promise<void> {
   for (const stream of Object.values(Streams)) {
     deadLetterGauge.set({ stream }, await redis.xlen(deadLetterStream(stream)));
-    if ((await redis.exists(stream)) === 0) continue;
-    const groups = (await redis.xinfo("GROUPS", stream)) as unknown as (string | number | null)[][];
-    for (const flat of groups) {
-      const info = fieldsToRecord(flat.map((v) => String(v)));
-      const labels = { stream, group: String(info.name) };
-      if (info.lag !== undefined && info.lag !== "null") streamGroupLag.set(labels, Number(info.lag));
-      streamGroupPending.set(labels, Number(info.pending));
-    }
+    await recordGroupBacklogs(stream);
   }
 }
 
