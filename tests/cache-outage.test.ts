@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { CacheChild, PrivateRedis } from "./support/cache-processes";
+import { CacheChild } from "./support/cache-processes";
+import { PrivateRedis } from "./support/redis-server";
 
 /**
  * A process whose only Redis is a private redis-server that this test kills, pauses and restarts.

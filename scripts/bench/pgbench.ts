@@ -27,6 +27,17 @@ const BOOK_LOCKED_SEAT = `with marked as (
 
 const flat = (sql: string) => sql.replace(/\s*\n\s*/g, " ");
 
+/** The service's checks after the locks: a free seat is booked and committed, else ROLLBACK (its 409). */
+const BOOK_IF_FREE = [
+  flat(READ_EVENT_STATE),
+  "\\if :free = 1",
+  flat(BOOK_LOCKED_SEAT),
+  "commit;",
+  "\\else",
+  "rollback;",
+  "\\endif",
+];
+
 /** POST /events/{id}/book/{seat_number} with a random user and seat. */
 export const BOOK_RANDOM_SEAT = [
   "\\set uid random(:umin, :umax)",
@@ -37,13 +48,7 @@ export const BOOK_RANDOM_SEAT = [
     from (select pg_advisory_xact_lock(:uid::int4, :eid::int4)) as user_lock, seats s
     where s.event_id = :eid and s.seat_number = any(array[:seat]::int[])
     order by s.seat_number for update of s \\gset`),
-  flat(READ_EVENT_STATE),
-  "\\if :free = 1",
-  flat(BOOK_LOCKED_SEAT),
-  "commit;",
-  "\\else",
-  "rollback;",
-  "\\endif",
+  ...BOOK_IF_FREE,
 ].join("\n");
 
 /** POST /events/{id}/bookings {quantity: 1}; wrapped in an aggregate so a sold-out event gives one row. */
@@ -55,13 +60,7 @@ export const BOOK_BEST_AVAILABLE = [
     from (select pg_advisory_xact_lock(:uid::int4, :eid::int4)) as user_lock, seats s
     where s.event_id = :eid and s.status = 'AVAILABLE' order by s.seat_number limit 1
     for update of s skip locked) s \\gset`),
-  flat(READ_EVENT_STATE),
-  "\\if :free = 1",
-  flat(BOOK_LOCKED_SEAT),
-  "commit;",
-  "\\else",
-  "rollback;",
-  "\\endif",
+  ...BOOK_IF_FREE,
 ].join("\n");
 
 export function findPgbench(): string | undefined {

@@ -1,6 +1,5 @@
 import type { Subprocess } from "bun";
-import Redis from "ioredis";
-import { freePort, repoRoot } from "./processes";
+import { repoRoot } from "./processes";
 
 /** Drives tests/support/cache-child.ts: one command at a time, replies in order. */
 export class CacheChild {
@@ -50,52 +49,5 @@ export class CacheChild {
     this.proc.stdin.end();
     this.proc.kill();
     await this.proc.exited;
-  }
-}
-
-/** A private, throw-away redis-server (no persistence) that a test may kill, pause and restart. */
-export class PrivateRedis {
-  private proc: Subprocess | undefined;
-  readonly port = freePort();
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}/0`;
-  }
-
-  async start(): Promise<void> {
-    this.proc = Bun.spawn(
-      ["redis-server", "--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      { stdout: "ignore", stderr: "ignore" },
-    );
-    const until = Date.now() + 10_000;
-    for (;;) {
-      const probe = new Redis(this.port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => null });
-      probe.on("error", () => {});
-      try {
-        await probe.connect();
-        await probe.ping();
-        return;
-      } catch {
-        if (Date.now() > until) throw new Error("private redis did not start");
-        await Bun.sleep(50);
-      } finally {
-        probe.disconnect();
-      }
-    }
-  }
-
-  /** SIGKILL: connections drop at once, data is gone (no persistence). */
-  async kill(): Promise<void> {
-    this.proc?.kill("SIGKILL");
-    await this.proc?.exited;
-    this.proc = undefined;
-  }
-
-  /** SIGSTOP/SIGCONT: connections stay open but nothing answers — the "slow Redis" case. */
-  pause(): void {
-    this.proc?.kill("SIGSTOP");
-  }
-
-  resume(): void {
-    this.proc?.kill("SIGCONT");
   }
 }

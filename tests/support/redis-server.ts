@@ -51,6 +51,15 @@ export class PrivateRedis {
     this.proc = undefined;
   }
 
+  /** SIGSTOP/SIGCONT: connections stay open but nothing answers — the "slow Redis" case. */
+  pause(): void {
+    this.proc?.kill("SIGSTOP");
+  }
+
+  resume(): void {
+    this.proc?.kill("SIGCONT");
+  }
+
   /** Kills the server and removes its data folder. */
   async dispose(): Promise<void> {
     await this.kill();
