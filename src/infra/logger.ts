@@ -24,3 +24,22 @@ export const logger = pino({
 });
 
 export type Logger = typeof logger;
+
+/**
+ * A warn logger that writes at most one line per `everyMs`, counting what it left out: an outage
+ * (Redis down, say) must not turn every request or reconnect attempt into a log line.
+ */
+export function throttledWarn(everyMs: number, msg: string): (fields: Record<string, unknown>) => void {
+  let last = 0;
+  let suppressed = 0;
+  return (fields) => {
+    const now = Date.now();
+    if (now - last < everyMs) {
+      suppressed++;
+      return;
+    }
+    logger.warn({ ...fields, suppressed }, msg);
+    last = now;
+    suppressed = 0;
+  };
+}

@@ -1,6 +1,6 @@
 import Redis, { type RedisOptions } from "ioredis";
 import { config } from "../config";
-import { logger } from "./logger";
+import { throttledWarn } from "./logger";
 
 /**
  * One request-path client. It fails fast while Redis is down (no offline queue, short command
@@ -17,16 +17,10 @@ const baseOptions: RedisOptions = {
   retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2_000),
 };
 
-let lastErrorLog = 0;
+// A down Redis emits an error per reconnect attempt: at most one line every 5 s.
+const warnConnectionError = throttledWarn(5_000, "redis connection error");
 function logConnectionErrors(client: Redis, name: string): Redis {
-  client.on("error", (err) => {
-    // A down Redis emits an error per reconnect attempt: log at most one line every 5 s.
-    const now = Date.now();
-    if (now - lastErrorLog > 5_000) {
-      lastErrorLog = now;
-      logger.warn({ err: err.message, client: name }, "redis connection error");
-    }
-  });
+  client.on("error", (err) => warnConnectionError({ err: err.message, client: name }));
   return client;
 }
 

@@ -81,3 +81,10 @@ export function jitteredTtlMs(ttlSeconds: number): number {
   if (!(ttlSeconds > 0 && ttlSeconds <= MAX_TTL_SECONDS)) throw new Error(`bad cache ttl: ${ttlSeconds}`);
   return Math.max(1, Math.round(ttlSeconds * 1000 * (1 - TTL_JITTER * Math.random())));
 }
+
+/** Runs a loader and encodes its value as JSON text; a loader must return a JSON value. */
+export async function serialize(loader: () => Promise<unknown>): Promise<string> {
+  const json = JSON.stringify(await loader());
+  if (json === undefined) throw new TypeError("cache loaders must return a JSON value (use null for nothing)");
+  return json;
+}

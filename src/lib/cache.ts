@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
-import { logger } from "../infra/logger";
+import { throttledWarn } from "../infra/logger";
 import { cacheFallbacks, cacheHits, cacheLoads, cacheMisses } from "../infra/metrics";
 import { redis } from "../infra/redis";
 import { VERSION_TTL_MS, VersionBumps } from "./cache-invalidations";
@@ -13,6 +13,7 @@ import {
   jitteredTtlMs,
   lockKeyOf,
   type StoredValue,
+  serialize,
   valueKeyOf,
   versionKeyOf,
 } from "./cache-keys";
@@ -35,14 +36,6 @@ import { FreshFlight, SingleFlight } from "./single-flight";
  */
 
 export type { CacheEntry, CacheScope, Json } from "./cache-keys";
-
-const LOG_EVERY_MS = 5_000;
-
-async function serialize(loader: () => Promise<unknown>): Promise<string> {
-  const json = JSON.stringify(await loader());
-  if (json === undefined) throw new TypeError("cache loaders must return a JSON value (use null for nothing)");
-  return json;
-}
 
 export interface CacheOptions {
   client: Redis;
@@ -78,8 +71,7 @@ export class Cache {
   private readonly breakerMs: number;
   private readonly bumps: VersionBumps;
   private breakerUntil = 0;
-  private lastLog = 0;
-  private suppressedLogs = 0;
+  private readonly warnRedis = throttledWarn(5_000, "cache: redis unavailable, reading from the source");
 
   constructor(options: CacheOptions) {
     this.client = withCacheScripts(options.client);
@@ -278,18 +270,8 @@ export class Cache {
   }
 
   private redisFailed(err: unknown, op: string): void {
-    const now = Date.now();
-    this.breakerUntil = now + this.breakerMs;
-    if (now - this.lastLog < LOG_EVERY_MS) {
-      this.suppressedLogs++;
-      return;
-    }
-    logger.warn(
-      { err: err instanceof Error ? err.message : String(err), op, suppressed: this.suppressedLogs },
-      "cache: redis unavailable, reading from the source",
-    );
-    this.lastLog = now;
-    this.suppressedLogs = 0;
+    this.breakerUntil = Date.now() + this.breakerMs;
+    this.warnRedis({ err: err instanceof Error ? err.message : String(err), op });
   }
 }
 

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { config } from "../config";
-import { logger } from "../infra/logger";
+import { logger, throttledWarn } from "../infra/logger";
 import { isRedisReady, redis } from "../infra/redis";
 import { clientIp } from "./client-ip";
 import type { AppEnv } from "./create-router";
@@ -112,14 +112,10 @@ function announceWhenReady(): void {
 export function createRateLimiter(opts: RateLimiterOptions): MiddlewareHandler<AppEnv> {
   const bypassMs = opts.bypassMs ?? 1_000;
   let bypassUntil = 0;
-  let lastLog = 0;
+  const warnFailOpen = throttledWarn(10_000, "rate limiter unavailable: letting requests through");
   const failOpen = (reason: string, bypass: boolean) => {
     if (bypass) bypassUntil = Date.now() + bypassMs;
-    // One line per 10 s: an outage must not turn every request into a log line.
-    if (Date.now() - lastLog > 10_000) {
-      lastLog = Date.now();
-      logger.warn({ err: reason }, "rate limiter unavailable: letting requests through");
-    }
+    warnFailOpen({ err: reason });
   };
 
   if (opts.enabled) announceWhenReady();

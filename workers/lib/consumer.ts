@@ -2,7 +2,7 @@ import os from "node:os";
 import type Redis from "ioredis";
 import { config } from "../../src/config";
 import { type Logger, logger } from "../../src/infra/logger";
-import { streamEntriesDeadLettered, streamEntriesProcessed, streamEntriesRetried } from "../../src/infra/metrics";
+import { streamEntriesProcessed, streamEntriesRetried } from "../../src/infra/metrics";
 import { createBlockingRedis, redis } from "../../src/infra/redis";
 import { EntryField, ensureGroup, type RawEntry, recordGroupBacklogs } from "../../src/lib/streams";
 import { classifyFailure, errorMessage, PermanentError } from "./handler-errors";
@@ -275,15 +275,8 @@ class ConsumerLoop<T> {
     log.warn({ err: message, retry_in_ms: delay }, "stream handler failed; will retry");
   }
 
-  private async deadLetter(
-    raw: RawEntry,
-    deliveries: number,
-    reason: DeadLetterReason,
-    error: string,
-    log: Logger,
-  ): Promise<void> {
+  private async deadLetter(raw: RawEntry, deliveries: number, reason: DeadLetterReason, error: string, log: Logger) {
     await deadLetter(this.ref, raw, { reason, error, deliveries });
-    streamEntriesDeadLettered.inc({ stream: this.ref.stream, group: this.ref.group, reason });
     log.error({ reason, err: error }, "stream entry moved to the dead-letter stream");
   }
 

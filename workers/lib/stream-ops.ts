@@ -1,4 +1,5 @@
 import type Redis from "ioredis";
+import { streamEntriesDeadLettered } from "../../src/infra/metrics";
 import { redis } from "../../src/infra/redis";
 import {
   compareStreamIds,
@@ -101,6 +102,7 @@ export async function deadLetter(
     new Date().toISOString(),
   );
   await redis.xack(ref.stream, ref.group, entry.id);
+  streamEntriesDeadLettered.inc({ stream: ref.stream, group: ref.group, reason: details.reason });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { config } from "../../config";
-import { logger } from "../../infra/logger";
+import { throttledWarn } from "../../infra/logger";
 import { redis } from "../../infra/redis";
 import { AppError, ErrorCode } from "../../lib/errors";
 import { limitSubject, UNKNOWN_CLIENT } from "../../lib/ip-address";
@@ -48,11 +48,9 @@ const accountKey = (username: string) =>
   `login:acct:${createHash("sha256").update(username.trim().toLowerCase()).digest("hex").slice(0, 32)}`;
 const ipKey = (ip: string) => `login:ip:${limitSubject(ip)}`;
 
-let lastLog = 0;
+const warnFailOpen = throttledWarn(10_000, "login throttle unavailable: not counting failures");
 function logFailOpen(err: unknown): void {
-  if (Date.now() - lastLog < 10_000) return;
-  lastLog = Date.now();
-  logger.warn({ err: (err as Error).message }, "login throttle unavailable: not counting failures");
+  warnFailOpen({ err: (err as Error).message });
 }
 
 export interface LoginAttempt {
