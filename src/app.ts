@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { config } from "./config";
 import { type AppEnv, createRouter } from "./lib/create-router";
 import { handleError } from "./lib/error-handler";
 import { AppError, ErrorCode, problemResponse } from "./lib/errors";
@@ -24,7 +25,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   app.use("*", requestContext);
   // Before the body is read, so a refused client costs one Redis call and nothing more.
-  app.use("*", rateLimit);
+  if (config.RATE_LIMIT_ENABLED) app.use("*", rateLimit);
   app.use(
     "*",
     bodyLimit({

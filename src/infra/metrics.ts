@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { RequestMetrics } from "./request-metrics";
 
 /** One registry per process; every metric Evently exposes is declared here. */
 export const registry = new Registry();
@@ -15,25 +16,21 @@ export async function processMetricsText(): Promise<string> {
   return (await Registry.merge([registry, processRegistry]).metrics()) as string;
 }
 
-export const httpRequests = new Counter({
-  name: "http_requests_total",
-  help: "HTTP requests by method, route template and status",
-  labelNames: ["method", "route", "status"] as const,
-  registers: [registry],
-});
-
-export const httpDuration = new Histogram({
-  name: "http_request_duration_seconds",
-  help: "HTTP request latency by method and route template",
-  labelNames: ["method", "route"] as const,
-  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-  registers: [registry],
-});
+/** http_requests_total and http_request_duration_seconds (see request-metrics.ts). */
+export const requestMetrics = new RequestMetrics();
+requestMetrics.registerIn(registry);
 
 // Cache counters are labelled by namespace only (never by key), so cardinality stays bounded.
 export const cacheHits = new Counter({
   name: "evently_cache_hits_total",
   help: "Cache reads answered from Redis or the validated in-process tier, by namespace",
+  labelNames: ["namespace"] as const,
+  registers: [registry],
+});
+
+export const cacheLocalHits = new Counter({
+  name: "evently_cache_local_hits_total",
+  help: "Cache hits answered from process memory without asking Redis (a subset of the hits), by namespace",
   labelNames: ["namespace"] as const,
   registers: [registry],
 });

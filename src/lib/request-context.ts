@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { logger } from "../infra/logger";
-import { httpDuration, httpRequests } from "../infra/metrics";
+import { requestMetrics } from "../infra/metrics";
 import type { AppEnv } from "./create-router";
 
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -15,12 +15,15 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const incoming = c.req.header("x-request-id");
   const requestId = incoming && VALID_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
   c.set("requestId", requestId);
-  await next();
+  // Set before the response exists, so Hono writes it into the response it builds; setting it
+  // afterwards would copy the whole Response. Responses built by hand (problems) carry their own.
   c.header("X-Request-Id", requestId);
+  await next();
+  if (!c.res.headers.has("x-request-id")) c.res.headers.set("x-request-id", requestId);
   const seconds = (performance.now() - started) / 1000;
   const route = c.res.status === 404 && c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
   const status = c.res.status;
-  observe(c.req.method, route, status, seconds);
+  requestMetrics.record(c.req.method, route, status, seconds);
   if (logger.isLevelEnabled("info")) {
     logger.info(
       {
@@ -36,25 +39,3 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     );
   }
 });
-
-// Labelled children cached per (method, route, status): the hot path skips prom-client's label
-// hashing. Bounded: routes are templates, statuses a small set.
-const counters = new Map<string, { inc(): void }>();
-const histograms = new Map<string, { observe(v: number): void }>();
-
-function observe(method: string, route: string, status: number, seconds: number): void {
-  const key = `${method} ${route}`;
-  let histogram = histograms.get(key);
-  if (!histogram) {
-    histogram = httpDuration.labels(method, route);
-    histograms.set(key, histogram);
-  }
-  histogram.observe(seconds);
-  const counterKey = `${key} ${status}`;
-  let counter = counters.get(counterKey);
-  if (!counter) {
-    counter = httpRequests.labels(method, route, String(status));
-    counters.set(counterKey, counter);
-  }
-  counter.inc();
-}
