@@ -67,6 +67,52 @@ describe("cached event reads", () => {
   });
 });
 
+describe("two API processes, one answering reads from memory", () => {
+  it("never shows the second process's readers a seat that the first one has sold", async () => {
+    const port = freePort();
+    const other = spawnLogged([process.execPath, `${repoRoot}/src/server.ts`], {
+      PORT: String(port),
+      LOG_LEVEL: "warn",
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const readOther = async (path: string) => (await fetch(`${base}${path}`)).json() as Promise<any>;
+    const localHits = async () => {
+      const text = await (await fetch(`${base}/metrics?scope=process`)).text();
+      return Number(/evently_cache_local_hits_total\{namespace="event"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    try {
+      await waitForHttp(`${base}/health`);
+      const event = await createEvent(admin.token, { capacity: 40 });
+      // Four buyers: ten seats each is the per-user limit.
+      const buyers = await manyUsers(4, "two-process-buyer");
+      for (const end = Date.now() + 5_000; (await localHits()) === 0 && Date.now() < end; ) {
+        await readOther(`/api/v1/events/${event.id}`);
+        await readOther(`/api/v1/events/${event.id}/seats?status=AVAILABLE`);
+      }
+      const before = await localHits();
+      expect(before).toBeGreaterThan(0);
+
+      for (let seat = 1; seat <= 40; seat++) {
+        // Read twice first, so the second process holds the document and the map in memory.
+        for (let i = 0; i < 2; i++) {
+          expect((await readOther(`/api/v1/events/${event.id}`)).booked_seats).toBe(seat - 1);
+          await readOther(`/api/v1/events/${event.id}/seats?status=AVAILABLE`);
+        }
+        const booked = await api("POST", `/api/v1/events/${event.id}/book/${seat}`, { token: buyers[seat % 4]?.token });
+        expect(booked.status).toBe(201);
+        const free = (await readOther(`/api/v1/events/${event.id}/seats?status=AVAILABLE`)) as {
+          seat_number: number;
+        }[];
+        expect(free.some((s) => s.seat_number === seat)).toBe(false);
+        expect((await readOther(`/api/v1/events/${event.id}`)).booked_seats).toBe(seat);
+      }
+      expect((await localHits()) - before).toBeGreaterThanOrEqual(40);
+    } finally {
+      other.proc.kill("SIGKILL");
+    }
+  }, 60_000);
+});
+
 describe("Redis outage (a private redis-server killed mid-run)", () => {
   it("keeps booking, listing, reading and analytics correct, reports degraded, and fills the cache again after Redis returns", async () => {
     const redis = new PrivateRedis();

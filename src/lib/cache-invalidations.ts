@@ -1,5 +1,6 @@
 import type Redis from "ioredis";
 import { logger } from "../infra/logger";
+import type { CacheCoherence } from "./cache-coherence";
 import { type CacheScripts, freshVersion } from "./cache-scripts";
 
 export const VERSION_TTL_MS = 24 * 3600 * 1000;
@@ -20,6 +21,7 @@ export class VersionBumps {
 
   constructor(
     private readonly client: Redis & CacheScripts,
+    private readonly coherence: CacheCoherence,
     private readonly onRedisError: (err: unknown, op: string) => void,
   ) {
     client.on("ready", () => void this.flush());
@@ -33,12 +35,20 @@ export class VersionBumps {
     return this.pending.size;
   }
 
-  /** Never throws; bounded by the client's command timeout. */
+  /**
+   * Never throws. Returns once every process has dropped its copies of the scope (see
+   * cache-coherence.ts); bounded by the command timeout plus one reader lease.
+   */
   async bump(versionKey: string): Promise<void> {
-    if (this.client.status !== "ready") return this.defer(versionKey);
+    if (this.client.status !== "ready") {
+      this.defer(versionKey);
+      return this.coherence.outlastLeases();
+    }
     const seq = this.pending.get(versionKey);
     try {
-      await this.client.evCacheBump(versionKey, freshVersion(), VERSION_TTL_MS);
+      await this.coherence.publish(versionKey, (channel, nonce) =>
+        this.client.evCacheBump(versionKey, freshVersion(), VERSION_TTL_MS, channel, nonce, versionKey),
+      );
       // This INCR covers every earlier missed one, unless another one was missed meanwhile.
       if (seq !== undefined && this.pending.get(versionKey) === seq) this.pending.delete(versionKey);
     } catch (err) {

@@ -30,6 +30,8 @@ export interface StoredValue {
   version: string;
   expiresAt: number;
   json: string;
+  /** In-process only: the coherence epoch in which `version` was confirmed current (see cache-coherence.ts). */
+  epoch?: number;
 }
 
 const KEY_PREFIX = "cache";

@@ -40,15 +40,41 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-/** Moves the version on (INCR), or starts it at a fresh time-based value; keeps it alive. */
+/**
+ * Moves the version on (INCR), or starts it at a fresh time-based value; keeps it alive. Then tells
+ * every process's in-process tier (src/lib/cache-coherence.ts): "<nonce> <scope key> <version>".
+ */
 const BUMP = `
+local v
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  local v = redis.call('INCR', KEYS[1])
+  redis.call('INCR', KEYS[1])
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return tostring(v)
+  -- Read back as a string: Lua's tostring would round a 16-digit counter to 14 digits.
+  v = redis.call('GET', KEYS[1])
+else
+  v = ARGV[1]
+  redis.call('SET', KEYS[1], v, 'PX', ARGV[2])
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return ARGV[1]
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[5] .. ' ' .. v)
+return v
+`;
+
+/** Registers (or extends) a reader's lease until Redis's now + ARGV[2] ms; forgets long-dead readers. */
+const LEASE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
+return 1
+`;
+
+/** {now, id, lease end, id, lease end, ...}: the readers whose lease has not ended, by Redis's clock. */
+const READERS = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local readers = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf', 'WITHSCORES')
+table.insert(readers, 1, tostring(now))
+return readers
 `;
 
 export interface CacheScripts {
@@ -69,7 +95,16 @@ export interface CacheScripts {
     lockToken: string,
   ): Promise<number>;
   evCacheRelease(lockKey: string, lockToken: string): Promise<number>;
-  evCacheBump(versionKey: string, initialVersion: string, versionTtlMs: number): Promise<string>;
+  evCacheBump(
+    versionKey: string,
+    initialVersion: string,
+    versionTtlMs: number,
+    channel: string,
+    nonce: string,
+    scopeKey: string,
+  ): Promise<string>;
+  evCacheLease(readersKey: string, readerId: string, leaseMs: number): Promise<number>;
+  evCacheReaders(readersKey: string): Promise<string[]>;
 }
 
 /** Registers the scripts on a client (ioredis sends EVALSHA, falling back to EVAL once per connection). */
@@ -80,6 +115,8 @@ export function withCacheScripts(client: Redis): Redis & CacheScripts {
     client.defineCommand("evCacheStore", { numberOfKeys: 3, lua: STORE });
     client.defineCommand("evCacheRelease", { numberOfKeys: 1, lua: RELEASE });
     client.defineCommand("evCacheBump", { numberOfKeys: 1, lua: BUMP });
+    client.defineCommand("evCacheLease", { numberOfKeys: 1, lua: LEASE });
+    client.defineCommand("evCacheReaders", { numberOfKeys: 1, lua: READERS });
   }
   return client as Redis & CacheScripts;
 }

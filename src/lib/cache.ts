@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { throttledWarn } from "../infra/logger";
-import { cacheFallbacks, cacheHits, cacheLoads, cacheMisses } from "../infra/metrics";
+import { cacheFallbacks, cacheHits, cacheLoads, cacheLocalHits, cacheMisses } from "../infra/metrics";
 import { redis } from "../infra/redis";
+import { CacheCoherence } from "./cache-coherence";
 import { VERSION_TTL_MS, VersionBumps } from "./cache-invalidations";
 import {
   type CacheEntry,
@@ -31,6 +32,10 @@ import { FreshFlight, SingleFlight } from "./single-flight";
  * expire on their own, so no KEYS/SCAN is ever needed. The version is read before the loader runs,
  * so a value built from a snapshot older than an invalidation is always tagged as stale.
  *
+ * Each process keeps recent values in memory too. A copy is served without asking Redis only while
+ * cache-coherence.ts vouches that no invalidation of its scope can have been missed; otherwise one
+ * version read (shared by a burst of readers) decides.
+ *
  * Redis is an accelerator only: when it is down, slow or unsure, reads go to the loader and errors
  * are logged (rate-limited), never thrown.
  */
@@ -45,6 +50,8 @@ export interface CacheOptions {
   lockWaitMs?: number;
   /** After a Redis error, how long to skip Redis entirely (so each call does not pay a timeout). */
   breakerMs?: number;
+  /** How long a reader trusts its in-process tier without hearing from Redis (cache-coherence.ts). */
+  leaseMs?: number;
   /** In-process tier size; 0 turns it off. */
   localEntries?: number;
   localChars?: number;
@@ -53,6 +60,13 @@ export interface CacheOptions {
 interface Keys {
   version: string;
   value: string;
+}
+
+interface VersionRead {
+  version: string;
+  raw?: string;
+  /** Tag for an in-process copy at this version; undefined: do not trust it without asking Redis. */
+  epoch?: number;
 }
 
 interface Lock {
@@ -70,6 +84,7 @@ export class Cache {
   private readonly lockWaitMs: number;
   private readonly breakerMs: number;
   private readonly bumps: VersionBumps;
+  private readonly coherence: CacheCoherence;
   private breakerUntil = 0;
   private readonly warnRedis = throttledWarn(5_000, "cache: redis unavailable, reading from the source");
 
@@ -79,7 +94,8 @@ export class Cache {
     this.lockWaitMs = options.lockWaitMs ?? 1_000;
     this.breakerMs = options.breakerMs ?? 1_000;
     this.local = new LocalTier(options.localEntries ?? 2_000, options.localChars ?? 32 * 1024 * 1024);
-    this.bumps = new VersionBumps(this.client, (err, op) => this.redisFailed(err, op));
+    this.coherence = new CacheCoherence(this.client, options.leaseMs);
+    this.bumps = new VersionBumps(this.client, this.coherence, (err, op) => this.redisFailed(err, op));
     // A fresh connection is better evidence than an old timeout: use Redis again at once.
     this.client.on("ready", () => {
       this.breakerUntil = 0;
@@ -105,34 +121,33 @@ export class Cache {
       return loadText();
     };
     if (!this.redisUsable(keys.version)) return this.fallback(namespace, keys, load);
+    const known = this.local.get(keys.value);
+    // The common case: a copy every invalidation would have reached us about (no Redis call).
+    if (known && this.coherence.trusts(keys.version, known.version, known.epoch)) {
+      cacheHits.inc({ namespace });
+      cacheLocalHits.inc({ namespace });
+      return known.json as Json<T>;
+    }
+    this.coherence.startReading();
 
-    let reply: [string, string?];
+    let read: VersionRead;
     try {
-      // Concurrent readers of one key share a version read, but only one that starts after they
-      // asked (FreshFlight): one Redis round trip serves a burst, and read-after-write still holds.
-      reply = await this.versionReads.run(keys.value, () =>
-        this.client.evCacheRead(
-          keys.version,
-          keys.value,
-          this.local.get(keys.value)?.version ?? "",
-          freshVersion(),
-          VERSION_TTL_MS,
-        ),
-      );
+      read = await this.readVersion(keys);
     } catch (err) {
       this.redisFailed(err, "read");
       return this.fallback(namespace, keys, load);
     }
+    const { version, raw, epoch } = read;
     const local = this.local.get(keys.value);
-    const [version, raw] = reply;
     if (local && local.version === version) {
       cacheHits.inc({ namespace });
+      local.epoch = epoch;
       return local.json as Json<T>;
     }
     const stored = raw === undefined ? undefined : decodeValue(raw);
     if (stored && stored.version === version) {
       cacheHits.inc({ namespace });
-      this.local.set(keys.value, stored);
+      this.local.set(keys.value, { ...stored, epoch });
       return stored.json as Json<T>;
     }
     cacheMisses.inc({ namespace });
@@ -140,9 +155,24 @@ export class Cache {
     // Keyed by version: a caller may join a rebuild that started before it asked, because that
     // rebuild read the same version, i.e. after every invalidation this caller could know about.
     const built = await this.flights.run(`${keys.value}@${version}`, () =>
-      this.rebuild(entry, keys, version, stale, load),
+      this.rebuild(entry, keys, version, epoch, stale, load),
     );
     return built as Json<T>;
+  }
+
+  /**
+   * The scope's current version (and the stored value when our copy is not at that version).
+   * Concurrent readers of one key share a read, but only one that starts after they asked
+   * (FreshFlight): one Redis round trip serves a burst, and read-after-write still holds.
+   */
+  private async readVersion(keys: Keys): Promise<VersionRead> {
+    let sentEpoch = -1;
+    const [version, raw] = await this.versionReads.run(keys.value, () => {
+      sentEpoch = this.coherence.epoch;
+      const ours = this.local.get(keys.value)?.version ?? "";
+      return this.client.evCacheRead(keys.version, keys.value, ours, freshVersion(), VERSION_TTL_MS);
+    });
+    return { version, raw, epoch: this.coherence.observe(keys.version, version, sentEpoch) };
   }
 
   /** Rebuilds and stores a value now, whatever is cached (the cache warmer's entry point). */
@@ -152,7 +182,7 @@ export class Cache {
     if (!this.redisUsable(keys.version)) return (await load()) as Json<T>;
     try {
       const [version] = await this.client.evCacheRead(keys.version, keys.value, "*", freshVersion(), VERSION_TTL_MS);
-      return (await this.loadAndStore(entry, keys, version, load)) as Json<T>;
+      return (await this.loadAndStore(entry, keys, version, undefined, load)) as Json<T>;
     } catch (err) {
       this.redisFailed(err, "refresh");
       return (await load()) as Json<T>;
@@ -192,6 +222,7 @@ export class Cache {
     entry: CacheEntry,
     keys: Keys,
     version: string,
+    epoch: number | undefined,
     stale: string | undefined,
     load: () => Promise<string>,
   ): Promise<string> {
@@ -201,18 +232,19 @@ export class Cache {
       locked = (await this.client.set(lock.key, lock.token, "PX", this.lockTtlMs, "NX")) === "OK";
     } catch (err) {
       this.redisFailed(err, "lock");
-      return this.loadAndStore(entry, keys, version, load);
+      return this.loadAndStore(entry, keys, version, epoch, load);
     }
-    if (locked) return this.loadAndStore(entry, keys, version, load, lock);
+    if (locked) return this.loadAndStore(entry, keys, version, epoch, load, lock);
     if (entry.allowStale && stale !== undefined) return stale;
-    const built = await this.waitForBuilder(keys.value, lock.key, version);
-    return built ?? this.loadAndStore(entry, keys, version, load);
+    const built = await this.waitForBuilder(keys.value, lock.key, version, epoch);
+    return built ?? this.loadAndStore(entry, keys, version, epoch, load);
   }
 
   private async loadAndStore(
     entry: CacheEntry,
     keys: Keys,
     version: string,
+    epoch: number | undefined,
     load: () => Promise<string>,
     lock?: Lock,
   ): Promise<string> {
@@ -226,7 +258,7 @@ export class Cache {
     }
     const ttlMs = jitteredTtlMs(entry.ttlSeconds);
     const stored: StoredValue = { version, expiresAt: Date.now() + ttlMs, json };
-    this.local.set(keys.value, stored);
+    this.local.set(keys.value, { ...stored, epoch });
     if (this.client.status === "ready") {
       // Not awaited: the caller has its answer; commands on one connection keep their order, so
       // this process's next read already sees the write.
@@ -246,7 +278,12 @@ export class Cache {
   }
 
   /** Polls for the builder's value; undefined when it gave up, lost the race, or took too long. */
-  private async waitForBuilder(valueKey: string, lockKey: string, version: string): Promise<string | undefined> {
+  private async waitForBuilder(
+    valueKey: string,
+    lockKey: string,
+    version: string,
+    epoch: number | undefined,
+  ): Promise<string | undefined> {
     const deadline = Date.now() + this.lockWaitMs;
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       const left = deadline - Date.now();
@@ -262,7 +299,7 @@ export class Cache {
       }
       const stored = raw ? decodeValue(raw) : undefined;
       if (stored && stored.version === version) {
-        this.local.set(valueKey, stored);
+        this.local.set(valueKey, { ...stored, epoch });
         return stored.json;
       }
       if (!holder) return undefined;

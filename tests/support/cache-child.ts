@@ -1,14 +1,15 @@
 /**
  * A second process using the real cache module (its own Redis connection, its own single-flight),
  * driven by the cache tests over stdin/stdout, one JSON command per line, one JSON reply per line.
- * Its "database" is a variable: `write` changes it and invalidates, `read` loads it through the cache.
+ * Its "database" is a variable: `write` changes it and invalidates, `set` changes it only, `read` loads
+ * it through the cache.
  */
-import { cacheFallbacks, cacheHits, cacheMisses } from "../../src/infra/metrics";
+import { cacheFallbacks, cacheHits, cacheLocalHits, cacheMisses } from "../../src/infra/metrics";
 import { redis } from "../../src/infra/redis";
 import { cache } from "../../src/lib/cache";
 
 interface Command {
-  op: "ready" | "read" | "race" | "write" | "metrics" | "pending";
+  op: "ready" | "read" | "race" | "write" | "set" | "metrics" | "pending";
   namespace?: string;
   key?: string;
   ttl?: number;
@@ -66,6 +67,10 @@ async function handle(c: Command): Promise<object> {
       await cache.invalidate({ namespace: c.namespace ?? "child" });
       return { ms: performance.now() - started, pending: cache.pendingInvalidations };
     }
+    case "set":
+      // The "database" changes behind the cache's back: only someone else's invalidation tells it.
+      truth = c.value ?? truth;
+      return { ok: true };
     case "pending":
       return { pending: await until(() => cache.pendingInvalidations === 0, c.timeoutMs ?? 10_000) };
     case "metrics": {
@@ -74,6 +79,7 @@ async function handle(c: Command): Promise<object> {
         hits: await counter(cacheHits, ns),
         misses: await counter(cacheMisses, ns),
         fallbacks: await counter(cacheFallbacks, ns),
+        localHits: await counter(cacheLocalHits, ns),
       };
     }
   }

@@ -38,6 +38,11 @@ export class CacheChild {
     }
   }
 
+  /** For SIGSTOP/SIGCONT: a reader that stops answering. */
+  get pid(): number {
+    return this.proc.pid;
+  }
+
   send(command: Record<string, unknown>): Promise<any> {
     const reply = new Promise((resolve) => this.waiting.push(resolve));
     this.proc.stdin.write(`${JSON.stringify(command)}\n`);
