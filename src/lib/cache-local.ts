@@ -1,10 +1,9 @@
 import type { StoredValue } from "./cache-keys";
 
 /**
- * The in-process tier: recently used values, kept by Redis key. It is never trusted on its own:
- * each read asks Redis for the current version (one small reply instead of the whole value) and
- * uses the local copy only when the versions match. Bounded by entries and characters; least
- * recently used entries go first.
+ * The in-process tier: recently used values, kept by Redis key. Whether a copy may be served is
+ * decided elsewhere (cache-coherence.ts vouches for it, or a version read from Redis matches it).
+ * Bounded by entries and characters; least recently used entries go first.
  */
 export class LocalTier {
   private readonly entries = new Map<string, StoredValue>();

@@ -18,6 +18,7 @@ import {
   valueKeyOf,
   versionKeyOf,
 } from "./cache-keys";
+import { waitForBuilder } from "./cache-builder";
 import { LocalTier } from "./cache-local";
 import { type CacheScripts, freshVersion, withCacheScripts } from "./cache-scripts";
 import { FreshFlight, SingleFlight } from "./single-flight";
@@ -236,8 +237,13 @@ export class Cache {
     }
     if (locked) return this.loadAndStore(entry, keys, version, epoch, load, lock);
     if (entry.allowStale && stale !== undefined) return stale;
-    const built = await this.waitForBuilder(keys.value, lock.key, version, epoch);
-    return built ?? this.loadAndStore(entry, keys, version, epoch, load);
+    const built = await waitForBuilder(this.client, keys.value, lock.key, version, this.lockWaitMs).catch((err) => {
+      this.redisFailed(err, "wait");
+      return undefined;
+    });
+    if (!built) return this.loadAndStore(entry, keys, version, epoch, load);
+    this.local.set(keys.value, { ...built, epoch });
+    return built.json;
   }
 
   private async loadAndStore(
@@ -275,35 +281,6 @@ export class Cache {
         .catch((err) => this.redisFailed(err, "store"));
     }
     return json;
-  }
-
-  /** Polls for the builder's value; undefined when it gave up, lost the race, or took too long. */
-  private async waitForBuilder(
-    valueKey: string,
-    lockKey: string,
-    version: string,
-    epoch: number | undefined,
-  ): Promise<string | undefined> {
-    const deadline = Date.now() + this.lockWaitMs;
-    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-      const left = deadline - Date.now();
-      if (left <= 0) return undefined;
-      await Bun.sleep(Math.min(delay, left));
-      let raw: string | null | undefined;
-      let holder: string | null | undefined;
-      try {
-        [raw, holder] = await this.client.mget(valueKey, lockKey);
-      } catch (err) {
-        this.redisFailed(err, "wait");
-        return undefined;
-      }
-      const stored = raw ? decodeValue(raw) : undefined;
-      if (stored && stored.version === version) {
-        this.local.set(valueKey, { ...stored, epoch });
-        return stored.json;
-      }
-      if (!holder) return undefined;
-    }
   }
 
   private redisFailed(err: unknown, op: string): void {
