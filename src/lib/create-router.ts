@@ -5,6 +5,8 @@ import { AppError, ErrorCode, type FieldError } from "./errors";
 export interface AppEnv {
   Variables: {
     requestId: string;
+    /** Set when the response was built with X-Request-Id already in it. */
+    requestIdSent?: boolean;
     user?: AuthUser;
   };
 }

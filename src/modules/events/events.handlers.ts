@@ -1,5 +1,6 @@
 import { currentUser } from "../../lib/auth";
 import type { AppRouteHandler } from "../../lib/create-router";
+import type { Json } from "../../lib/cache-keys";
 import { sendJson } from "../../lib/json-response";
 import type * as routes from "./events.routes";
 import * as service from "./events.service";
@@ -34,5 +35,5 @@ export const handleEventBookings: AppRouteHandler<typeof routes.eventBookingsRou
 /** The seat map arrives as JSON text from PostgreSQL and is sent as is. */
 export const handleSeatMap: AppRouteHandler<typeof routes.seatMapRoute> = async (c) => {
   const json = await service.getSeatMap(c.req.valid("param").id, c.req.valid("query").status);
-  return c.body(json, 200, { "content-type": "application/json" }) as never;
+  return sendJson(c, json as Json<never>, 200) as never;
 };
