@@ -1,6 +1,6 @@
 import { currentUser } from "../../lib/auth";
-import type { AppRouteHandler } from "../../lib/create-router";
 import type { Json } from "../../lib/cache-keys";
+import type { AppRouteHandler } from "../../lib/create-router";
 import { sendJson } from "../../lib/json-response";
 import type * as routes from "./events.routes";
 import * as service from "./events.service";
