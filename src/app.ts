@@ -26,7 +26,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("*", requestContext);
   // Before the body is read, so a refused client costs one Redis call and nothing more.
   if (config.RATE_LIMIT_ENABLED) app.use("*", rateLimit);
-  app.use(
+  // Only where a body can come: a GET then skips one middleware layer.
+  app.on(
+    ["POST", "PUT", "PATCH", "DELETE"],
     "*",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,

@@ -35,6 +35,20 @@ export const cacheLocalHits = new Counter({
   registers: [registry],
 });
 
+// Children resolved once per namespace: a hit (the hottest path) then skips prom-client's label hashing.
+const hitCounters = new Map<string, { hits: Counter.Internal; localHits: Counter.Internal }>();
+
+/** Counts a cache hit; `fromMemory` when it was served by the in-process tier without asking Redis. */
+export function countCacheHit(namespace: string, fromMemory: boolean): void {
+  let counters = hitCounters.get(namespace);
+  if (!counters) {
+    counters = { hits: cacheHits.labels(namespace), localHits: cacheLocalHits.labels(namespace) };
+    hitCounters.set(namespace, counters);
+  }
+  counters.hits.inc();
+  if (fromMemory) counters.localHits.inc();
+}
+
 export const cacheMisses = new Counter({
   name: "evently_cache_misses_total",
   help: "Cache reads that found no current value and rebuilt it (or waited for a rebuild), by namespace",

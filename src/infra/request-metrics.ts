@@ -10,17 +10,14 @@ import type { Registry } from "prom-client";
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
-interface DurationSeries {
+/** One method on one route template: its latency histogram and its count per status. */
+interface RouteSeries {
   labels: { method: string; route: string };
   /** Per bucket (not cumulative); the last slot is +Inf. */
   counts: number[];
   sum: number;
   count: number;
-}
-
-interface CountSeries {
-  labels: { method: string; route: string; status: string };
-  value: number;
+  statuses: Map<number, number>;
 }
 
 /** One sample in prom-client's JSON shape. */
@@ -43,27 +40,32 @@ interface ScrapedMetric {
 }
 
 export class RequestMetrics {
-  private readonly durations = new Map<string, DurationSeries>();
-  private readonly totals = new Map<string, CountSeries>();
+  /** Route template → method → series: two lookups and no string built per request. */
+  private readonly routes = new Map<string, Map<string, RouteSeries>>();
 
   /** Bounded: routes are templates and statuses a small set. */
   record(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route}`;
-    let series = this.durations.get(key);
+    let byMethod = this.routes.get(route);
+    if (!byMethod) {
+      byMethod = new Map();
+      this.routes.set(route, byMethod);
+    }
+    let series = byMethod.get(method);
     if (!series) {
-      series = { labels: { method, route }, counts: new Array(BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
-      this.durations.set(key, series);
+      const counts = new Array<number>(BUCKETS.length + 1).fill(0);
+      series = { labels: { method, route }, counts, sum: 0, count: 0, statuses: new Map() };
+      byMethod.set(method, series);
     }
     let bucket = 0;
     while (bucket < BUCKETS.length && seconds > (BUCKETS[bucket] as number)) bucket++;
     series.counts[bucket] = (series.counts[bucket] as number) + 1;
     series.sum += seconds;
     series.count++;
+    series.statuses.set(status, (series.statuses.get(status) ?? 0) + 1);
+  }
 
-    const totalKey = `${key} ${status}`;
-    const total = this.totals.get(totalKey);
-    if (total) total.value++;
-    else this.totals.set(totalKey, { labels: { method, route, status: String(status) }, value: 1 });
+  private *series(): Iterable<RouteSeries> {
+    for (const byMethod of this.routes.values()) yield* byMethod.values();
   }
 
   registerIn(registry: Registry): void {
@@ -73,7 +75,9 @@ export class RequestMetrics {
   private totalsMetric(): ScrapedMetric {
     const name = "http_requests_total";
     return this.scraped(name, "HTTP requests by method, route template and status", "counter", () =>
-      [...this.totals.values()].map((s) => ({ labels: { ...s.labels }, value: s.value })),
+      [...this.series()].flatMap((s) =>
+        [...s.statuses].map(([status, value]) => ({ labels: { ...s.labels, status: String(status) }, value })),
+      ),
     );
   }
 
@@ -81,7 +85,7 @@ export class RequestMetrics {
     const name = "http_request_duration_seconds";
     return this.scraped(name, "HTTP request latency by method and route template", "histogram", () => {
       const values: Sample[] = [];
-      for (const s of this.durations.values()) {
+      for (const s of this.series()) {
         let cumulative = 0;
         s.counts.forEach((n, i) => {
           cumulative += n;
@@ -102,10 +106,7 @@ export class RequestMetrics {
       type,
       aggregator: "sum",
       get: async () => ({ name, help, type, aggregator: "sum", values: values() }),
-      reset: () => {
-        this.durations.clear();
-        this.totals.clear();
-      },
+      reset: () => this.routes.clear(),
     };
   }
 }

@@ -61,6 +61,17 @@ export function valueKeyOf(entry: CacheEntry): string {
   return `${KEY_PREFIX}:${scopeTag(entry)}:${FORMAT}:${key}`;
 }
 
+/** The two Redis keys a read needs: the scope's version counter and the value. */
+export interface CacheKeys {
+  version: string;
+  value: string;
+}
+
+export const cacheKeysOf = (entry: CacheEntry): CacheKeys => ({
+  version: versionKeyOf(entry),
+  value: valueKeyOf(entry),
+});
+
 /** The rebuild lock of one value at one version. */
 export function lockKeyOf(valueKey: string, version: string): string {
   return `${valueKey}:lock:${version}`;

@@ -1,24 +1,20 @@
-import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { throttledWarn } from "../infra/logger";
-import { cacheFallbacks, cacheHits, cacheLoads, cacheLocalHits, cacheMisses } from "../infra/metrics";
+import { cacheFallbacks, cacheLoads, cacheMisses, countCacheHit } from "../infra/metrics";
 import { redis } from "../infra/redis";
+import { ValueBuilder } from "./cache-builder";
 import { CacheCoherence } from "./cache-coherence";
 import { VERSION_TTL_MS, VersionBumps } from "./cache-invalidations";
 import {
   type CacheEntry,
+  type CacheKeys,
   type CacheScope,
+  cacheKeysOf,
   decodeValue,
-  encodeValue,
   type Json,
-  jitteredTtlMs,
-  lockKeyOf,
-  type StoredValue,
   serialize,
-  valueKeyOf,
   versionKeyOf,
 } from "./cache-keys";
-import { waitForBuilder } from "./cache-builder";
 import { LocalTier } from "./cache-local";
 import { type CacheScripts, freshVersion, withCacheScripts } from "./cache-scripts";
 import { FreshFlight, SingleFlight } from "./single-flight";
@@ -58,21 +54,11 @@ export interface CacheOptions {
   localChars?: number;
 }
 
-interface Keys {
-  version: string;
-  value: string;
-}
-
 interface VersionRead {
   version: string;
   raw?: string;
   /** Tag for an in-process copy at this version; undefined: do not trust it without asking Redis. */
   epoch?: number;
-}
-
-interface Lock {
-  key: string;
-  token: string;
 }
 
 export class Cache {
@@ -81,8 +67,7 @@ export class Cache {
   private readonly flights = new SingleFlight<string>();
   private readonly offline = new FreshFlight<string>();
   private readonly versionReads = new FreshFlight<[string, string?]>();
-  private readonly lockTtlMs: number;
-  private readonly lockWaitMs: number;
+  private readonly builder: ValueBuilder;
   private readonly breakerMs: number;
   private readonly bumps: VersionBumps;
   private readonly coherence: CacheCoherence;
@@ -91,12 +76,18 @@ export class Cache {
 
   constructor(options: CacheOptions) {
     this.client = withCacheScripts(options.client);
-    this.lockTtlMs = options.lockTtlMs ?? 3_000;
-    this.lockWaitMs = options.lockWaitMs ?? 1_000;
     this.breakerMs = options.breakerMs ?? 1_000;
     this.local = new LocalTier(options.localEntries ?? 2_000, options.localChars ?? 32 * 1024 * 1024);
+    const onRedisError = (err: unknown, op: string) => this.redisFailed(err, op);
+    this.builder = new ValueBuilder(
+      this.client,
+      this.local,
+      options.lockTtlMs ?? 3_000,
+      options.lockWaitMs ?? 1_000,
+      onRedisError,
+    );
     this.coherence = new CacheCoherence(this.client, options.leaseMs);
-    this.bumps = new VersionBumps(this.client, this.coherence, (err, op) => this.redisFailed(err, op));
+    this.bumps = new VersionBumps(this.client, this.coherence, onRedisError);
     // A fresh connection is better evidence than an old timeout: use Redis again at once.
     this.client.on("ready", () => {
       this.breakerUntil = 0;
@@ -115,20 +106,15 @@ export class Cache {
 
   /** Like getOrLoadJson for a loader that already returns JSON text (e.g. built by PostgreSQL). */
   async getOrLoadText<T>(entry: CacheEntry, loadText: () => Promise<string>): Promise<Json<T>> {
-    const keys = { version: versionKeyOf(entry), value: valueKeyOf(entry) };
+    const keys = cacheKeysOf(entry);
     const namespace = entry.namespace;
+    const memory = this.fromMemory(namespace, keys);
+    if (memory !== undefined) return memory as Json<T>;
     const load = () => {
       cacheLoads.inc({ namespace });
       return loadText();
     };
     if (!this.redisUsable(keys.version)) return this.fallback(namespace, keys, load);
-    const known = this.local.get(keys.value);
-    // The common case: a copy every invalidation would have reached us about (no Redis call).
-    if (known && this.coherence.trusts(keys.version, known.version, known.epoch)) {
-      cacheHits.inc({ namespace });
-      cacheLocalHits.inc({ namespace });
-      return known.json as Json<T>;
-    }
     this.coherence.startReading();
 
     let read: VersionRead;
@@ -141,13 +127,13 @@ export class Cache {
     const { version, raw, epoch } = read;
     const local = this.local.get(keys.value);
     if (local && local.version === version) {
-      cacheHits.inc({ namespace });
+      countCacheHit(namespace, false);
       local.epoch = epoch;
       return local.json as Json<T>;
     }
     const stored = raw === undefined ? undefined : decodeValue(raw);
     if (stored && stored.version === version) {
-      cacheHits.inc({ namespace });
+      countCacheHit(namespace, false);
       this.local.set(keys.value, { ...stored, epoch });
       return stored.json as Json<T>;
     }
@@ -156,7 +142,7 @@ export class Cache {
     // Keyed by version: a caller may join a rebuild that started before it asked, because that
     // rebuild read the same version, i.e. after every invalidation this caller could know about.
     const built = await this.flights.run(`${keys.value}@${version}`, () =>
-      this.rebuild(entry, keys, version, epoch, stale, load),
+      this.builder.rebuild({ entry, keys, version, epoch }, stale, load),
     );
     return built as Json<T>;
   }
@@ -166,7 +152,7 @@ export class Cache {
    * Concurrent readers of one key share a read, but only one that starts after they asked
    * (FreshFlight): one Redis round trip serves a burst, and read-after-write still holds.
    */
-  private async readVersion(keys: Keys): Promise<VersionRead> {
+  private async readVersion(keys: CacheKeys): Promise<VersionRead> {
     let sentEpoch = -1;
     const [version, raw] = await this.versionReads.run(keys.value, () => {
       sentEpoch = this.coherence.epoch;
@@ -178,12 +164,12 @@ export class Cache {
 
   /** Rebuilds and stores a value now, whatever is cached (the cache warmer's entry point). */
   async refresh<T>(entry: CacheEntry, loader: () => Promise<T>): Promise<Json<T>> {
-    const keys = { version: versionKeyOf(entry), value: valueKeyOf(entry) };
+    const keys = cacheKeysOf(entry);
     const load = () => serialize(loader);
     if (!this.redisUsable(keys.version)) return (await load()) as Json<T>;
     try {
       const [version] = await this.client.evCacheRead(keys.version, keys.value, "*", freshVersion(), VERSION_TTL_MS);
-      return (await this.loadAndStore(entry, keys, version, undefined, load)) as Json<T>;
+      return (await this.builder.loadAndStore({ entry, keys, version, epoch: undefined }, load)) as Json<T>;
     } catch (err) {
       this.redisFailed(err, "refresh");
       return (await load()) as Json<T>;
@@ -210,77 +196,22 @@ export class Cache {
     this.local.clear();
   }
 
+  /** A copy every invalidation would have reached us about (no Redis call), or undefined. */
+  private fromMemory(namespace: string, keys: CacheKeys): string | undefined {
+    if (!this.redisUsable(keys.version)) return undefined;
+    const known = this.local.get(keys.value);
+    if (!known || !this.coherence.trusts(keys.version, known.version, known.epoch)) return undefined;
+    countCacheHit(namespace, true);
+    return known.json;
+  }
+
   private redisUsable(versionKey: string): boolean {
     return this.client.status === "ready" && Date.now() >= this.breakerUntil && !this.bumps.isPending(versionKey);
   }
 
-  private fallback(namespace: string, keys: Keys, load: () => Promise<string>): Promise<Json<never>> {
+  private fallback(namespace: string, keys: CacheKeys, load: () => Promise<string>): Promise<Json<never>> {
     cacheFallbacks.inc({ namespace });
     return this.offline.run(keys.value, load) as Promise<Json<never>>;
-  }
-
-  private async rebuild(
-    entry: CacheEntry,
-    keys: Keys,
-    version: string,
-    epoch: number | undefined,
-    stale: string | undefined,
-    load: () => Promise<string>,
-  ): Promise<string> {
-    const lock: Lock = { key: lockKeyOf(keys.value, version), token: randomUUID() };
-    let locked: boolean;
-    try {
-      locked = (await this.client.set(lock.key, lock.token, "PX", this.lockTtlMs, "NX")) === "OK";
-    } catch (err) {
-      this.redisFailed(err, "lock");
-      return this.loadAndStore(entry, keys, version, epoch, load);
-    }
-    if (locked) return this.loadAndStore(entry, keys, version, epoch, load, lock);
-    if (entry.allowStale && stale !== undefined) return stale;
-    const built = await waitForBuilder(this.client, keys.value, lock.key, version, this.lockWaitMs).catch((err) => {
-      this.redisFailed(err, "wait");
-      return undefined;
-    });
-    if (!built) return this.loadAndStore(entry, keys, version, epoch, load);
-    this.local.set(keys.value, { ...built, epoch });
-    return built.json;
-  }
-
-  private async loadAndStore(
-    entry: CacheEntry,
-    keys: Keys,
-    version: string,
-    epoch: number | undefined,
-    load: () => Promise<string>,
-    lock?: Lock,
-  ): Promise<string> {
-    let json: string;
-    try {
-      json = await load();
-    } catch (err) {
-      // Errors are never cached; free the lock so waiters elsewhere stop waiting for us.
-      if (lock) this.client.evCacheRelease(lock.key, lock.token).catch((e) => this.redisFailed(e, "release"));
-      throw err;
-    }
-    const ttlMs = jitteredTtlMs(entry.ttlSeconds);
-    const stored: StoredValue = { version, expiresAt: Date.now() + ttlMs, json };
-    this.local.set(keys.value, { ...stored, epoch });
-    if (this.client.status === "ready") {
-      // Not awaited: the caller has its answer; commands on one connection keep their order, so
-      // this process's next read already sees the write.
-      this.client
-        .evCacheStore(
-          keys.version,
-          keys.value,
-          lock?.key ?? lockKeyOf(keys.value, version),
-          version,
-          encodeValue(stored),
-          ttlMs,
-          lock?.token ?? "",
-        )
-        .catch((err) => this.redisFailed(err, "store"));
-    }
-    return json;
   }
 
   private redisFailed(err: unknown, op: string): void {

@@ -20,8 +20,9 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   // so the hot responses carry the id from the start (sendJson, problems) and are left alone.
   if (!c.get("requestIdSent")) c.res.headers.set("x-request-id", requestId);
   const seconds = (performance.now() - started) / 1000;
-  const route = c.res.status === 404 && c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
   const status = c.res.status;
+  const template = c.req.routePath;
+  const route = status === 404 && template === "/*" ? "unmatched" : template;
   requestMetrics.record(c.req.method, route, status, seconds);
   if (logger.isLevelEnabled("info")) {
     logger.info(
