@@ -10,8 +10,13 @@ import { limitSubject, UNKNOWN_CLIENT } from "../../lib/ip-address";
  * failures for one account, or five times that from one client, within a 15-minute window
  * → 429. Counters live in Redis so every API process sees the same count.
  *
- * An attempt is counted *before* the password is checked and taken back when it succeeds,
- * so a burst of parallel guesses cannot all slip past a check made before any of them failed.
+ * For the account, an attempt is counted *before* the password is checked and taken back when
+ * it succeeds, so a burst of parallel guesses at one account cannot all slip past a check made
+ * before any of them failed. For the client address only failures are counted, after the check:
+ * counting attempts in flight would refuse a crowd of people logging in at once from one address
+ * (an office, a NAT, a test harness) that has not failed at all. A burst of guesses at many
+ * accounts from one address may therefore overshoot the address budget by the burst's size,
+ * while each account's own budget still holds exactly.
  */
 
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
@@ -27,19 +32,18 @@ if ttl < 0 then
 end
 return {n, ttl}
 `;
-// DECR of a key that has just expired would leave -1 behind without a TTL: delete instead.
-const UNDO_LUA = `
-local n = redis.call('DECR', KEYS[1])
-if n <= 0 then redis.call('DEL', KEYS[1]) end
-return n
+// The count and the time left, changing nothing (0 when there is no window).
+const PEEK_LUA = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+return {n, redis.call('PTTL', KEYS[1])}
 `;
 
 redis.defineCommand("eventlyLoginHit", { numberOfKeys: 1, lua: HIT_LUA });
-redis.defineCommand("eventlyLoginUndo", { numberOfKeys: 1, lua: UNDO_LUA });
+redis.defineCommand("eventlyLoginPeek", { numberOfKeys: 1, lua: PEEK_LUA });
 
 interface ThrottleCommands {
   eventlyLoginHit(key: string, windowMs: number): Promise<[number, number]>;
-  eventlyLoginUndo(key: string): Promise<number>;
+  eventlyLoginPeek(key: string): Promise<[number, number]>;
 }
 const commands = redis as unknown as ThrottleCommands;
 
@@ -54,7 +58,7 @@ function logFailOpen(err: unknown): void {
 }
 
 export interface LoginAttempt {
-  /** Records the outcome: success clears the account's failures and un-counts the attempt. */
+  /** Records the outcome: success clears the account's count; a failure counts against the address. */
   settle(succeeded: boolean): Promise<void>;
 }
 
@@ -62,22 +66,29 @@ const UNCOUNTED: LoginAttempt = { settle: async () => {} };
 
 /**
  * Counts one login attempt for `username` (any string: unknown e-mails are counted the same
- * way, so a 429 says nothing about whether an account exists) and for the client's IP.
- * Throws 429 with Retry-After when either budget is spent. Fails open when Redis is down.
+ * way, so a 429 says nothing about whether an account exists) and checks the failures of the
+ * client's IP. Throws 429 with Retry-After when either budget is spent. Fails open when Redis is
+ * down.
  */
 export async function beginLoginAttempt(username: string, ip: string | undefined): Promise<LoginAttempt> {
-  const keys = [accountKey(username)];
+  const account = accountKey(username);
   // In-process callers have no address; one shared "unknown" counter would lock them all out.
-  if (ip && ip !== UNKNOWN_CLIENT) keys.push(ipKey(ip));
-  let hits: [number, number][];
+  const client = ip && ip !== UNKNOWN_CLIENT ? ipKey(ip) : undefined;
+  let accountHits: [number, number];
+  let clientFailures: [number, number];
   try {
-    hits = await Promise.all(keys.map((k) => commands.eventlyLoginHit(k, LOGIN_WINDOW_MS)));
+    [accountHits, clientFailures] = await Promise.all([
+      commands.eventlyLoginHit(account, LOGIN_WINDOW_MS),
+      client ? commands.eventlyLoginPeek(client) : ([0, 0] as [number, number]),
+    ]);
   } catch (err) {
     logFailOpen(err);
     return UNCOUNTED;
   }
-  const limits = [config.LOGIN_MAX_FAILURES, config.LOGIN_MAX_FAILURES * IP_FACTOR];
-  const blockedMs = hits.reduce((ms, [count, ttl], i) => (count > (limits[i] as number) ? Math.max(ms, ttl) : ms), 0);
+  const blockedMs = Math.max(
+    accountHits[0] > config.LOGIN_MAX_FAILURES ? accountHits[1] : 0,
+    clientFailures[0] >= config.LOGIN_MAX_FAILURES * IP_FACTOR ? clientFailures[1] : 0,
+  );
   if (blockedMs > 0) {
     const seconds = Math.max(1, Math.ceil(blockedMs / 1000));
     throw new AppError(429, ErrorCode.RATE_LIMITED, `Too many failed logins; try again in ${seconds} s.`, undefined, {
@@ -86,10 +97,9 @@ export async function beginLoginAttempt(username: string, ip: string | undefined
   }
   return {
     async settle(succeeded) {
-      if (!succeeded) return;
       try {
-        const [account, client] = keys as [string, string | undefined];
-        await Promise.all([redis.del(account), client ? commands.eventlyLoginUndo(client) : undefined]);
+        if (succeeded) await redis.del(account);
+        else if (client) await commands.eventlyLoginHit(client, LOGIN_WINDOW_MS);
       } catch (err) {
         logFailOpen(err);
       }
