@@ -113,32 +113,40 @@ describe("two API processes, one answering reads from memory", () => {
   }, 60_000);
 });
 
-describe("Redis outage (a private redis-server killed mid-run)", () => {
+/** One API process whose only Redis is `redis`, and timed calls to it. */
+function apiOnPrivateRedis(redis: PrivateRedis, env: Record<string, string> = {}) {
+  const port = freePort();
+  const server = spawnLogged([process.execPath, `${repoRoot}/src/server.ts`], {
+    REDIS_URL: redis.url,
+    PORT: String(port),
+    LOG_LEVEL: "warn",
+    ...env,
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const timed = async (method: string, path: string, token?: string, body?: unknown) => {
+    const t = performance.now();
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as any, ms: performance.now() - t };
+  };
+  const eventHits = async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    return Number(/evently_cache_hits_total\{namespace="event"\} (\d+)/.exec(text)?.[1] ?? 0);
+  };
+  return { ready: () => waitForHttp(`${base}/health`), timed, eventHits, stop: () => server.proc.kill("SIGKILL") };
+}
+
+describe("Redis outage (a private redis-server killed or paused mid-run)", () => {
   it("keeps booking, listing, reading and analytics correct, reports degraded, and fills the cache again after Redis returns", async () => {
     const redis = new PrivateRedis();
     await redis.start();
-    const port = freePort();
-    const server = spawnLogged([process.execPath, `${repoRoot}/src/server.ts`], {
-      REDIS_URL: redis.url,
-      PORT: String(port),
-      LOG_LEVEL: "warn",
-    });
-    const base = `http://127.0.0.1:${port}`;
-    const timed = async (method: string, path: string, token?: string, body?: unknown) => {
-      const t = performance.now();
-      const res = await fetch(`${base}${path}`, {
-        method,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as any, ms: performance.now() - t };
-    };
-    const eventHits = async () => {
-      const text = await (await fetch(`${base}/metrics`)).text();
-      return Number(/evently_cache_hits_total\{namespace="event"\} (\d+)/.exec(text)?.[1] ?? 0);
-    };
+    const api = apiOnPrivateRedis(redis);
+    const { timed } = api;
     try {
-      await waitForHttp(`${base}/health`);
+      await api.ready();
       const event = await createEvent(admin.token, { capacity: 5 });
       const [buyer] = await manyUsers(1, "outage-buyer");
       expect((await timed("GET", `/api/v1/events/${event.id}`)).body.available_seats).toBe(5);
@@ -158,16 +166,77 @@ describe("Redis outage (a private redis-server killed mid-run)", () => {
 
       await redis.start();
       let hitsAfter = 0;
-      const hitsBefore = await eventHits();
+      const hitsBefore = await api.eventHits();
       for (let i = 0; i < 100 && hitsAfter <= hitsBefore; i++) {
         await Bun.sleep(100);
         expect((await timed("GET", `/api/v1/events/${event.id}`)).body.available_seats).toBe(4);
-        hitsAfter = await eventHits();
+        hitsAfter = await api.eventHits();
       }
       expect(hitsAfter).toBeGreaterThan(hitsBefore);
       expect((await timed("GET", "/ready")).body.redis).toBe("ok");
     } finally {
-      server.proc.kill("SIGKILL");
+      api.stop();
+      await redis.dispose();
+    }
+  }, 60_000);
+
+  it("pays one command timeout when Redis hangs, then answers correctly at PostgreSQL speed, and uses Redis again once it answers", async () => {
+    const redis = new PrivateRedis();
+    await redis.start();
+    // The rate limiter on too (with room to spare), so its Redis call is part of every request.
+    const api = apiOnPrivateRedis(redis, {
+      RATE_LIMIT_ENABLED: "true",
+      RATE_LIMIT_RPS: "1000",
+      RATE_LIMIT_BURST: "1000",
+    });
+    const { timed } = api;
+    try {
+      await api.ready();
+      const event = await createEvent(admin.token, { capacity: 5 });
+      const buyers = await manyUsers(3, "hung-buyer");
+      const round = async (seat: number) => [
+        await timed("POST", `/api/v1/events/${event.id}/book/${seat}`, buyers[seat - 1]?.token),
+        await timed("GET", `/api/v1/events/${event.id}`),
+        await timed("GET", `/api/v1/events/?name=${encodeURIComponent(event.name)}`),
+        await timed("GET", "/api/v1/analytics/summary", admin.token),
+        await timed("GET", "/ready"),
+      ];
+      expect((await timed("GET", `/api/v1/events/${event.id}`)).body.available_seats).toBe(5);
+
+      redis.pause();
+      // The first requests meet the 500 ms command timeout (and a booking waits out one reader
+      // lease for its invalidation); from then on Redis is skipped until it answers again.
+      const first = await round(1);
+      const second = await round(2);
+      for (const r of first) expect(r.ms).toBeLessThan(1_500);
+      for (const r of second) expect(r.ms).toBeLessThan(250);
+      for (const [booked, read, list, summary, ready] of [first, second]) {
+        expect(booked?.status).toBe(201);
+        expect(list?.body).toHaveLength(1);
+        expect(summary?.status).toBe(200);
+        expect(ready?.body).toMatchObject({ status: "degraded", postgres: "ok", redis: "degraded" });
+        expect(read?.status).toBe(200);
+      }
+      expect(second[1]?.body).toMatchObject({ available_seats: 3, booked_seats: 2 });
+
+      redis.resume();
+      let ready = await timed("GET", "/ready");
+      for (let i = 0; i < 50 && ready.body.redis !== "ok"; i++) {
+        await Bun.sleep(100);
+        ready = await timed("GET", "/ready");
+      }
+      expect(ready.body.redis).toBe("ok");
+      const hitsBefore = await api.eventHits();
+      let hitsAfter = hitsBefore;
+      for (let i = 0; i < 100 && hitsAfter <= hitsBefore; i++) {
+        await Bun.sleep(100);
+        expect((await timed("GET", `/api/v1/events/${event.id}`)).body.available_seats).toBe(3);
+        hitsAfter = await api.eventHits();
+      }
+      expect(hitsAfter).toBeGreaterThan(hitsBefore);
+    } finally {
+      redis.resume();
+      api.stop();
       await redis.dispose();
     }
   }, 60_000);

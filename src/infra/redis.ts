@@ -1,11 +1,13 @@
 import Redis, { type RedisOptions } from "ioredis";
 import { config } from "../config";
 import { throttledWarn } from "./logger";
+import { RedisBreaker } from "./redis-breaker";
 
 /**
  * One request-path client. It fails fast while Redis is down (no offline queue, short command
- * timeout, one retry) so that callers fall back to PostgreSQL instead of hanging; it keeps
- * reconnecting in the background and recovers by itself.
+ * timeout, one retry, and a circuit breaker that skips a hung Redis after one timeout) so that
+ * callers fall back to PostgreSQL instead of hanging; it keeps reconnecting in the background and
+ * recovers by itself.
  */
 const baseOptions: RedisOptions = {
   keyPrefix: config.REDIS_KEY_PREFIX,
@@ -25,6 +27,7 @@ function logConnectionErrors(client: Redis, name: string): Redis {
 }
 
 export const redis = logConnectionErrors(new Redis(config.REDIS_URL, baseOptions), "main");
+export const redisBreaker = RedisBreaker.of(redis);
 
 /**
  * A separate connection for blocking reads (XREADGROUP BLOCK): it must not carry a command
@@ -43,8 +46,9 @@ export function createBlockingRedis(name: string): Redis {
   );
 }
 
+/** Connected and not known to hang: a command is worth sending. */
 export function isRedisReady(): boolean {
-  return redis.status === "ready";
+  return redisBreaker.usable;
 }
 
 /** Resolves true once the client is connected, false after `ms` (Redis down or still connecting). */

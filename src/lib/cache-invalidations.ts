@@ -1,5 +1,6 @@
 import type Redis from "ioredis";
 import { logger } from "../infra/logger";
+import { RedisBreaker } from "../infra/redis-breaker";
 import type { CacheCoherence } from "./cache-coherence";
 import { type CacheScripts, freshVersion } from "./cache-scripts";
 
@@ -18,12 +19,14 @@ export class VersionBumps {
   private seq = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
   private flushing = false;
+  private readonly breaker: RedisBreaker;
 
   constructor(
     private readonly client: Redis & CacheScripts,
     private readonly coherence: CacheCoherence,
     private readonly onRedisError: (err: unknown, op: string) => void,
   ) {
+    this.breaker = RedisBreaker.of(client);
     client.on("ready", () => void this.flush());
   }
 
@@ -40,7 +43,7 @@ export class VersionBumps {
    * cache-coherence.ts); bounded by the command timeout plus one reader lease.
    */
   async bump(versionKey: string): Promise<void> {
-    if (this.client.status !== "ready") {
+    if (!this.breaker.usable) {
       this.defer(versionKey);
       return this.coherence.outlastLeases();
     }
@@ -66,7 +69,7 @@ export class VersionBumps {
   }
 
   private async flush(): Promise<void> {
-    if (this.flushing || this.pending.size === 0 || this.client.status !== "ready") return;
+    if (this.flushing || this.pending.size === 0 || !this.breaker.usable) return;
     this.flushing = true;
     try {
       await Promise.all([...this.pending.keys()].map((key) => this.bump(key)));

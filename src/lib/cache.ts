@@ -2,6 +2,7 @@ import type Redis from "ioredis";
 import { throttledWarn } from "../infra/logger";
 import { cacheFallbacks, cacheLoads, cacheMisses, countCacheHit } from "../infra/metrics";
 import { redis } from "../infra/redis";
+import { RedisBreaker } from "../infra/redis-breaker";
 import { ValueBuilder } from "./cache-builder";
 import { CacheCoherence } from "./cache-coherence";
 import { VERSION_TTL_MS, VersionBumps } from "./cache-invalidations";
@@ -45,8 +46,6 @@ export interface CacheOptions {
   lockTtlMs?: number;
   /** How long others wait for that builder before loading themselves. */
   lockWaitMs?: number;
-  /** After a Redis error, how long to skip Redis entirely (so each call does not pay a timeout). */
-  breakerMs?: number;
   /** How long a reader trusts its in-process tier without hearing from Redis (cache-coherence.ts). */
   leaseMs?: number;
   /** In-process tier size; 0 turns it off. */
@@ -68,15 +67,15 @@ export class Cache {
   private readonly offline = new FreshFlight<string>();
   private readonly versionReads = new FreshFlight<[string, string?]>();
   private readonly builder: ValueBuilder;
-  private readonly breakerMs: number;
   private readonly bumps: VersionBumps;
   private readonly coherence: CacheCoherence;
-  private breakerUntil = 0;
+  private readonly breaker: RedisBreaker;
   private readonly warnRedis = throttledWarn(5_000, "cache: redis unavailable, reading from the source");
 
   constructor(options: CacheOptions) {
     this.client = withCacheScripts(options.client);
-    this.breakerMs = options.breakerMs ?? 1_000;
+    // A hung Redis costs one command timeout, then calls fail at once until it answers again.
+    this.breaker = RedisBreaker.of(this.client);
     this.local = new LocalTier(options.localEntries ?? 2_000, options.localChars ?? 32 * 1024 * 1024);
     const onRedisError = (err: unknown, op: string) => this.redisFailed(err, op);
     this.builder = new ValueBuilder(
@@ -88,10 +87,6 @@ export class Cache {
     );
     this.coherence = new CacheCoherence(this.client, options.leaseMs);
     this.bumps = new VersionBumps(this.client, this.coherence, onRedisError);
-    // A fresh connection is better evidence than an old timeout: use Redis again at once.
-    this.client.on("ready", () => {
-      this.breakerUntil = 0;
-    });
   }
 
   /** The cached value, parsed; on a miss `loader` runs (once per key across processes) and is stored. */
@@ -206,7 +201,7 @@ export class Cache {
   }
 
   private redisUsable(versionKey: string): boolean {
-    return this.client.status === "ready" && Date.now() >= this.breakerUntil && !this.bumps.isPending(versionKey);
+    return this.breaker.usable && !this.bumps.isPending(versionKey);
   }
 
   private fallback(namespace: string, keys: CacheKeys, load: () => Promise<string>): Promise<Json<never>> {
@@ -215,7 +210,6 @@ export class Cache {
   }
 
   private redisFailed(err: unknown, op: string): void {
-    this.breakerUntil = Date.now() + this.breakerMs;
     this.warnRedis({ err: err instanceof Error ? err.message : String(err), op });
   }
 }

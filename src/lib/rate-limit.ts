@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { config } from "../config";
 import { logger, throttledWarn } from "../infra/logger";
-import { isRedisReady, redis } from "../infra/redis";
+import { isRedisReady, redis, redisBreaker } from "../infra/redis";
 import { clientIp } from "./client-ip";
 import type { AppEnv } from "./create-router";
 import { AppError, ErrorCode } from "./errors";
@@ -87,8 +87,6 @@ export interface RateLimiterOptions {
   general: RateLimitPolicy;
   /** For the routes that pay for a bcrypt hash on every call. */
   auth: RateLimitPolicy;
-  /** How long to stop asking Redis after a failed call, so a hung Redis costs one timeout, not one per request. */
-  bypassMs?: number;
 }
 
 /** The stricter login/register policy derives from the general one (defaults: 3 r/s, burst 5). */
@@ -110,29 +108,24 @@ function announceWhenReady(): void {
 }
 
 export function createRateLimiter(opts: RateLimiterOptions): MiddlewareHandler<AppEnv> {
-  const bypassMs = opts.bypassMs ?? 1_000;
-  let bypassUntil = 0;
   const warnFailOpen = throttledWarn(10_000, "rate limiter unavailable: letting requests through");
-  const failOpen = (reason: string, bypass: boolean) => {
-    if (bypass) bypassUntil = Date.now() + bypassMs;
-    warnFailOpen({ err: reason });
-  };
+  const failOpen = (reason: string) => warnFailOpen({ err: reason });
 
   if (opts.enabled) announceWhenReady();
 
   return createMiddleware<AppEnv>(async (c, next) => {
-    if (!opts.enabled || EXEMPT_PATHS.has(c.req.path) || Date.now() < bypassUntil) return next();
+    if (!opts.enabled || EXEMPT_PATHS.has(c.req.path)) return next();
     const policy = AUTH_PATHS.has(c.req.path) ? opts.auth : opts.general;
-    // Not connected (starting, or reconnecting after an outage): a call would fail at once.
+    // Not connected, or hung (the client's breaker is open): a call would fail or wait for nothing.
     if (!isRedisReady()) {
-      failOpen(`redis is ${redis.status}`, false);
+      failOpen(`redis is ${redis.status}, breaker ${redisBreaker.isOpen ? "open" : "closed"}`);
       return next();
     }
     let decision: RateLimitDecision | undefined;
     try {
       decision = await takeToken(policy, limitSubject(clientIp(c)));
     } catch (err) {
-      failOpen((err as Error).message, true);
+      failOpen((err as Error).message);
     }
     if (!decision) return next();
 
