@@ -28,6 +28,15 @@ function logConnectionErrors(client: Redis, name: string): Redis {
 
 export const redis = logConnectionErrors(new Redis(config.REDIS_URL, baseOptions), "main");
 export const redisBreaker = RedisBreaker.of(redis);
+let connectedOnce = false;
+redis.once("ready", () => {
+  connectedOnce = true;
+});
+
+/** Still making its first connection (just started), as opposed to reconnecting after an outage. */
+export function isRedisStarting(): boolean {
+  return !connectedOnce;
+}
 
 /**
  * A separate connection for blocking reads (XREADGROUP BLOCK): it must not carry a command

@@ -1,6 +1,6 @@
 import { sqlClient } from "../../infra/db";
 import { logger } from "../../infra/logger";
-import { redis, waitForRedis } from "../../infra/redis";
+import { isRedisStarting, redis, waitForRedis } from "../../infra/redis";
 
 export interface Readiness {
   status: "ok" | "degraded" | "unavailable";
@@ -15,8 +15,9 @@ const withTimeout = <T>(p: Promise<T>, ms: number) =>
 export async function checkReadiness(): Promise<Readiness> {
   const [pg, rd] = await Promise.allSettled([
     withTimeout(sqlClient`select 1`, 2_000),
-    // A process that has just started may still be connecting: give it a moment.
-    waitForRedis(500).then(() => withTimeout(redis.ping(), 1_000)),
+    // A process that has just started may still be connecting: give it a moment. After an outage
+    // the answer is "degraded" at once (a hung Redis: the client's breaker fails the ping at once).
+    (isRedisStarting() ? waitForRedis(500) : Promise.resolve()).then(() => withTimeout(redis.ping(), 1_000)),
   ]);
   if (pg.status === "rejected") logger.warn({ err: String(pg.reason) }, "readiness: postgres unreachable");
   if (rd.status === "rejected") logger.warn({ err: String(rd.reason) }, "readiness: redis unreachable");
