@@ -1,4 +1,4 @@
-import { logger } from "../../infra/logger";
+import { logger, throttledWarn } from "../../infra/logger";
 import { redis } from "../../infra/redis";
 import { AppError, ErrorCode } from "../../lib/errors";
 
@@ -99,11 +99,14 @@ export async function removeFromLine(eventId: number, userId: number): Promise<v
 }
 
 /** The list's size, or 0 when Redis cannot answer (logged): a display value, never a decision. */
+// Asked by every event document load: during an outage, one line every 5 s, not one per read.
+const warnSizeUnavailable = throttledWarn(5_000, "waitlist size unavailable: reporting 0");
+
 export async function waitlistSize(eventId: number): Promise<number> {
   try {
     return await redis.zcard(waitlistKey(eventId));
   } catch (err) {
-    logger.warn({ err: (err as Error).message, event_id: eventId }, "waitlist size unavailable");
+    warnSizeUnavailable({ err: (err as Error).message, event_id: eventId });
     return 0;
   }
 }
