@@ -1,4 +1,5 @@
 import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
+import type { Context, Next } from "hono";
 import type { AuthUser } from "./auth-user";
 import { AppError, ErrorCode, type FieldError } from "./errors";
 
@@ -31,13 +32,45 @@ export function validationError(issues: readonly ZodLikeIssue[], target?: string
 
 /** Every router is built here, so every validation failure is the same 422 problem. */
 export function createRouter() {
-  return new OpenAPIHono<AppEnv>({
+  const router = new OpenAPIHono<AppEnv>({
     // The seed's clients call both /events/ and /events: a trailing slash never matters.
     strict: false,
     defaultHook: (result) => {
       if (!result.success) throw validationError(result.error.issues, result.target);
     },
   });
+  checkPathOnlyRoutesInline(router);
+  return router;
+}
+
+type Register = OpenAPIHono<AppEnv>["openapi"];
+type AnyHandler = (c: Context<AppEnv>, next: Next) => unknown;
+
+/**
+ * Routes whose only input is the path (`GET /events/{id}`, `DELETE /bookings/cancel/{id}`) check
+ * it in the handler's own call, with a synchronous safeParse, instead of through zod-openapi's
+ * async validator middleware: one middleware layer less, measured at 13 % of the throughput of a
+ * cached `GET /events/{id}` (README "Benchmark"). Same schema, same 422 problem, same
+ * `c.req.valid("param")` in the handler, same OpenAPI document. Routes with a query, body or
+ * headers keep the library's validators, in the library's order.
+ */
+function checkPathOnlyRoutesInline(router: OpenAPIHono<AppEnv>): void {
+  const register = router.openapi;
+  const inlined = (route: RouteConfig & { hide?: boolean }, handler: AnyHandler, hook?: unknown) => {
+    const { params, ...otherInputs } = route.request ?? {};
+    const plain = !params || hook !== undefined || route.hide || Object.keys(otherInputs).length > 0;
+    if (plain) return (register as (...args: unknown[]) => unknown)(route, handler, hook);
+    const { middleware: _middleware, ...documented } = route;
+    router.openAPIRegistry.registerPath(documented);
+    const checked: AnyHandler = (c, next) => {
+      const result = params.safeParse(c.req.param());
+      if (!result.success) throw validationError(result.error.issues, "param");
+      c.req.addValidatedData("param", result.data as Record<string, unknown>);
+      return handler(c, next);
+    };
+    return (register as (...args: unknown[]) => unknown)({ ...route, hide: true, request: undefined }, checked);
+  };
+  router.openapi = inlined as unknown as Register;
 }
 
 export const ProblemSchema = z
