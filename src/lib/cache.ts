@@ -103,13 +103,13 @@ export class Cache {
   async getOrLoadText<T>(entry: CacheEntry, loadText: () => Promise<string>): Promise<Json<T>> {
     const keys = cacheKeysOf(entry);
     const namespace = entry.namespace;
-    const memory = this.fromMemory(namespace, keys);
-    if (memory !== undefined) return memory as Json<T>;
     const load = () => {
       cacheLoads.inc({ namespace });
       return loadText();
     };
     if (!this.redisUsable(keys.version)) return this.fallback(namespace, keys, load);
+    const memory = this.fromMemory(namespace, keys);
+    if (memory !== undefined) return memory as Json<T>;
     this.coherence.startReading();
 
     let read: VersionRead;
@@ -191,9 +191,8 @@ export class Cache {
     this.local.clear();
   }
 
-  /** A copy every invalidation would have reached us about (no Redis call), or undefined. */
+  /** The common case: a copy every invalidation would have reached us about (no Redis call). */
   private fromMemory(namespace: string, keys: CacheKeys): string | undefined {
-    if (!this.redisUsable(keys.version)) return undefined;
     const known = this.local.get(keys.value);
     if (!known || !this.coherence.trusts(keys.version, known.version, known.epoch)) return undefined;
     countCacheHit(namespace, true);
