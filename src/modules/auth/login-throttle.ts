@@ -10,8 +10,8 @@ import { limitSubject, UNKNOWN_CLIENT } from "../../lib/ip-address";
  * failures for one account, or five times that from one client, within a 15-minute window
  * → 429. Counters live in Redis so every API process sees the same count.
  *
- * For the account, an attempt is counted *before* the password is checked and taken back when
- * it succeeds, so a burst of parallel guesses at one account cannot all slip past a check made
+ * For the account, an attempt is counted *before* the password is checked (a success clears the
+ * count), so a burst of parallel guesses at one account cannot all slip past a check made
  * before any of them failed. For the client address only failures are counted, after the check:
  * counting attempts in flight would refuse a crowd of people logging in at once from one address
  * (an office, a NAT, a test harness) that has not failed at all. A burst of guesses at many
@@ -32,7 +32,7 @@ if ttl < 0 then
 end
 return {n, ttl}
 `;
-// The count and the time left, changing nothing (0 when there is no window).
+// The count and the window's time left, changing nothing (0 and -2 when there is no window).
 const PEEK_LUA = `
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 return {n, redis.call('PTTL', KEYS[1])}
