@@ -110,10 +110,15 @@ function redactArgs(args: string[]): string[] {
 
 /** Which generator measured the plain GET rows (both sides of a comparison always use the same). */
 function generatorNote(raw: Record<string, unknown>): string {
-  const reads = raw["event reads"] as { api?: { generator?: string } } | undefined;
-  return reads?.api?.generator === "wrk"
-    ? "Plain GET rows (event, hello, Redis down, seat map) measured with wrk -t1; the others with scripts/bench/loadgen.ts."
-    : "Every row measured with scripts/bench/loadgen.ts (wrk not installed, or --no-wrk).";
+  const reads = raw["event reads"] as { api?: { generator?: string }; roundRatios?: number[] } | undefined;
+  const generator =
+    reads?.api?.generator === "wrk"
+      ? "Plain GET rows (event, hello, Redis down, seat map) measured with wrk -t1; the others with scripts/bench/loadgen.ts."
+      : "Every row measured with scripts/bench/loadgen.ts (wrk not installed, or --no-wrk).";
+  const rounds = reads?.roundRatios ?? [];
+  if (rounds.length < 2) return generator;
+  const listed = rounds.map((r) => r.toFixed(2)).join(", ");
+  return `${generator} Cached GET and seat map alternate Evently and reference in ${rounds.length} rounds (cached GET round ratios: ${listed}); their ratio is the rounds' median.`;
 }
 
 async function run(options: BenchOptions, argv: string[]): Promise<number> {

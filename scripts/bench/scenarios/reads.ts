@@ -2,7 +2,7 @@ import type { LoadResult } from "../load-spec";
 import { fmt, type Row, skippedRow } from "../report";
 import type { BenchContext } from "../setup";
 import { peakRssMb, startApiPool } from "../stack";
-import { latencySummary, share, timedLoad } from "./common";
+import { compareLoads, latencySummary, share, timedLoad } from "./common";
 
 const GET_SCENARIO = "cached GET /events/{id}";
 const DOWN_SCENARIO = "GET /events/{id}, Redis unreachable";
@@ -16,16 +16,20 @@ const summary = (r: LoadResult) => `${fmt.rps(r.rps)} (${latencySummary(r.latenc
 
 /**
  * Scenario 2. The event document, read over and over (the cache's best case), against a bare Hono
- * route on the same runtime, served by as many processes with reusePort: the distance between them
- * is what the API spends per read beyond HTTP itself. Then the same read with Redis unreachable
+ * route on the same runtime, served by as many processes with reusePort, measured in alternating
+ * rounds (compareLoads): the distance between them is what the API spends per read beyond HTTP
+ * itself. Then the same read with Redis unreachable
  * (a second API pool whose REDIS_URL points at a closed port), against the Redis-up figure.
  */
 export async function benchEventReads(ctx: BenchContext): Promise<{ rows: Row[]; raw: unknown }> {
   const path = `/api/v1/events/${ctx.events.get}`;
   await fetch(`${ctx.baseUrl}${path}`); // the first read fills the cache
-  const api = await timedLoad(ctx, ctx.baseUrl, { method: "GET", path });
-  const hello = await timedLoad(ctx, ctx.hello.baseUrl, { method: "GET", path: "/hello" });
-  const ratio = api.rps / hello.rps;
+  const compared = await compareLoads(
+    ctx,
+    { baseUrl: ctx.baseUrl, request: { method: "GET", path } },
+    { baseUrl: ctx.hello.baseUrl, request: { method: "GET", path: "/hello" } },
+  );
+  const { evently: api, reference: hello, ratio } = compared;
   const rows: Row[] = [
     {
       key: "cached_get",
@@ -36,7 +40,7 @@ export async function benchEventReads(ctx: BenchContext): Promise<{ rows: Row[];
       ratioValue: ratio,
     },
   ];
-  const raw: Record<string, unknown> = { api, hello };
+  const raw: Record<string, unknown> = { api, hello, roundRatios: compared.rounds };
 
   if (!ctx.local) {
     rows.push(skippedRow("get_redis_down", DOWN_SCENARIO, "skipped: needs the local database (--url)"));
@@ -74,9 +78,12 @@ export async function benchSeatMap(ctx: BenchContext): Promise<{ row: Row; raw: 
   const seats = ctx.options.seatMapSeats;
   const scenario = `${MAP_SCENARIO} (${fmt.count(seats)} seats)`;
   if (!ctx.events.seatMap) return { row: skippedRow("seat_map", scenario, "skipped: no seat-map event"), raw: null };
-  const api = await timedLoad(ctx, ctx.baseUrl, { method: "GET", path: `/api/v1/events/${ctx.events.seatMap}/seats` });
-  const blob = await timedLoad(ctx, ctx.hello.baseUrl, { method: "GET", path: "/blob" });
-  const ratio = api.rps / blob.rps;
+  const compared = await compareLoads(
+    ctx,
+    { baseUrl: ctx.baseUrl, request: { method: "GET", path: `/api/v1/events/${ctx.events.seatMap}/seats` } },
+    { baseUrl: ctx.hello.baseUrl, request: { method: "GET", path: "/blob" } },
+  );
+  const { evently: api, reference: blob, ratio } = compared;
   return {
     row: {
       key: "seat_map",
@@ -86,6 +93,6 @@ export async function benchSeatMap(ctx: BenchContext): Promise<{ row: Row; raw: 
       ratio: fmt.ratio(ratio),
       ratioValue: ratio,
     },
-    raw: { api, blob, seatMapBytes: ctx.seatMapBytes },
+    raw: { api, blob, roundRatios: compared.rounds, seatMapBytes: ctx.seatMapBytes },
   };
 }
