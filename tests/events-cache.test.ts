@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "bun:test";
 import { cacheLoads } from "../src/infra/metrics";
 import { waitForRedis } from "../src/infra/redis";
+import { startApiProcesses } from "./support/api-processes";
 import { createEvent, seatInvariants } from "./support/fixtures";
 import { adminToken, api, manyUsers } from "./support/http";
 import { freePort, repoRoot, spawnLogged, waitForHttp } from "./support/processes";
@@ -114,18 +115,11 @@ describe("two API processes, one answering reads from memory", () => {
 });
 
 /** One API process whose only Redis is `redis`, and timed calls to it. */
-function apiOnPrivateRedis(redis: PrivateRedis, env: Record<string, string> = {}) {
-  const port = freePort();
-  const server = spawnLogged([process.execPath, `${repoRoot}/src/server.ts`], {
-    REDIS_URL: redis.url,
-    PORT: String(port),
-    LOG_LEVEL: "warn",
-    ...env,
-  });
-  const base = `http://127.0.0.1:${port}`;
+async function apiOnPrivateRedis(redis: PrivateRedis, env: Record<string, string> = {}) {
+  const api = await startApiProcesses(1, { REDIS_URL: redis.url, ...env });
   const timed = async (method: string, path: string, token?: string, body?: unknown) => {
     const t = performance.now();
-    const res = await fetch(`${base}${path}`, {
+    const res = await fetch(`${api.url}${path}`, {
       method,
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -133,20 +127,19 @@ function apiOnPrivateRedis(redis: PrivateRedis, env: Record<string, string> = {}
     return { status: res.status, body: (await res.json()) as any, ms: performance.now() - t };
   };
   const eventHits = async () => {
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const text = await (await fetch(`${api.url}/metrics`)).text();
     return Number(/evently_cache_hits_total\{namespace="event"\} (\d+)/.exec(text)?.[1] ?? 0);
   };
-  return { ready: () => waitForHttp(`${base}/health`), timed, eventHits, stop: () => server.proc.kill("SIGKILL") };
+  return { timed, eventHits, stop: () => api.stop() };
 }
 
 describe("Redis outage (a private redis-server killed or paused mid-run)", () => {
   it("keeps booking, listing, reading and analytics correct, reports degraded, and fills the cache again after Redis returns", async () => {
     const redis = new PrivateRedis();
     await redis.start();
-    const api = apiOnPrivateRedis(redis);
+    const api = await apiOnPrivateRedis(redis);
     const { timed } = api;
     try {
-      await api.ready();
       const event = await createEvent(admin.token, { capacity: 5 });
       const [buyer] = await manyUsers(1, "outage-buyer");
       expect((await timed("GET", `/api/v1/events/${event.id}`)).body.available_seats).toBe(5);
@@ -177,7 +170,7 @@ describe("Redis outage (a private redis-server killed or paused mid-run)", () =>
       expect(hitsAfter).toBeGreaterThan(hitsBefore);
       expect((await timed("GET", "/ready")).body.redis).toBe("ok");
     } finally {
-      api.stop();
+      await api.stop();
       await redis.dispose();
     }
   }, 60_000);
@@ -186,14 +179,13 @@ describe("Redis outage (a private redis-server killed or paused mid-run)", () =>
     const redis = new PrivateRedis();
     await redis.start();
     // The rate limiter on too (with room to spare), so its Redis call is part of every request.
-    const api = apiOnPrivateRedis(redis, {
+    const api = await apiOnPrivateRedis(redis, {
       RATE_LIMIT_ENABLED: "true",
       RATE_LIMIT_RPS: "1000",
       RATE_LIMIT_BURST: "1000",
     });
     const { timed } = api;
     try {
-      await api.ready();
       const event = await createEvent(admin.token, { capacity: 5 });
       const buyers = await manyUsers(3, "hung-buyer");
       const round = async (seat: number) => [
@@ -238,7 +230,7 @@ describe("Redis outage (a private redis-server killed or paused mid-run)", () =>
       expect(hitsAfter).toBeGreaterThan(hitsBefore);
     } finally {
       redis.resume();
-      api.stop();
+      await api.stop();
       await redis.dispose();
     }
   }, 60_000);

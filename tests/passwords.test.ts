@@ -1,18 +1,12 @@
 import { describe, expect, it } from "bun:test";
+import { startApiProcesses } from "./support/api-processes";
 import { uniqueEmail } from "./support/http";
-import { freePort, repoRoot, spawnLogged, waitForHttp } from "./support/processes";
 
 describe("password hashing under a burst", () => {
   it("keeps answering other requests while 40 registrations hash at once at bcrypt cost 10", async () => {
-    const port = freePort();
-    const server = spawnLogged([process.execPath, `${repoRoot}/src/server.ts`], {
-      PORT: String(port),
-      BCRYPT_COST: "10",
-      LOG_LEVEL: "warn",
-    });
-    const base = `http://127.0.0.1:${port}`;
+    const api = await startApiProcesses(1, { BCRYPT_COST: "10" });
+    const base = api.url;
     try {
-      await waitForHttp(`${base}/health`);
       let slowest = 0;
       let burstDone = false;
       const probe = (async () => {
@@ -39,7 +33,7 @@ describe("password hashing under a burst", () => {
       // 40 hashes of ~80 ms each: run together they would hold the event loop for about 3 s.
       expect(slowest).toBeLessThan(600);
     } finally {
-      server.proc.kill("SIGKILL");
+      await api.stop();
     }
   }, 60_000);
 });
