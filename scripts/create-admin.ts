@@ -1,7 +1,7 @@
 import { config } from "../src/config";
-import { closeDb } from "../src/infra/db";
-import { logger } from "../src/infra/logger";
 import { ensureAdmin } from "../src/modules/auth/auth.service";
+import { closeDb } from "../src/platform/db";
+import { logger } from "../src/platform/logger";
 
 if (!config.ADMIN_EMAIL || !config.ADMIN_PASSWORD) {
   logger.error("set ADMIN_EMAIL and ADMIN_PASSWORD (8..72 bytes) to create an admin");

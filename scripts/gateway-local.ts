@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { config } from "../src/config";
-import { logger } from "../src/infra/logger";
+import { logger } from "../src/platform/logger";
 import { findNginx, renderLocalNginxConf, repoRoot } from "./lib/nginx-local";
 
 /**

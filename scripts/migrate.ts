@@ -1,6 +1,6 @@
 import { config } from "../src/config";
 import { runMigrations } from "../src/db/migrate";
-import { logger } from "../src/infra/logger";
+import { logger } from "../src/platform/logger";
 
 try {
   await runMigrations(config.DATABASE_URL);

@@ -1,6 +1,6 @@
-import { logger } from "../src/infra/logger";
-import { closeRedis, waitForRedis } from "../src/infra/redis";
-import { replayDeadLetters } from "../workers/lib/dead-letters";
+import { replayDeadLetters } from "../src/messaging/dead-letters";
+import { logger } from "../src/platform/logger";
+import { closeRedis, waitForRedis } from "../src/platform/redis";
 
 // bun scripts/replay-dead-letters.ts <stream> [limit] — e.g. `notifications` after fixing Mailgun.
 const [stream, limit] = process.argv.slice(2);

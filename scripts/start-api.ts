@@ -1,7 +1,7 @@
-import { closeDb } from "../src/infra/db";
-import { logger } from "../src/infra/logger";
+import { closeDb } from "../src/platform/db";
+import { logger } from "../src/platform/logger";
 import { ensureConfiguredAdmin } from "./lib/bootstrap";
-import { apiChildren } from "./lib/processes";
+import { apiChildren } from "./lib/children";
 import { supervise } from "./lib/supervisor";
 
 // The API pool: API_WORKERS processes sharing PORT with reusePort. Migrations are the

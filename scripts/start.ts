@@ -1,6 +1,6 @@
-import { logger } from "../src/infra/logger";
+import { logger } from "../src/platform/logger";
 import { bootstrap } from "./lib/bootstrap";
-import { apiChildren, workerChildren } from "./lib/processes";
+import { apiChildren, workerChildren } from "./lib/children";
 import { supervise } from "./lib/supervisor";
 
 // One host, everything: migrate, ensure the admin, then the API pool and every worker.

@@ -1,9 +1,9 @@
 import { createApp } from "./app";
 import { config } from "./config";
-import { closeDb } from "./infra/db";
-import { logger } from "./infra/logger";
-import { closeRedis } from "./infra/redis";
 import { startMetricsPublisher } from "./modules/ops/ops.metrics";
+import { closeDb } from "./platform/db";
+import { logger } from "./platform/logger";
+import { closeRedis } from "./platform/redis";
 
 /** One API process. Several share PORT through reusePort (see scripts/start-api.ts). */
 const app = createApp();

@@ -1,10 +1,10 @@
 import { config } from "../src/config";
-import type { Logger } from "../src/infra/logger";
-import { type EventChangedPayload, Streams } from "../src/lib/outbox";
+import { type StreamEntry, startConsumer } from "../src/messaging/consumer";
+import { type EventChangedPayload, Streams } from "../src/messaging/outbox";
+import { startPeriodic } from "../src/messaging/periodic";
+import { runWorker } from "../src/messaging/worker-runner";
 import { warmEventDocument, warmHotEvents } from "../src/modules/events/events.service";
-import { type StreamEntry, startConsumer } from "./lib/consumer";
-import { startPeriodic } from "./lib/periodic";
-import { runWorker } from "./lib/run-worker";
+import type { Logger } from "../src/platform/logger";
 
 /**
  * cache-warmer: after each `event.changed` it rebuilds that event's cached document (the API has

@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { config } from "../src/config";
-import type { Logger } from "../src/infra/logger";
-import { type NotificationPayload, Streams } from "../src/lib/outbox";
-import { type StreamEntry, startConsumer } from "./lib/consumer";
-import { sendMailgun } from "./lib/mailgun";
-import { runOnce } from "./lib/once";
-import { runWorker } from "./lib/run-worker";
+import { type StreamEntry, startConsumer } from "../src/messaging/consumer";
+import { runOnce } from "../src/messaging/once";
+import { type NotificationPayload, Streams } from "../src/messaging/outbox";
+import { runWorker } from "../src/messaging/worker-runner";
+import { sendMailgun } from "../src/modules/notifications/mailgun";
+import type { Logger } from "../src/platform/logger";
 
 /** notifier: delivers `notifications` entries by e-mail (Mailgun), or logs them when Mailgun is not configured. */
 

@@ -1,12 +1,12 @@
 import { config } from "../src/config";
-import type { Logger } from "../src/infra/logger";
-import { purgeExpiredKeys } from "../src/lib/idempotency";
-import { Streams } from "../src/lib/outbox";
-import { deadLetterStream, trimConsumedEntries } from "../src/lib/streams";
+import { Streams } from "../src/messaging/outbox";
+import { startPeriodic } from "../src/messaging/periodic";
+import { deadLetterStream, trimConsumedEntries } from "../src/messaging/streams";
+import { runWorker } from "../src/messaging/worker-runner";
 import { expireOffers } from "../src/modules/waitlist/waitlist.offers";
 import { dropStartedWaitlists } from "../src/modules/waitlist/waitlist.service";
-import { startPeriodic } from "./lib/periodic";
-import { runWorker } from "./lib/run-worker";
+import { purgeExpiredKeys } from "../src/platform/idempotency";
+import type { Logger } from "../src/platform/logger";
 
 /**
  * waitlist-janitor: releases offers nobody took in time (each release goes back through the

@@ -1,8 +1,8 @@
-import type { Logger } from "../src/infra/logger";
-import { type SeatReleasedPayload, Streams } from "../src/lib/outbox";
+import { type StreamEntry, startConsumer } from "../src/messaging/consumer";
+import { type SeatReleasedPayload, Streams } from "../src/messaging/outbox";
+import { runWorker } from "../src/messaging/worker-runner";
 import { promoteNextInLine } from "../src/modules/waitlist/waitlist.offers";
-import { type StreamEntry, startConsumer } from "./lib/consumer";
-import { runWorker } from "./lib/run-worker";
+import type { Logger } from "../src/platform/logger";
 
 /**
  * waitlist-promoter: each `seat.released` entry offers that seat to the head of its event's

@@ -1,8 +1,8 @@
 import { config } from "../../src/config";
 import { runMigrations } from "../../src/db/migrate";
-import { closeDb } from "../../src/infra/db";
-import { logger } from "../../src/infra/logger";
 import { ensureAdmin } from "../../src/modules/auth/auth.service";
+import { closeDb } from "../../src/platform/db";
+import { logger } from "../../src/platform/logger";
 
 /** Creates or promotes the admin named by ADMIN_EMAIL/ADMIN_PASSWORD; a no-op when unset. */
 export async function ensureConfiguredAdmin(): Promise<void> {

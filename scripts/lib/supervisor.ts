@@ -1,5 +1,5 @@
 import type { Subprocess } from "bun";
-import { logger } from "../../src/infra/logger";
+import { logger } from "../../src/platform/logger";
 
 export interface ChildSpec {
   name: string;

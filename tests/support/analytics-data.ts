@@ -1,4 +1,4 @@
-import { sqlClient } from "../../src/infra/db";
+import { sqlClient } from "../../src/platform/db";
 
 /**
  * A known data set for the analytics tests, written straight with SQL in one transaction (the

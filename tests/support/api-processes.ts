@@ -1,4 +1,4 @@
-import { freePort, type Spawned, spawnLogged } from "./processes";
+import { freePort, type Spawned, spawnLogged } from "./spawn";
 import { testEnv } from "./test-env";
 
 /** Asks a spawned process to stop, and makes sure it has within a few seconds. */

@@ -4,9 +4,10 @@
  * Its "database" is a variable: `write` changes it and invalidates, `set` changes it only, `read` loads
  * it through the cache.
  */
-import { cacheFallbacks, cacheHits, cacheLocalHits, cacheMisses } from "../../src/infra/metrics";
-import { redis } from "../../src/infra/redis";
-import { cache } from "../../src/lib/cache";
+
+import { cache } from "../../src/cache/cache";
+import { cacheFallbacks, cacheHits, cacheLocalHits, cacheMisses } from "../../src/platform/metrics";
+import { redis } from "../../src/platform/redis";
 
 interface Command {
   op: "ready" | "read" | "race" | "write" | "set" | "metrics" | "pending";

@@ -1,5 +1,5 @@
 import type { Subprocess } from "bun";
-import { repoRoot } from "./processes";
+import { repoRoot } from "./spawn";
 
 /** Drives tests/support/cache-child.ts: one command at a time, replies in order. */
 export class CacheChild {

@@ -1,4 +1,4 @@
-import { sqlClient } from "../../src/infra/db";
+import { sqlClient } from "../../src/platform/db";
 import { api } from "./http";
 
 let seq = 0;

@@ -1,5 +1,5 @@
 import { createApp } from "../../src/app";
-import { signAccessToken } from "../../src/lib/auth";
+import { signAccessToken } from "../../src/http/auth";
 import { ensureAdmin } from "../../src/modules/auth/auth.service";
 import { insertUser } from "../../src/modules/users/users.repo";
 

@@ -7,8 +7,8 @@ Object.assign(process.env, testEnv);
 await runMigrations(testEnv.DATABASE_URL as string);
 
 afterAll(async () => {
-  const { closeDb } = await import("../../src/infra/db");
-  const { redis } = await import("../../src/infra/redis");
+  const { closeDb } = await import("../../src/platform/db");
+  const { redis } = await import("../../src/platform/redis");
   await closeDb().catch(() => {});
   // Drop this process's keys (tests only; never on a request path).
   const prefix = testEnv.REDIS_KEY_PREFIX as string;

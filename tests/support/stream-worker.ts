@@ -1,7 +1,7 @@
-import { redis } from "../../src/infra/redis";
-import { startConsumer } from "../../workers/lib/consumer";
-import { PermanentError } from "../../workers/lib/handler-errors";
-import { runWorker } from "../../workers/lib/run-worker";
+import { startConsumer } from "../../src/messaging/consumer";
+import { PermanentError } from "../../src/messaging/handler-errors";
+import { runWorker } from "../../src/messaging/worker-runner";
+import { redis } from "../../src/platform/redis";
 
 /**
  * A test-only worker built from the real machinery (runWorker + startConsumer). It consumes

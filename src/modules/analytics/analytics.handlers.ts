@@ -1,6 +1,6 @@
-import { currentUser } from "../../lib/auth";
-import type { AppRouteHandler } from "../../lib/create-router";
-import { sendJson } from "../../lib/json-response";
+import { currentUser } from "../../http/auth";
+import { sendJson } from "../../http/json-response";
+import type { AppRouteHandler } from "../../http/router";
 import type {
   bookingTrends,
   capacityUtilization,

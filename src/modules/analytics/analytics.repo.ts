@@ -1,5 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
-import { readDb } from "../../infra/db";
+import { readDb } from "../../platform/db";
 
 /**
  * Analytics SQL. Every function is one statement with aggregates, on the read pool (a replica

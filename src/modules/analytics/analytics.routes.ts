@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAdmin, requireAuth } from "../../lib/auth";
-import { bearerSecurity, idParam, jsonContent, problems } from "../../lib/create-router";
+import { requireAdmin, requireAuth } from "../../http/auth";
+import { bearerSecurity, idParam, jsonContent, problems } from "../../http/router";
 import {
   BookingTrendSchema,
   BookingTrendsQuery,

@@ -1,7 +1,7 @@
-import type { AuthUser } from "../../lib/auth-user";
-import { getOrLoadJson, type Json } from "../../lib/cache";
-import { analyticsEntry } from "../../lib/cache-scopes";
-import { ErrorCode, notFound } from "../../lib/errors";
+import { getOrLoadJson, type Json } from "../../cache/cache";
+import { analyticsEntry } from "../../cache/scopes";
+import type { AuthUser } from "../../domain/auth-user";
+import { ErrorCode, notFound } from "../../domain/errors";
 import {
   type EventRow,
   selectBookingTrends,

@@ -1,6 +1,6 @@
-import { clientIp } from "../../lib/client-ip";
-import type { AppRouteHandler } from "../../lib/create-router";
-import { validationError } from "../../lib/create-router";
+import { clientIp } from "../../http/client-ip";
+import type { AppRouteHandler } from "../../http/router";
+import { validationError } from "../../http/router";
 import type { register, token } from "./auth.routes";
 import { LoginSchema } from "./auth.schemas";
 import { issueToken, registerUser } from "./auth.service";

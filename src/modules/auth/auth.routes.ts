@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import { optionalAuth } from "../../lib/auth";
-import { jsonContent, problems } from "../../lib/create-router";
+import { optionalAuth } from "../../http/auth";
+import { jsonContent, problems } from "../../http/router";
 import { UserSchema } from "../users/users.schemas";
 import { LoginSchema, RegisterSchema, TokenSchema } from "./auth.schemas";
 

@@ -1,7 +1,7 @@
-import { accessTokenTtlSeconds, forgetCachedUser, signAccessToken } from "../../lib/auth";
-import type { AuthUser } from "../../lib/auth-user";
-import { AppError, conflict, ErrorCode, forbidden } from "../../lib/errors";
-import { hashPassword, verifyPassword } from "../../lib/passwords";
+import type { AuthUser } from "../../domain/auth-user";
+import { AppError, conflict, ErrorCode, forbidden } from "../../domain/errors";
+import { accessTokenTtlSeconds, forgetCachedUser, signAccessToken } from "../../http/auth";
+import { hashPassword, verifyPassword } from "../../platform/passwords";
 import { findUserByEmail, insertUser, promoteToAdmin } from "../users/users.repo";
 import { toUserDto, type UserDto } from "../users/users.schemas";
 import { beginLoginAttempt } from "./login-throttle";

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { config } from "../../config";
-import { throttledWarn } from "../../infra/logger";
-import { redis } from "../../infra/redis";
-import { AppError, ErrorCode } from "../../lib/errors";
-import { limitSubject, UNKNOWN_CLIENT } from "../../lib/ip-address";
+import { AppError, ErrorCode } from "../../domain/errors";
+import { limitSubject, UNKNOWN_CLIENT } from "../../http/ip-address";
+import { throttledWarn } from "../../platform/logger";
+import { redis } from "../../platform/redis";
 
 /**
  * Brute-force protection for POST /auth/token (SPEC "Robustness rules"): LOGIN_MAX_FAILURES

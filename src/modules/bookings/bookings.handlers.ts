@@ -1,6 +1,6 @@
-import { currentUser } from "../../lib/auth";
-import type { AppRouteHandler } from "../../lib/create-router";
-import { fingerprint, refusalFrom, type StoredResponse } from "../../lib/idempotency";
+import { currentUser } from "../../http/auth";
+import type { AppRouteHandler } from "../../http/router";
+import { fingerprint, refusalFrom, type StoredResponse } from "../../platform/idempotency";
 import type * as routes from "./bookings.routes";
 import type { BookingDto } from "./bookings.schemas";
 import * as service from "./bookings.service";

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { db, type Executor, type Tx } from "../../infra/db";
+import { db, type Executor, type Tx } from "../../platform/db";
 
 export type LockedSeat = {
   id: number;

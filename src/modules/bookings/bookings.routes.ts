@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth } from "../../lib/auth";
-import { bearerSecurity, idParam, jsonContent, pagedJsonContent, problems } from "../../lib/create-router";
+import { requireAuth } from "../../http/auth";
+import { bearerSecurity, idParam, jsonContent, pagedJsonContent, problems } from "../../http/router";
 import { PaginationQuery } from "../users/users.schemas";
 import { BookingSchema, BookManyRequestSchema, IdempotencyHeaders, MultiBookingSchema } from "./bookings.schemas";
 

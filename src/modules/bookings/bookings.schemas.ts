@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { isoTime, isoTimeOrNull } from "../../lib/time";
+import { isoTime, isoTimeOrNull } from "../../db/time";
 import type { BookingRow } from "./bookings.repo";
 
 export const BookingSchema = z

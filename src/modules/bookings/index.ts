@@ -1,4 +1,4 @@
-import { createRouter } from "../../lib/create-router";
+import { createRouter } from "../../http/router";
 import * as h from "./bookings.handlers";
 import * as routes from "./bookings.routes";
 

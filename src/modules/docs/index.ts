@@ -1,6 +1,6 @@
 import path from "node:path";
 import { Hono } from "hono";
-import type { AppEnv } from "../../lib/create-router";
+import type { AppEnv } from "../../http/router";
 
 /**
  * Scalar (/docs) and Swagger UI (/swagger), with their JS/CSS served from installed packages

@@ -1,7 +1,7 @@
-import { currentUser } from "../../lib/auth";
-import type { Json } from "../../lib/cache-keys";
-import type { AppRouteHandler } from "../../lib/create-router";
-import { sendJson } from "../../lib/json-response";
+import type { Json } from "../../cache/keys";
+import { currentUser } from "../../http/auth";
+import { sendJson } from "../../http/json-response";
+import type { AppRouteHandler } from "../../http/router";
 import type * as routes from "./events.routes";
 import * as service from "./events.service";
 

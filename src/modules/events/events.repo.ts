@@ -1,6 +1,6 @@
 import { and, asc, count, eq, gte, ilike, isNull, lte, sql } from "drizzle-orm";
 import { events } from "../../db/schema";
-import { db, type Executor } from "../../infra/db";
+import { db, type Executor } from "../../platform/db";
 import type { EventCreate, EventListFilters, EventUpdate } from "./events.schemas";
 
 export type EventRow = typeof events.$inferSelect;

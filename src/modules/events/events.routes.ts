@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAdmin } from "../../lib/auth";
-import { bearerSecurity, idParam, jsonContent, pagedJsonContent, problems } from "../../lib/create-router";
+import { requireAdmin } from "../../http/auth";
+import { bearerSecurity, idParam, jsonContent, pagedJsonContent, problems } from "../../http/router";
 import {
   EventCreateSchema,
   EventDetailSchema,

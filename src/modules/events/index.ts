@@ -1,4 +1,4 @@
-import { createRouter } from "../../lib/create-router";
+import { createRouter } from "../../http/router";
 import * as h from "./events.handlers";
 import * as routes from "./events.routes";
 

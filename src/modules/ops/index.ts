@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { registry } from "../../infra/metrics";
-import { createRouter, jsonContent, problems } from "../../lib/create-router";
-import { AppError, ErrorCode } from "../../lib/errors";
+import { AppError, ErrorCode } from "../../domain/errors";
+import { createRouter, jsonContent, problems } from "../../http/router";
+import { registry } from "../../platform/metrics";
 import { metricsText } from "./ops.metrics";
 import { checkReadiness } from "./ops.service";
 

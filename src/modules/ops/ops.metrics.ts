@@ -1,5 +1,8 @@
 import { AggregatorRegistry, Registry } from "prom-client";
-import { logger } from "../../infra/logger";
+import { Streams } from "../../messaging/outbox";
+import { countOutboxBacklog } from "../../messaging/relay";
+import { deadLetterStream, recordGroupBacklogs } from "../../messaging/streams";
+import { logger } from "../../platform/logger";
 import {
   deadLetterGauge,
   outboxBacklog,
@@ -8,11 +11,8 @@ import {
   processRegistry,
   registry,
   waitlistSizeGauge,
-} from "../../infra/metrics";
-import { redis } from "../../infra/redis";
-import { Streams } from "../../lib/outbox";
-import { countOutboxBacklog } from "../../lib/outbox-relay";
-import { deadLetterStream, recordGroupBacklogs } from "../../lib/streams";
+} from "../../platform/metrics";
+import { redis } from "../../platform/redis";
 import { waitlistIndexKey, waitlistKey } from "../waitlist/waitlist.store";
 
 /**

@@ -1,6 +1,6 @@
-import { sqlClient } from "../../infra/db";
-import { logger } from "../../infra/logger";
-import { isRedisStarting, redis, waitForRedis } from "../../infra/redis";
+import { sqlClient } from "../../platform/db";
+import { logger } from "../../platform/logger";
+import { isRedisStarting, redis, waitForRedis } from "../../platform/redis";
 
 export interface Readiness {
   status: "ok" | "degraded" | "unavailable";

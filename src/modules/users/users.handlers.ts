@@ -1,5 +1,5 @@
-import { currentUser } from "../../lib/auth";
-import type { AppRouteHandler } from "../../lib/create-router";
+import { currentUser } from "../../http/auth";
+import type { AppRouteHandler } from "../../http/router";
 import type { getMe, getUserById, listUsersRoute, patchMe } from "./users.routes";
 import { getUser, listAllUsers, updateMe } from "./users.service";
 

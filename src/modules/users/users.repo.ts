@@ -1,6 +1,6 @@
 import { count, eq, isNull, sql } from "drizzle-orm";
 import { users } from "../../db/schema";
-import { db, type Executor } from "../../infra/db";
+import { db, type Executor } from "../../platform/db";
 
 export type UserRow = typeof users.$inferSelect;
 

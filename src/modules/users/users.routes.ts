@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAdmin, requireAuth } from "../../lib/auth";
-import { bearerSecurity, idParam, jsonContent, pagedJsonContent, problems } from "../../lib/create-router";
+import { requireAdmin, requireAuth } from "../../http/auth";
+import { bearerSecurity, idParam, jsonContent, pagedJsonContent, problems } from "../../http/router";
 import { PaginationQuery, UpdateMeSchema, UserSchema } from "./users.schemas";
 
 const tags = ["Users"];

@@ -1,7 +1,7 @@
-import { forgetCachedUser } from "../../lib/auth";
-import type { AuthUser } from "../../lib/auth-user";
-import { AppError, ErrorCode, forbidden, notFound } from "../../lib/errors";
-import { hashPassword, verifyPassword } from "../../lib/passwords";
+import type { AuthUser } from "../../domain/auth-user";
+import { AppError, ErrorCode, forbidden, notFound } from "../../domain/errors";
+import { forgetCachedUser } from "../../http/auth";
+import { hashPassword, verifyPassword } from "../../platform/passwords";
 import { findUserById, listUsers, updateUser } from "./users.repo";
 import { toUserDto, type UserDto } from "./users.schemas";
 

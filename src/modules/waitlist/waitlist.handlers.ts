@@ -1,5 +1,5 @@
-import { currentUser } from "../../lib/auth";
-import type { AppRouteHandler } from "../../lib/create-router";
+import { currentUser } from "../../http/auth";
+import type { AppRouteHandler } from "../../http/router";
 import type * as routes from "./waitlist.routes";
 import * as service from "./waitlist.service";
 

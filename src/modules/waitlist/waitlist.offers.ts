@@ -1,11 +1,11 @@
+import { invalidateEventSeats } from "../../cache/scopes";
 import { config } from "../../config";
-import { db, type Tx } from "../../infra/db";
-import { logger } from "../../infra/logger";
-import { waitlistOffers } from "../../infra/metrics";
-import { invalidateEventSeats } from "../../lib/cache-scopes";
-import { Streams, writeOutbox } from "../../lib/outbox";
-import { kickOutboxRelay } from "../../lib/outbox-relay";
-import { isoTime } from "../../lib/time";
+import { isoTime } from "../../db/time";
+import { Streams, writeOutbox } from "../../messaging/outbox";
+import { kickOutboxRelay } from "../../messaging/relay";
+import { db, type Tx } from "../../platform/db";
+import { logger } from "../../platform/logger";
+import { waitlistOffers } from "../../platform/metrics";
 import { lockUserForEvent } from "../bookings/bookings.repo";
 import * as repo from "./waitlist.repo";
 import * as store from "./waitlist.store";

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { db, type Tx } from "../../infra/db";
+import { db, type Tx } from "../../platform/db";
 
 export type WaitlistEventState = {
   start_time: Date | string;

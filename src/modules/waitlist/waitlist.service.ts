@@ -1,7 +1,7 @@
-import type { AuthUser } from "../../lib/auth-user";
-import { invalidateEventSeats } from "../../lib/cache-scopes";
-import { conflict, ErrorCode, notFound } from "../../lib/errors";
-import { isoTime } from "../../lib/time";
+import { invalidateEventSeats } from "../../cache/scopes";
+import { isoTime } from "../../db/time";
+import type { AuthUser } from "../../domain/auth-user";
+import { conflict, ErrorCode, notFound } from "../../domain/errors";
 import { promoteNextInLine } from "./waitlist.offers";
 import * as repo from "./waitlist.repo";
 import * as store from "./waitlist.store";

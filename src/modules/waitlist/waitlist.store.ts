@@ -1,6 +1,6 @@
-import { logger, throttledWarn } from "../../infra/logger";
-import { redis } from "../../infra/redis";
-import { AppError, ErrorCode } from "../../lib/errors";
+import { AppError, ErrorCode } from "../../domain/errors";
+import { logger, throttledWarn } from "../../platform/logger";
+import { redis } from "../../platform/redis";
 
 /** One sorted set per event, score = join time in ms (FIFO). Hash-tagged for Redis Cluster. */
 export const waitlistKey = (eventId: number) => `{event:${eventId}}:waitlist`;

@@ -1,0 +1,23 @@
+import type { Context, TypedResponse } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { JSONParsed } from "hono/utils/types";
+import type { Json } from "../cache/keys";
+import type { AppEnv } from "./router";
+
+/**
+ * Sends JSON text produced earlier (by the cache) as the body, without parsing and re-serialising
+ * it. Typed like `c.json(value)`, so the route's response schema still checks the handler.
+ */
+export function sendJson<T, U extends ContentfulStatusCode = 200>(
+  c: Context<AppEnv>,
+  body: Json<T>,
+  status?: U,
+): Response & TypedResponse<JSONParsed<T>, U, "json"> {
+  // Headers as a plain object, built once: cheaper than Hono merging them into a Headers object.
+  const res = new Response(body, {
+    status: status ?? 200,
+    headers: { "content-type": "application/json", "x-request-id": c.get("requestId") },
+  });
+  c.set("requestIdSent", true);
+  return res as Response & TypedResponse<JSONParsed<T>, U, "json">;
+}

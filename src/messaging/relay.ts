@@ -1,0 +1,221 @@
+import { and, asc, count, inArray, isNull, lt, sql } from "drizzle-orm";
+import type Redis from "ioredis";
+import { outbox } from "../db/schema";
+import { db } from "../platform/db";
+import { logger } from "../platform/logger";
+import { outboxBacklog, outboxRelayed } from "../platform/metrics";
+import { redis } from "../platform/redis";
+import { publish } from "./streams";
+
+/**
+ * The outbox relay: moves committed outbox rows to their Redis streams. Every worker process runs
+ * the loop; the API calls kickOutboxRelay() after a commit so entries go out at once instead of
+ * on the next tick. All of them may run together: rows are claimed FOR UPDATE SKIP LOCKED, so two
+ * relays never publish the same row in the same pass.
+ *
+ * Delivery is at-least-once: a crash between XADD and COMMIT publishes a row again on the next
+ * pass. Each entry carries `outbox_id` so handlers can recognise a repeat. Order is oldest-first
+ * within a batch; concurrent relays may interleave batches, so handlers must not rely on order.
+ */
+
+const BATCH_SIZE = 100;
+// A pass stops after this many full batches so that stop() and the back-off are honoured.
+const MAX_BATCHES_PER_PASS = 20;
+const BACKLOG_SAMPLE_MS = 5_000;
+const PURGE_EVERY_MS = 60_000;
+// Published rows are kept a day: enough to investigate or replay, small enough to stay cheap.
+const PUBLISHED_RETENTION_MS = 24 * 3_600_000;
+const MAX_BACKOFF_MS = 2_000;
+
+export class RedisUnavailableError extends Error {
+  constructor() {
+    super("Redis is not connected; outbox rows wait for the next pass");
+    this.name = "RedisUnavailableError";
+  }
+}
+
+export interface RelayOptions {
+  batchSize?: number;
+  client?: Redis;
+}
+
+/** Publishes one batch of unpublished rows, oldest first; returns how many went out. */
+export async function relayOutbox(opts: RelayOptions = {}): Promise<number> {
+  const client = opts.client ?? redis;
+  // Without a connection every XADD would fail: do not lock rows (or open a transaction) for nothing.
+  if (client.status !== "ready") throw new RedisUnavailableError();
+  const rows = await db.transaction(async (tx) => {
+    const batch = await tx
+      .select({ id: outbox.id, stream: outbox.stream, payload: outbox.payload })
+      .from(outbox)
+      .where(isNull(outbox.publishedAt))
+      .orderBy(asc(outbox.id))
+      .limit(opts.batchSize ?? BATCH_SIZE)
+      .for("update", { skipLocked: true });
+    if (batch.length === 0) return batch;
+    // Sent together (pipelined, in order on one connection); any failure rolls the batch back.
+    await Promise.all(batch.map((row) => publish(row.stream, row.payload, { outboxId: row.id, client })));
+    await tx
+      .update(outbox)
+      .set({ publishedAt: sql`now()`, attempts: sql`${outbox.attempts} + 1` })
+      .where(
+        inArray(
+          outbox.id,
+          batch.map((row) => row.id),
+        ),
+      );
+    return batch;
+  });
+  for (const row of rows) outboxRelayed.inc({ stream: row.stream });
+  return rows.length;
+}
+
+/** Relays until the backlog is empty (or a pass's batch budget is spent); returns the count. */
+export async function drainOutbox(opts: RelayOptions = {}, shouldStop: () => boolean = () => false): Promise<number> {
+  const batchSize = opts.batchSize ?? BATCH_SIZE;
+  let total = 0;
+  for (let i = 0; i < MAX_BATCHES_PER_PASS && !shouldStop(); i++) {
+    const n = await relayOutbox({ ...opts, batchSize });
+    total += n;
+    if (n < batchSize) break;
+  }
+  return total;
+}
+
+/** Unpublished rows right now (the partial index keeps this cheap). */
+export async function countOutboxBacklog(): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(outbox).where(isNull(outbox.publishedAt));
+  return row?.n ?? 0;
+}
+
+/**
+ * Deletes published rows older than the retention, oldest first, a bounded number per call.
+ * Walking the primary key from the start stops early because old rows are at the front.
+ */
+export async function purgePublishedOutbox(retentionMs = PUBLISHED_RETENTION_MS, limit = 1_000): Promise<number> {
+  const cutoff = new Date(Date.now() - retentionMs);
+  const doomed = db
+    .select({ id: outbox.id })
+    .from(outbox)
+    .where(lt(outbox.publishedAt, cutoff))
+    .orderBy(asc(outbox.id))
+    .limit(limit)
+    .for("update", { skipLocked: true });
+  const deleted = await db
+    .delete(outbox)
+    .where(and(inArray(outbox.id, doomed), lt(outbox.publishedAt, cutoff)))
+    .returning({ id: outbox.id });
+  return deleted.length;
+}
+
+export interface OutboxRelayLoop {
+  /** Runs a pass now instead of at the next tick. */
+  kick(): void;
+  stop(): Promise<void>;
+}
+
+let activeLoop: OutboxRelayLoop | undefined;
+
+/** Runs the relay every `intervalMs` (backing off while Redis or PostgreSQL is failing). */
+export function startOutboxRelayLoop(opts: { intervalMs?: number; batchSize?: number } = {}): OutboxRelayLoop {
+  const intervalMs = opts.intervalMs ?? 250;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      wake = finish;
+    });
+
+  const done = (async () => {
+    let failures = 0;
+    let lastSample = 0;
+    let lastPurge = Date.now();
+    while (!stopped) {
+      try {
+        await drainOutbox({ batchSize: opts.batchSize }, () => stopped);
+        if (failures > 0) logger.info({ failures }, "outbox relay recovered");
+        failures = 0;
+      } catch (err) {
+        failures++;
+        logRelayFailure(err, failures);
+      }
+      if (Date.now() - lastSample > BACKLOG_SAMPLE_MS) {
+        lastSample = Date.now();
+        await countOutboxBacklog().then(
+          (n) => outboxBacklog.set(n),
+          () => {},
+        );
+      }
+      if (Date.now() - lastPurge > PURGE_EVERY_MS) {
+        lastPurge = Date.now();
+        await purgePublishedOutbox().catch((err) => logger.warn({ err: String(err) }, "outbox purge failed"));
+      }
+      if (!stopped) await sleep(failures > 0 ? Math.min(intervalMs * 2 ** failures, MAX_BACKOFF_MS) : intervalMs);
+    }
+  })();
+
+  const loop: OutboxRelayLoop = {
+    kick: () => wake?.(),
+    stop: async () => {
+      stopped = true;
+      wake?.();
+      await done;
+      if (activeLoop === loop) activeLoop = undefined;
+    },
+  };
+  activeLoop = loop;
+  return loop;
+}
+
+function logRelayFailure(err: unknown, failures: number): void {
+  // One line when the outage starts, then one every ~20 failures: a long outage must not flood logs.
+  if (failures !== 1 && failures % 20 !== 0) return;
+  const reason = err instanceof Error ? err.message : String(err);
+  logger.warn({ err: reason, failures }, "outbox relay failed; rows stay in the outbox and are retried");
+}
+
+let kickInFlight: Promise<void> | undefined;
+let kickAgain = false;
+
+/**
+ * Publishes freshly committed outbox rows now, in the background. Call it after COMMIT of any
+ * transaction that wrote the outbox. Never throws and never delays the caller: a failure is
+ * logged and the rows go out with the next relay pass (every worker runs the loop).
+ */
+export function kickOutboxRelay(): void {
+  try {
+    if (activeLoop) {
+      activeLoop.kick();
+      return;
+    }
+    if (redis.status !== "ready") return;
+    // Kicks during a pass are coalesced into one more pass, so a burst costs two passes, not N.
+    if (kickInFlight) {
+      kickAgain = true;
+      return;
+    }
+    kickInFlight = (async () => {
+      do {
+        kickAgain = false;
+        await drainOutbox();
+      } while (kickAgain);
+    })()
+      .catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "outbox kick failed"))
+      .finally(() => {
+        kickInFlight = undefined;
+      });
+  } catch (err) {
+    logger.warn({ err: String(err) }, "outbox kick failed");
+  }
+}
+
+/** Resolves when a kick started earlier has finished (tests, graceful shutdown). */
+export async function settleOutboxKicks(): Promise<void> {
+  while (kickInFlight) await kickInFlight;
+}

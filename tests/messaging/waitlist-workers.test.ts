@@ -1,0 +1,143 @@
+import { beforeAll, describe, expect, it } from "bun:test";
+import { sqlClient } from "../../src/platform/db";
+import { waitForRedis } from "../../src/platform/redis";
+import { createEvent, seatInvariants } from "../support/fixtures";
+import { adminToken, api, manyUsers } from "../support/http";
+import { PrivateRedis } from "../support/redis-server";
+import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/spawn";
+import { waitFor } from "../support/wait";
+
+/** Waitlist promotion with the real worker processes (promoter, janitor) as child processes. */
+const worker = (name: string, env: Record<string, string> = {}) =>
+  spawnLogged([process.execPath, `${repoRoot}/workers/${name}.ts`], env);
+
+let admin: { token: string };
+beforeAll(async () => {
+  await waitForRedis(5_000);
+  admin = await adminToken();
+});
+
+const seat = async (eventId: number, n: number) =>
+  (await sqlClient`select status, held_by from seats where event_id = ${eventId} and seat_number = ${n}`)[0] as {
+    status: string;
+    held_by: number | null;
+  };
+
+/** An event whose `capacity` seats are booked by `buyers` (one seat each). */
+async function soldOut(capacity: number, via = api) {
+  const event = await createEvent(admin.token, { capacity });
+  const buyers = await manyUsers(capacity, "buyer");
+  const bookings: number[] = [];
+  for (const [i, b] of buyers.entries()) {
+    const res = await via("POST", `/api/v1/events/${event.id}/book/${i + 1}`, { token: b.token });
+    bookings.push(res.body.booking_id);
+  }
+  return { event, buyers, bookings };
+}
+
+describe("waitlist with worker processes", () => {
+  it("offers freed seats in line order, lets unclaimed offers expire to the next person, and frees the seat at the end", async () => {
+    const env = { WAITLIST_OFFER_TTL_SECONDS: "2", JANITOR_INTERVAL_MS: "200" };
+    const promoter = worker("waitlist-promoter", env);
+    const janitor = worker("waitlist-janitor", env);
+    try {
+      const { event, buyers, bookings } = await soldOut(2);
+      const [u1, u2, u3] = await manyUsers(3, "waiter");
+      for (const u of [u1, u2, u3]) {
+        expect((await api("POST", `/api/v1/waitlist/${event.id}`, { token: u?.token })).status).toBe(201);
+      }
+      await promoter.waitForLine((l) => l.msg === "worker running");
+
+      await api("DELETE", `/api/v1/bookings/cancel/${bookings[0]}`, { token: buyers[0]?.token });
+      await waitFor(async () => (await seat(event.id, 1)).held_by === u1?.id, "offer to user 1");
+      const other = await api("POST", `/api/v1/events/${event.id}/book/1`, { token: u2?.token });
+      expect(other.body.code).toBe("SEAT_HELD");
+      expect((await api("POST", `/api/v1/events/${event.id}/book/1`, { token: u1?.token })).status).toBe(201);
+
+      await api("DELETE", `/api/v1/bookings/cancel/${bookings[1]}`, { token: buyers[1]?.token });
+      await waitFor(async () => (await seat(event.id, 2)).held_by === u2?.id, "offer to user 2");
+      // User 2 does nothing. (That offer was made by this test process, whose TTL is the default
+      // 900 s: age it.) The janitor expires it and offers the seat to user 3 with its 2 s TTL.
+      await sqlClient`update seats set hold_expires_at = now() where event_id = ${event.id} and seat_number = 2`;
+      await waitFor(async () => (await seat(event.id, 2)).held_by === u3?.id, "offer to user 3");
+      await waitFor(async () => (await seat(event.id, 2)).status === "AVAILABLE", "the seat freed at the end");
+      expect(await seat(event.id, 2)).toEqual({ status: "AVAILABLE", held_by: null });
+      expect(await seatInvariants(event.id)).toMatchObject({ booked: 1, held: 0, available: 1 });
+    } finally {
+      promoter.proc.kill("SIGKILL");
+      janitor.proc.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  it("turns every release into exactly one offer when the promoter is killed with kill -9 mid-way", async () => {
+    const env = { STREAM_VISIBILITY_TIMEOUT_MS: "1000" };
+    const first = worker("waitlist-promoter", env);
+    let second: ReturnType<typeof worker> | undefined;
+    try {
+      const { event, buyers, bookings } = await soldOut(30);
+      const waiters = await manyUsers(30, "patient");
+      for (const w of waiters) await api("POST", `/api/v1/waitlist/${event.id}`, { token: w.token });
+      await first.waitForLine((l) => l.msg === "worker running");
+      await Promise.all(
+        bookings.map((id, i) => api("DELETE", `/api/v1/bookings/cancel/${id}`, { token: buyers[i]?.token })),
+      );
+      await first.waitForLine((l) => l.msg === "waitlist offer made");
+      first.proc.kill("SIGKILL");
+      await first.proc.exited;
+
+      second = worker("waitlist-promoter", env);
+      await waitFor(async () => (await seatInvariants(event.id)).held === 30, "30 offers", 30_000);
+      const holders = await sqlClient`select held_by from seats where event_id = ${event.id} and status = 'HELD'`;
+      const ids = holders.map((h) => h.held_by as number);
+      expect(new Set(ids).size).toBe(30);
+      expect(new Set(ids)).toEqual(new Set(waiters.map((w) => w.id)));
+      expect((await api("GET", `/api/v1/events/${event.id}`)).body.waitlist_size).toBe(0);
+    } finally {
+      first.proc.kill("SIGKILL");
+      second?.proc.kill("SIGKILL");
+    }
+  }, 90_000);
+
+  it("cancels while Redis is down and makes the offers once Redis is back", async () => {
+    const redis = new PrivateRedis({ persistent: true });
+    await redis.start();
+    const port = freePort();
+    const env = { REDIS_URL: redis.url, STREAM_VISIBILITY_TIMEOUT_MS: "1000" };
+    const server = spawnLogged([process.execPath, `${repoRoot}/src/server.ts`], { ...env, PORT: String(port) });
+    const promoter = worker("waitlist-promoter", env);
+    const http = async (method: string, path: string, opts: { token?: string } = {}) => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+        method,
+        headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+      });
+      return { status: res.status, body: (await res.json().catch(() => null)) as any };
+    };
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/health`);
+      const { event, buyers, bookings } = await soldOut(2);
+      const waiters = await manyUsers(2, "outage");
+      for (const w of waiters) {
+        expect((await http("POST", `/api/v1/waitlist/${event.id}`, { token: w.token })).status).toBe(201);
+      }
+      await promoter.waitForLine((l) => l.msg === "worker running");
+
+      await redis.kill();
+      const cancels = await Promise.all(
+        bookings.map((id, i) => http("DELETE", `/api/v1/bookings/cancel/${id}`, { token: buyers[i]?.token })),
+      );
+      expect(cancels.map((c) => c.status)).toEqual([200, 200]);
+      const waiting = await sqlClient`select count(*)::int as n from outbox
+        where stream = 'seat.released' and published_at is null and (payload->>'event_id')::bigint = ${event.id}`;
+      expect(waiting[0]?.n).toBe(2);
+
+      await redis.start();
+      await waitFor(async () => (await seatInvariants(event.id)).held === 2, "offers after Redis returns", 30_000);
+      const holders = await sqlClient`select held_by from seats where event_id = ${event.id} and status = 'HELD'`;
+      expect(new Set(holders.map((h) => h.held_by))).toEqual(new Set(waiters.map((w) => w.id)));
+    } finally {
+      server.proc.kill("SIGKILL");
+      promoter.proc.kill("SIGKILL");
+      await redis.dispose();
+    }
+  }, 90_000);
+});

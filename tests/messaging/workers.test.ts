@@ -1,0 +1,73 @@
+import { beforeAll, describe, expect, it } from "bun:test";
+import { Streams, writeOutbox } from "../../src/messaging/outbox";
+import { getEventDetail } from "../../src/modules/events/events.service";
+import { db, sqlClient } from "../../src/platform/db";
+import { cacheHits } from "../../src/platform/metrics";
+import { redis, waitForRedis } from "../../src/platform/redis";
+import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/spawn";
+import { waitFor } from "../support/wait";
+
+beforeAll(() => waitForRedis(5_000));
+
+describe("worker processes", () => {
+  it("cache-warmer warms the changed event's document from the outbox and exposes its metrics on METRICS_PORT", async () => {
+    const port = freePort();
+    const worker = spawnLogged([process.execPath, `${repoRoot}/workers/cache-warmer.ts`], {
+      METRICS_PORT: String(port),
+    });
+    try {
+      await worker.waitForLine((l) => l.msg === "worker running");
+      const [event] = await sqlClient`insert into events (name, start_time, capacity)
+                                      values ('Warm me', now() + interval '1 day', 3) returning id`;
+      await sqlClient`insert into seats (event_id, seat_number) select ${event?.id}, generate_series(1, 3)`;
+      await db.transaction((tx) =>
+        writeOutbox(tx, [{ stream: Streams.eventChanged, payload: { event_id: event?.id, change: "updated" } }]),
+      );
+      const seen = await worker.waitForLine((l) => l.event_id === event?.id && l.msg === "event document warmed");
+      expect(seen).toMatchObject({ stream: "event.changed", group: "cache-warmer", change: "updated", outbox_id: "1" });
+      // The first reader finds the document warm: a cache hit, no load.
+      const hits = async () => (await cacheHits.get()).values.find((v) => v.labels.namespace === "event")?.value ?? 0;
+      const before = await hits();
+      const doc = JSON.parse(await getEventDetail(event?.id));
+      expect(doc).toMatchObject({ name: "Warm me", available_seats: 3 });
+      expect(await hits()).toBe(before + 1);
+      await waitFor(
+        async () => Number(((await redis.xpending(Streams.eventChanged, "cache-warmer")) as any)[0]) === 0,
+        "ack",
+      );
+
+      // The relay counts a row after its COMMIT, which may come after the consumer's ack: poll.
+      let text = "";
+      await waitFor(async () => {
+        text = await (await waitForHttp(`http://127.0.0.1:${port}/metrics`)).text();
+        return text.includes('evently_outbox_relayed_total{stream="event.changed"} 1');
+      }, "the relay metric");
+      expect(text).toContain('evently_stream_entries_processed_total{stream="event.changed",group="cache-warmer"} 1');
+      expect(text).toMatch(/evently_stream_pending\{stream="event.changed",group="cache-warmer"\} \d/);
+      expect(text).toContain("evently_outbox_backlog");
+
+      worker.proc.kill("SIGTERM");
+      expect(await worker.proc.exited).toBe(0);
+    } finally {
+      worker.proc.kill("SIGKILL");
+    }
+  }, 30_000);
+
+  it("bun run start supervises the workers and restarts one killed with kill -9", async () => {
+    const run = spawnLogged([process.execPath, "run", "start"], { PORT: String(freePort()), API_WORKERS: "1" });
+    try {
+      const first = await run.waitForLine((l) => l.msg === "child started" && l.child === "notifier");
+      await run.waitForLine((l) => l.msg === "child started" && l.child === "cache-warmer");
+      await run.waitForLine((l) => l.msg === "worker running" && l.worker === "notifier" && l.pid === first.child_pid);
+      process.kill(first.child_pid, "SIGKILL");
+      const again = await run.waitForLine(
+        (l) => l.msg === "child started" && l.child === "notifier" && l.child_pid !== first.child_pid,
+      );
+      await run.waitForLine((l) => l.msg === "worker running" && l.pid === again.child_pid);
+      run.proc.kill("SIGTERM");
+      expect(await run.proc.exited).toBe(0);
+    } finally {
+      run.proc.kill("SIGKILL");
+    }
+  }, 40_000);
+});

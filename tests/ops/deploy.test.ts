@@ -1,0 +1,178 @@
+import { describe, expect, it } from "bun:test";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { parse } from "yaml";
+import { parseConfig } from "../../src/config";
+import { startApiProcesses } from "../support/api-processes";
+import { freePort, repoRoot } from "../support/spawn";
+
+// No Docker engine runs here: these tests read the files the engine would, and check what
+// `docker compose config` and `docker build` would otherwise only tell us on a deploy.
+const read = (file: string) => Bun.file(path.join(repoRoot, file)).text();
+const compose = parse(await read("docker-compose.yml"), { merge: true }) as {
+  services: Record<string, any>;
+  volumes: any;
+};
+const dockerfile = await read("Dockerfile");
+const scripts = Object.keys(JSON.parse(await read("package.json")).scripts as Record<string, string>);
+const services = compose.services;
+
+const WORKERS = ["waitlist-promoter", "waitlist-janitor", "cache-warmer", "notifier"];
+const APP_SERVICES = ["migrate", "api", ...WORKERS];
+
+/** The JSON-array commands of the Dockerfile (CMD, HEALTHCHECK ... CMD). */
+const dockerfileCommands = [...dockerfile.matchAll(/CMD (\[.*\])/g)].map((m) => JSON.parse(m[1] as string) as string[]);
+
+/** `${VAR:-default}` and `${VAR:?message}` the way compose reads them, from `vars`. */
+function interpolate(value: string, vars: Record<string, string>): string {
+  return value.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_, name: string, op?: string, arg?: string) => {
+    const v = vars[name];
+    if (v) return v;
+    if (op === "?") throw new Error(`compose needs ${name}: ${arg}`);
+    return op === "-" ? (arg ?? "") : "";
+  });
+}
+
+function parseEnvFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) env[m[1] as string] = m[2] as string;
+  }
+  return env;
+}
+
+describe("docker-compose.yml", () => {
+  it("runs nginx, three API replicas, one container per worker, migrate, PostgreSQL, Redis and Adminer", () => {
+    expect(Object.keys(services).sort()).toEqual(
+      ["adminer", "api", "migrate", "nginx", "postgres", "redis", ...WORKERS].sort(),
+    );
+    expect(services.api.deploy.replicas).toBe(3);
+    for (const w of WORKERS) expect(services[w].deploy?.replicas ?? 1).toBe(1);
+    expect(services.nginx.ports).toContain("80:80");
+  });
+
+  it("runs every Evently process from the one image, with `bun run <script>` commands that exist", () => {
+    const expected: Record<string, string> = {
+      migrate: "migrate",
+      api: "start:api",
+      ...Object.fromEntries(WORKERS.map((w) => [w, `worker:${w}`])),
+    };
+    for (const [name, script] of Object.entries(expected)) {
+      expect(services[name].image).toBe("evently:latest");
+      expect(services[name].build).toBe(".");
+      expect(services[name].command).toEqual(["bun", "run", script]);
+    }
+    const runs = [...Object.values(services).map((s) => s.command), ...dockerfileCommands]
+      .filter((c): c is string[] => Array.isArray(c) && c[0] === "bun" && c[1] === "run")
+      .map((c) => c[2] as string);
+    expect(runs.length).toBeGreaterThanOrEqual(7);
+    for (const script of runs) expect(scripts).toContain(script);
+  });
+
+  it("starts the API and workers only after PostgreSQL and Redis are healthy and migrate has finished", () => {
+    expect(services.migrate.restart).toBe("no");
+    expect(services.migrate.depends_on.postgres.condition).toBe("service_healthy");
+    for (const name of ["api", ...WORKERS]) {
+      expect(services[name].depends_on).toEqual({
+        postgres: { condition: "service_healthy" },
+        redis: { condition: "service_healthy" },
+        migrate: { condition: "service_completed_successfully" },
+      });
+      expect(services[name].restart).toBe("unless-stopped");
+      expect(services[name].init).toBe(true);
+    }
+    expect(services.nginx.depends_on.api.condition).toBe("service_healthy");
+  });
+
+  it("health-checks PostgreSQL, Redis and the API, and keeps data in named volumes", () => {
+    expect(services.postgres.healthcheck.test.join(" ")).toContain("pg_isready");
+    expect(services.redis.healthcheck.test).toEqual(["CMD", "redis-cli", "ping"]);
+    expect(services.api.healthcheck.test).toEqual(["CMD", "bun", "scripts/healthcheck.ts"]);
+    for (const w of WORKERS) expect(services[w].healthcheck).toEqual({ disable: true });
+    expect(services.postgres.volumes).toEqual(["pgdata:/var/lib/postgresql/data"]);
+    expect(services.redis.volumes).toEqual(["redisdata:/data"]);
+    expect(Object.keys(compose.volumes).sort()).toEqual(["pgdata", "redisdata"]);
+  });
+
+  it("mounts the gateway files that exist in the repository into nginx", () => {
+    for (const volume of services.nginx.volumes as string[]) {
+      const [source] = volume.split(":");
+      expect(existsSync(path.join(repoRoot, source as string))).toBe(true);
+    }
+    expect(services.nginx.volumes).toContain("./nginx:/etc/nginx/evently:ro");
+  });
+
+  it("gives the app a valid production configuration from .env.example, once a JWT secret is set", async () => {
+    const example = parseEnvFile(await read(".env.example"));
+    const vars = { ...example, JWT_SECRET: "s".repeat(64) };
+    for (const name of APP_SERVICES) {
+      const files = (services[name].env_file as { path: string; required?: boolean }[]).map((f) => f.path);
+      expect(files).toEqual([".env.example", ".env"]);
+      const env = { ...example };
+      for (const [k, v] of Object.entries(services[name].environment as Record<string, string>)) {
+        env[k] = interpolate(v, vars);
+      }
+      const config = parseConfig(env);
+      expect(config.NODE_ENV).toBe("production");
+      expect(config.DATABASE_URL).toBe("postgres://postgres:evently-dev-password@postgres:5432/evently");
+      expect(config.REDIS_URL).toBe("redis://redis:6379/0");
+    }
+  });
+
+  it("refuses to start without a JWT secret instead of shipping a public one", async () => {
+    const example = parseEnvFile(await read(".env.example"));
+    expect(example.JWT_SECRET).toBe("");
+    expect(example.ADMIN_PASSWORD).toBe("");
+    expect(() => interpolate(services.api.environment.JWT_SECRET, example)).toThrow(/JWT_SECRET/);
+  });
+
+  it("publishes only nginx on all interfaces; Adminer listens on loopback", () => {
+    const published = Object.entries(services).filter(([, s]) => s.ports);
+    expect(published.map(([n]) => n).sort()).toEqual(["adminer", "nginx"]);
+    expect(services.adminer.ports).toEqual(["127.0.0.1:8081:8080"]);
+  });
+});
+
+describe("Dockerfile", () => {
+  it("builds in two stages on the official Bun image with production dependencies only", () => {
+    const froms = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?/gm)].map((m) => m[1]);
+    expect(froms).toEqual(["oven/bun:1.4.5", "oven/bun:1.4.5"]);
+    expect(dockerfile).toMatch(/bun install --frozen-lockfile --production/);
+    expect(dockerfile).toContain("COPY --from=deps /app/node_modules ./node_modules");
+  });
+
+  it("runs as a non-root user, with a health check and the API as the default command", () => {
+    const user = /^USER (\S+)/m.exec(dockerfile)?.[1];
+    expect(user).toBeDefined();
+    expect(["root", "0"]).not.toContain(user as string);
+    expect(dockerfile).toMatch(/^HEALTHCHECK /m);
+    expect(dockerfileCommands).toEqual([
+      ["bun", "scripts/healthcheck.ts"],
+      ["bun", "run", "start:api"],
+    ]);
+  });
+
+  it("copies only paths that exist, and keeps secrets and local state out of the build context", async () => {
+    for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
+      for (const source of (m[1] as string).split(/\s+/)) expect(existsSync(path.join(repoRoot, source))).toBe(true);
+    }
+    const ignored = (await read(".dockerignore")).split("\n").map((l) => l.trim());
+    for (const entry of [".env", "node_modules", ".git"]) expect(ignored).toContain(entry);
+  });
+
+  it("has a health check script that passes against a live API and fails with none", async () => {
+    const check = (port: number) =>
+      Bun.spawn([process.execPath, "scripts/healthcheck.ts"], {
+        cwd: repoRoot,
+        env: { ...process.env, PORT: String(port) },
+      }).exited;
+    const api = await startApiProcesses(1);
+    try {
+      expect(await check(api.port)).toBe(0);
+    } finally {
+      await api.stop();
+    }
+    expect(await check(freePort())).toBe(1);
+  }, 30_000);
+});

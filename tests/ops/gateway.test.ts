@@ -1,0 +1,220 @@
+import { describe, expect, it } from "bun:test";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { findNginx, renderLocalNginxConf } from "../../scripts/lib/nginx-local";
+import { startApiProcesses, stopProcess } from "../support/api-processes";
+import { freePort, repoRoot, type Spawned, spawnLogged } from "../support/spawn";
+
+interface Gateway {
+  url: string;
+  run: Spawned;
+  stop(): Promise<number>;
+}
+
+/** `bun run gateway:local` in front of 127.0.0.1:upstreamPort; resolves once nginx answers. */
+async function startGateway(upstreamPort: number): Promise<Gateway> {
+  const port = freePort();
+  const run = spawnLogged([process.execPath, "run", "gateway:local"], {
+    PORT: String(upstreamPort),
+    GATEWAY_PORT: String(port),
+  });
+  const stop = async () => {
+    const started = run.lines.find((l) => l.msg === "gateway listening");
+    await stopProcess(run);
+    // If the script itself had to be killed, its nginx is left behind: end it by pid, after
+    // checking the pid still is that nginx (pids get reused).
+    if (started?.nginx_pid && run.proc.signalCode === "SIGKILL") {
+      const cmdline = await Bun.file(`/proc/${started.nginx_pid}/cmdline`)
+        .text()
+        .catch(() => "");
+      if (cmdline.includes(started.temp_dir)) process.kill(started.nginx_pid, "SIGKILL");
+    }
+    return run.proc.exitCode ?? -1;
+  };
+  try {
+    await run.waitForLine((l) => l.msg === "gateway listening");
+    // The upstream may be a stub without /health: any answer from nginx will do.
+    for (let i = 0; ; i++) {
+      const ok = await fetch(`http://127.0.0.1:${port}/`).then(
+        () => true,
+        () => false,
+      );
+      if (ok) break;
+      if (i > 100) throw new Error("gateway did not answer");
+      await Bun.sleep(50);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `http://127.0.0.1:${port}`, run, stop };
+}
+
+async function burst(url: string, n: number, init: (i: number) => RequestInit = () => ({})) {
+  const results = await Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const res = await fetch(url, init(i));
+      return { status: res.status, headers: res.headers, body: await res.text() };
+    }),
+  );
+  return { results, passed: results.filter((r) => r.status !== 429).length };
+}
+
+describe("local gateway rendering", () => {
+  const template = () => Bun.file(path.join(repoRoot, "nginx.conf")).text();
+  const opts = { rulesDir: "/x/nginx", upstreamPort: 4001, listenPort: 4002, tempDir: "/tmp/gw" };
+
+  it("renders nginx.conf with only the addresses and paths changed, sharing the rule files", async () => {
+    const out = renderLocalNginxConf(await template(), opts);
+    expect(out).toContain("include /x/nginx/evently-http.conf;");
+    expect(out).toContain("include /x/nginx/evently-server.conf;");
+    expect(out).toContain("server 127.0.0.1:4001;");
+    expect(out).toContain("listen 127.0.0.1:4002;");
+    expect(out).toContain("pid /tmp/gw/nginx.pid;");
+    expect(out).toContain("client_body_temp_path /tmp/gw/client_body;");
+    expect(out).toContain("access_log /tmp/gw/access.log evently_json;");
+    expect(out).not.toContain("/etc/nginx/evently/evently");
+    expect(out).not.toContain("api:3000");
+  });
+
+  it("fails loudly when nginx.conf no longer has a line it must replace", async () => {
+    const changed = (await template()).replace("listen 80;", "listen 8000;");
+    expect(() => renderLocalNginxConf(changed, opts)).toThrow(/listen 80;/);
+  });
+
+  it("finds Debian's nginx", () => {
+    expect(findNginx()).not.toBeNull();
+  });
+});
+
+describe("nginx gateway in front of a real API (bun run gateway:local)", () => {
+  it("lets 1 + burst of 40 simultaneous requests through, answers the rest 429 problem+json, and never limits /health", async () => {
+    const api = await startApiProcesses(1);
+    let gw: Gateway | undefined;
+    try {
+      gw = await startGateway(api.port);
+      const first = await burst(`${gw.url}/api/v1/users/me`, 40);
+      expect(first.passed).toBeGreaterThanOrEqual(10);
+      expect(first.passed).toBeLessThanOrEqual(16);
+      for (const r of first.results) {
+        if (r.status !== 429) {
+          expect(r.status).toBe(401); // the API's own answer came through
+          continue;
+        }
+        expect(r.headers.get("content-type")).toBe("application/problem+json");
+        expect(r.headers.get("retry-after")).toBe("1");
+        const body = JSON.parse(r.body);
+        expect(body).toMatchObject({ status: 429, code: "RATE_LIMITED", title: "Too Many Requests" });
+        expect(body.request_id).toBe(r.headers.get("x-request-id"));
+      }
+
+      const probes = await burst(`${gw.url}/health`, 30);
+      expect(probes.results.every((r) => r.status === 200)).toBe(true);
+
+      // Let the zone drain, then pretend to be 40 different clients: nginx keys on the socket.
+      await Bun.sleep(2_000);
+      const spoofed = await burst(`${gw.url}/api/v1/users/me`, 40, (i) => ({
+        headers: { "x-forwarded-for": `198.51.100.${i + 1}`, "x-real-ip": `198.51.100.${i + 1}` },
+      }));
+      expect(spoofed.passed).toBeGreaterThanOrEqual(10);
+      expect(spoofed.passed).toBeLessThanOrEqual(16);
+      // nginx's JSON access log says which requests the zone refused.
+      const info = gw.run.lines.find((l) => l.msg === "gateway listening") as Record<string, any>;
+      const rejectedInLog = async () =>
+        (await Bun.file(info.access_log).text())
+          .trim()
+          .split("\n")
+          .filter((l) => JSON.parse(l).limit_req === "REJECTED").length;
+      // nginx writes the line after the response has left, so it may lag a moment behind.
+      for (let i = 0; i < 20 && (await rejectedInLog()) < 80 - first.passed - spoofed.passed; i++) await Bun.sleep(50);
+      expect(await rejectedInLog()).toBe(80 - first.passed - spoofed.passed);
+    } finally {
+      await gw?.stop();
+      await api.stop();
+    }
+  }, 40_000);
+
+  it("gives login its own, smaller budget, without using up the general one", async () => {
+    const api = await startApiProcesses(1);
+    let gw: Gateway | undefined;
+    try {
+      gw = await startGateway(api.port);
+      // Half of them with a trailing slash: /api/v1/auth/token/ must not escape to the general zone.
+      const [plain, slashed] = await Promise.all([
+        burst(`${gw.url}/api/v1/auth/token`, 10, () => ({ method: "POST" })),
+        burst(`${gw.url}/api/v1/auth/token/`, 10, () => ({ method: "POST" })),
+      ]);
+      const logins = { passed: plain.passed + slashed.passed };
+      // 3 r/s with a burst of 5: 6 at once, give or take timing.
+      expect(logins.passed).toBeGreaterThanOrEqual(5);
+      expect(logins.passed).toBeLessThanOrEqual(8);
+      const general = await burst(`${gw.url}/api/v1/users/me`, 5);
+      expect(general.passed).toBe(5);
+    } finally {
+      await gw?.stop();
+      await api.stop();
+    }
+  }, 40_000);
+
+  it("exits with code 0 on SIGTERM and leaves no nginx and no temp folder behind", async () => {
+    const api = await startApiProcesses(1);
+    let gw: Gateway | undefined;
+    try {
+      gw = await startGateway(api.port);
+      const info = gw.run.lines.find((l) => l.msg === "gateway listening") as Record<string, any>;
+      gw.run.proc.kill("SIGTERM");
+      expect(await gw.run.proc.exited).toBe(0);
+      expect(existsSync(info.temp_dir)).toBe(false);
+      expect(() => process.kill(info.nginx_pid, 0)).toThrow();
+      await expect(fetch(gw.url)).rejects.toThrow();
+    } finally {
+      await gw?.stop();
+      await api.stop();
+    }
+  }, 40_000);
+});
+
+describe("nginx gateway headers and errors (stub upstream)", () => {
+  it("replaces a client's X-Forwarded-For with the real peer and passes X-Real-IP and a sane X-Request-Id on", async () => {
+    const echo = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: async (req) => {
+        const body = req.body ? (await req.arrayBuffer()).byteLength : 0;
+        return Response.json({ headers: Object.fromEntries(req.headers), body });
+      },
+    });
+    let gw: Gateway | undefined;
+    try {
+      gw = await startGateway(echo.port as number);
+      const seen = async (headers: Record<string, string>) =>
+        ((await (await fetch(`${gw?.url}/echo`, { headers })).json()) as any).headers;
+
+      const forwarded = await seen({ "x-forwarded-for": "6.6.6.6", "x-request-id": "trace-me-123" });
+      expect(forwarded["x-forwarded-for"]).toBe("127.0.0.1");
+      expect(forwarded["x-real-ip"]).toBe("127.0.0.1");
+      expect(forwarded["x-request-id"]).toBe("trace-me-123");
+      expect(forwarded.connection).toBeUndefined(); // keep-alive to the upstream, not "close"
+
+      const made = await seen({ "x-request-id": '"><script>' });
+      expect(made["x-request-id"]).toMatch(/^[0-9a-f]{32}$/);
+
+      // Bodies up to 1 MiB reach the API (through nginx's temp files); larger ones are 413 problem+json.
+      const half = await fetch(`${gw.url}/echo`, { method: "POST", body: new Uint8Array(512 * 1024) });
+      expect(((await half.json()) as any).body).toBe(512 * 1024);
+      const big = await fetch(`${gw.url}/echo`, { method: "POST", body: new Uint8Array(2 * 1024 * 1024) });
+      expect(big.status).toBe(413);
+      expect(big.headers.get("content-type")).toBe("application/problem+json");
+      expect(((await big.json()) as any).code).toBe("BODY_TOO_LARGE");
+
+      echo.stop(true);
+      const down = await fetch(`${gw.url}/anything`);
+      expect(down.status).toBe(503);
+      expect(down.headers.get("content-type")).toBe("application/problem+json");
+      expect(((await down.json()) as any).code).toBe("SERVICE_UNAVAILABLE");
+    } finally {
+      await gw?.stop();
+      echo.stop(true);
+    }
+  }, 40_000);
+});

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "bun:test";
+import path from "node:path";
+import { api } from "../support/http";
+
+const root = path.resolve(import.meta.dir, "../..");
+
+/** Runs GET /ready in a fresh process whose pools point wherever `env` says. */
+async function readyIn(env: Record<string, string>) {
+  const script = `
+    const { createApp } = await import("./src/app.ts");
+    const t = performance.now();
+    const res = await createApp().request("/ready");
+    process.stdout.write(JSON.stringify({ status: res.status, ms: performance.now() - t, body: await res.json() }));
+    process.exit(0);`;
+  const proc = Bun.spawn([process.execPath, "-e", script], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+  });
+  const out = await new Response(proc.stdout).text();
+  await proc.exited;
+  return JSON.parse(out) as { status: number; ms: number; body: any };
+}
+
+describe("operations", () => {
+  it("answers /health without dependencies", async () => {
+    const res = await api("GET", "/health");
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: "ok" });
+  });
+
+  it("reports ready when PostgreSQL and Redis answer", async () => {
+    const res = await api("GET", "/ready");
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: "ok", postgres: "ok", redis: "ok" });
+  });
+
+  it("answers 503 problem quickly when PostgreSQL is unreachable", async () => {
+    const res = await readyIn({ DATABASE_URL: "postgres://postgres@127.0.0.1:1/nowhere" });
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe("SERVICE_UNAVAILABLE");
+    expect(res.ms).toBeLessThan(3_000);
+  });
+
+  it("reports redis degraded, still 200, when only Redis is unreachable", async () => {
+    const res = await readyIn({ REDIS_URL: "redis://127.0.0.1:1/0" });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: "degraded", postgres: "ok", redis: "degraded" });
+    expect(res.ms).toBeLessThan(2_000);
+  });
+
+  it("serves Prometheus metrics that count requests by route template", async () => {
+    await api("GET", "/api/v1/users/12345");
+    const res = await api("GET", "/metrics");
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('http_requests_total{method="GET",route="/api/v1/users/:id",status="401"}');
+    expect(res.text).toContain("http_request_duration_seconds_bucket");
+  });
+});
