@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { config } from "./config";
-import { AppError, ErrorCode, problemResponse } from "./domain/errors";
+import { DomainError, ErrorCode } from "./domain/errors";
 import { handleError } from "./http/error-handler";
+import { problemResponse } from "./http/problem";
 import { rateLimit } from "./http/rate-limit";
 import { requestContext } from "./http/request-context";
 import { type AppEnv, createRouter } from "./http/router";
@@ -33,7 +34,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: () => {
-        throw new AppError(413, ErrorCode.BODY_TOO_LARGE, "The request body is larger than 1 MiB.");
+        throw new DomainError(ErrorCode.BODY_TOO_LARGE, "The request body is larger than 1 MiB.");
       },
     }),
   );
@@ -76,19 +77,11 @@ function notFoundOrWrongMethod(app: OpenAPIHono<AppEnv>, c: Context<AppEnv>): Re
   }
   const requestId = c.get("requestId");
   if (allowed.size > 0 && !allowed.has(c.req.method)) {
-    const err = new AppError(
-      405,
-      ErrorCode.METHOD_NOT_ALLOWED,
-      `${c.req.method} is not allowed on this path.`,
-      undefined,
-      {
-        allow: [...allowed].join(", "),
-      },
-    );
-    return problemResponse(err, requestId);
+    const err = new DomainError(ErrorCode.METHOD_NOT_ALLOWED, `${c.req.method} is not allowed on this path.`);
+    return problemResponse(err, requestId, { allow: [...allowed].join(", ") });
   }
   return problemResponse(
-    new AppError(404, ErrorCode.NOT_FOUND, `No route for ${c.req.method} ${c.req.path}.`),
+    new DomainError(ErrorCode.NOT_FOUND, `No route for ${c.req.method} ${c.req.path}.`),
     requestId,
   );
 }

@@ -1,11 +1,11 @@
 import { config } from "../src/config";
+import { purgeExpiredKeys } from "../src/http/idempotency";
 import { Streams } from "../src/messaging/outbox";
 import { startPeriodic } from "../src/messaging/periodic";
 import { deadLetterStream, trimConsumedEntries } from "../src/messaging/streams";
 import { runWorker } from "../src/messaging/worker-runner";
 import { expireOffers } from "../src/modules/waitlist/waitlist.offers";
 import { dropStartedWaitlists } from "../src/modules/waitlist/waitlist.service";
-import { purgeExpiredKeys } from "../src/platform/idempotency";
 import type { Logger } from "../src/platform/logger";
 
 /**

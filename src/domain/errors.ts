@@ -1,4 +1,3 @@
-import { STATUS_CODES } from "node:http";
 import { ErrorCode } from "./error-codes";
 
 export { ErrorCode };
@@ -8,54 +7,48 @@ export interface FieldError {
   message: string;
 }
 
-/** The one error type services throw; `app.onError` renders it as RFC 9457 problem+json. */
-export class AppError extends Error {
+export interface DomainErrorDetails {
+  /** Field-level problems of a validation failure. */
+  errors?: FieldError[];
+  /** When trying again can succeed, after how long (rendered as Retry-After by HTTP). */
+  retryAfterSeconds?: number;
+  /** An answer replayed from an earlier request with the same Idempotency-Key. */
+  replayed?: boolean;
+}
+
+/**
+ * The one error type the core throws. It says what went wrong (a stable code and a sentence),
+ * never how to transport it: src/http/problem.ts maps each code to an HTTP status and headers, and
+ * workers decide retry or give-up from the code (isTransient).
+ */
+export class DomainError extends Error {
+  readonly errors?: FieldError[];
+  readonly retryAfterSeconds?: number;
+  readonly replayed?: boolean;
+
   constructor(
-    readonly status: number,
     readonly code: ErrorCode,
     readonly detail: string,
-    readonly errors?: FieldError[],
-    readonly headers?: Record<string, string>,
+    details: DomainErrorDetails = {},
   ) {
     super(detail);
-    this.name = "AppError";
+    this.name = "DomainError";
+    this.errors = details.errors;
+    this.retryAfterSeconds = details.retryAfterSeconds;
+    this.replayed = details.replayed;
   }
 }
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  errors?: FieldError[];
-  request_id?: string;
-}
+/** Codes that describe a passing condition (a dependency down, a throttle), not a verdict on the input. */
+const TRANSIENT: ReadonlySet<ErrorCode> = new Set([
+  ErrorCode.SERVICE_UNAVAILABLE,
+  ErrorCode.RATE_LIMITED,
+  ErrorCode.INTERNAL_ERROR,
+]);
 
-export function toProblem(err: AppError, requestId?: string): Problem {
-  return {
-    type: `https://evently.dev/problems/${err.code.toLowerCase().replaceAll("_", "-")}`,
-    title: STATUS_CODES[err.status] ?? "Error",
-    status: err.status,
-    detail: err.detail,
-    code: err.code,
-    ...(err.errors ? { errors: err.errors } : {}),
-    ...(requestId ? { request_id: requestId } : {}),
-  };
+export function isTransient(code: ErrorCode): boolean {
+  return TRANSIENT.has(code);
 }
-
-export function problemResponse(err: AppError, requestId?: string): Response {
-  const headers = new Headers(err.headers);
-  headers.set("content-type", "application/problem+json");
-  if (requestId) headers.set("x-request-id", requestId);
-  return new Response(JSON.stringify(toProblem(err, requestId)), { status: err.status, headers });
-}
-
-export const notFound = (code: ErrorCode, detail: string) => new AppError(404, code, detail);
-export const conflict = (code: ErrorCode, detail: string) => new AppError(409, code, detail);
-export const forbidden = (detail = "You are not allowed to do this.") => new AppError(403, ErrorCode.FORBIDDEN, detail);
-export const unauthorized = (detail = "Not authenticated.") =>
-  new AppError(401, ErrorCode.UNAUTHORIZED, detail, undefined, { "www-authenticate": "Bearer" });
 
 /** PostgreSQL error codes we translate; everything else is a 500. */
 export function pgErrorCode(err: unknown): string | undefined {

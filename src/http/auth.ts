@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { sign, verify } from "hono/jwt";
 import { config } from "../config";
 import type { AuthUser } from "../domain/auth-user";
-import { forbidden, unauthorized } from "../domain/errors";
+import { DomainError, ErrorCode } from "../domain/errors";
 import { findUserById } from "../modules/users/users.repo";
 import type { AppEnv } from "./router";
 
@@ -66,17 +66,18 @@ async function verifyToken(token: string): Promise<VerifiedToken> {
   if (known) {
     if (known.expMs > Date.now()) return known;
     verifiedTokens.delete(token);
-    throw unauthorized("The token is invalid or expired.");
+    throw new DomainError(ErrorCode.UNAUTHORIZED, "The token is invalid or expired.");
   }
   let payload: Record<string, unknown>;
   try {
     payload = (await verify(token, config.JWT_SECRET, { alg: ALG })) as Record<string, unknown>;
   } catch {
-    throw unauthorized("The token is invalid or expired.");
+    throw new DomainError(ErrorCode.UNAUTHORIZED, "The token is invalid or expired.");
   }
-  if (typeof payload.exp !== "number") throw unauthorized("The token has no expiry.");
+  if (typeof payload.exp !== "number") throw new DomainError(ErrorCode.UNAUTHORIZED, "The token has no expiry.");
   const id = Number(payload.sub);
-  if (!Number.isSafeInteger(id) || id < 1) throw unauthorized("The token is invalid or expired.");
+  if (!Number.isSafeInteger(id) || id < 1)
+    throw new DomainError(ErrorCode.UNAUTHORIZED, "The token is invalid or expired.");
   const verified = { id, ver: payload.ver, expMs: payload.exp * 1000 };
   if (verifiedTokens.size >= MAX_VERIFIED_TOKENS) verifiedTokens.clear();
   verifiedTokens.set(token, verified);
@@ -87,14 +88,15 @@ async function verifyToken(token: string): Promise<VerifiedToken> {
 export async function userFromToken(token: string): Promise<AuthUser> {
   const { id, ver } = await verifyToken(token);
   const user = await loadAuthUser(id);
-  if (!user || user.tokenVersion !== ver) throw unauthorized("The token is no longer valid.");
+  if (!user || user.tokenVersion !== ver)
+    throw new DomainError(ErrorCode.UNAUTHORIZED, "The token is no longer valid.");
   return { id: user.id, email: user.email, isAdmin: user.isAdmin };
 }
 
 function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw unauthorized("The Authorization header must be 'Bearer <token>'.");
+  if (!match) throw new DomainError(ErrorCode.UNAUTHORIZED, "The Authorization header must be 'Bearer <token>'.");
   return match[1];
 }
 
@@ -107,16 +109,16 @@ export const optionalAuth = createMiddleware<AppEnv>(async (c, next) => {
 
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.header("authorization"));
-  if (!token) throw unauthorized();
+  if (!token) throw new DomainError(ErrorCode.UNAUTHORIZED, "Not authenticated.");
   c.set("user", await userFromToken(token));
   await next();
 });
 
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.header("authorization"));
-  if (!token) throw unauthorized();
+  if (!token) throw new DomainError(ErrorCode.UNAUTHORIZED, "Not authenticated.");
   const user = await userFromToken(token);
-  if (!user.isAdmin) throw forbidden("This needs an admin account.");
+  if (!user.isAdmin) throw new DomainError(ErrorCode.FORBIDDEN, "This needs an admin account.");
   c.set("user", user);
   await next();
 });
@@ -124,6 +126,6 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
 /** The authenticated user; only call behind requireAuth/requireAdmin. */
 export function currentUser(c: { get(key: "user"): AuthUser | undefined }): AuthUser {
   const user = c.get("user");
-  if (!user) throw unauthorized();
+  if (!user) throw new DomainError(ErrorCode.UNAUTHORIZED, "Not authenticated.");
   return user;
 }

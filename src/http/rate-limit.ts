@@ -1,11 +1,12 @@
 import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { config } from "../config";
-import { AppError, ErrorCode } from "../domain/errors";
+import { DomainError, ErrorCode } from "../domain/errors";
 import { logger, throttledWarn } from "../platform/logger";
 import { isRedisReady, redis, redisBreaker } from "../platform/redis";
 import { clientIp } from "./client-ip";
 import { limitSubject } from "./ip-address";
+import { ProblemWithHeaders } from "./problem";
 import type { AppEnv } from "./router";
 
 /**
@@ -136,13 +137,14 @@ export function createRateLimiter(opts: RateLimiterOptions): MiddlewareHandler<A
     };
     if (!decision.allowed) {
       const wait = decision.retryAfterSeconds;
-      throw new AppError(
-        429,
+      const refusal = new DomainError(
         ErrorCode.RATE_LIMITED,
         `Too many requests from your address; retry in ${wait} s.`,
-        undefined,
-        { ...headers, "retry-after": String(wait) },
+        {
+          retryAfterSeconds: wait,
+        },
       );
+      throw new ProblemWithHeaders(refusal, headers);
     }
     await next();
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);

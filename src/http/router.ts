@@ -1,7 +1,7 @@
 import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
 import type { Context, Next } from "hono";
 import type { AuthUser } from "../domain/auth-user";
-import { AppError, ErrorCode, type FieldError } from "../domain/errors";
+import { DomainError, ErrorCode, type FieldError } from "../domain/errors";
 
 export interface AppEnv {
   Variables: {
@@ -26,8 +26,10 @@ export function toFieldErrors(issues: readonly ZodLikeIssue[], target?: string):
   }));
 }
 
-export function validationError(issues: readonly ZodLikeIssue[], target?: string): AppError {
-  return new AppError(422, ErrorCode.VALIDATION_FAILED, "The request is not valid.", toFieldErrors(issues, target));
+export function validationError(issues: readonly ZodLikeIssue[], target?: string): DomainError {
+  return new DomainError(ErrorCode.VALIDATION_FAILED, "The request is not valid.", {
+    errors: toFieldErrors(issues, target),
+  });
 }
 
 /** Every router is built here, so every validation failure is the same 422 problem. */

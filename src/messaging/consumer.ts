@@ -31,7 +31,7 @@ export interface StreamEntry<T> {
 
 /**
  * Handles one entry. Delivery is at-least-once, so a handler must be idempotent. Throw to fail:
- * PermanentError or a 4xx AppError → dead letter at once; anything else → retried with back-off
+ * PermanentError or a DomainError whose code is not transient → dead letter at once; anything else → retried with back-off
  * up to the cap. Keep it well under the visibility timeout, or another consumer takes it over.
  */
 export type StreamHandler<T> = (entry: StreamEntry<T>, log: Logger) => Promise<void>;

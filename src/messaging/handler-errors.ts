@@ -1,5 +1,5 @@
 import { ZodError } from "zod";
-import { AppError } from "../domain/errors";
+import { DomainError, isTransient } from "../domain/errors";
 
 /**
  * How a stream handler's failure is treated. Retryable: the entry is delivered again later (up
@@ -27,10 +27,9 @@ export class RetryableError extends Error {
 export function classifyFailure(err: unknown): FailureKind {
   if (err instanceof PermanentError) return "permanent";
   if (err instanceof RetryableError) return "retryable";
-  // Services throw AppError: a 4xx is a verdict on the input (unknown event, seat taken…), a 5xx
-  // or a throttle is a passing condition.
-  if (err instanceof AppError)
-    return err.status >= 500 || err.status === 408 || err.status === 429 ? "retryable" : "permanent";
+  // Services throw DomainError: its code says whether it is a verdict on the input (unknown event,
+  // seat taken…) or a passing condition (a dependency down, a throttle).
+  if (err instanceof DomainError) return isTransient(err.code) ? "retryable" : "permanent";
   // A payload that does not parse or validate will not parse on the next delivery either.
   if (err instanceof ZodError || err instanceof SyntaxError) return "permanent";
   // Network errors, timeouts, PostgreSQL and Redis hiccups: worth another try.

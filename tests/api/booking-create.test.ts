@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "bun:test";
+import { purgeExpiredKeys } from "../../src/http/idempotency";
 import { sqlClient } from "../../src/platform/db";
-import { purgeExpiredKeys } from "../../src/platform/idempotency";
 import { createEvent, seatInvariants, startEvent } from "../support/fixtures";
 import { adminToken, api, registerAndLogin } from "../support/http";
 

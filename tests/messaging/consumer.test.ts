@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from "bun:test";
-import { AppError, ErrorCode } from "../../src/domain/errors";
+import { DomainError, ErrorCode } from "../../src/domain/errors";
 import { type StreamConsumer, type StreamEntry, startConsumer } from "../../src/messaging/consumer";
 import { replayDeadLetters } from "../../src/messaging/dead-letters";
 import { PermanentError } from "../../src/messaging/handler-errors";
@@ -118,7 +118,7 @@ describe("stream consumer loop", () => {
     consume("c.permanent", async (e) => {
       calls++;
       if (e.payload.n === 1) throw new PermanentError("recipient does not exist");
-      throw new AppError(404, ErrorCode.EVENT_NOT_FOUND, "Event not found.");
+      throw new DomainError(ErrorCode.EVENT_NOT_FOUND, "Event not found.");
     });
     await publish("c.permanent", { n: 1 });
     await publish("c.permanent", { n: 2 });

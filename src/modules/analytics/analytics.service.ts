@@ -1,7 +1,7 @@
 import { getOrLoadJson, type Json } from "../../cache/cache";
 import { analyticsEntry } from "../../cache/scopes";
 import type { AuthUser } from "../../domain/auth-user";
-import { ErrorCode, notFound } from "../../domain/errors";
+import { DomainError, ErrorCode } from "../../domain/errors";
 import {
   type EventRow,
   selectBookingTrends,
@@ -121,7 +121,7 @@ export function getSummary(): Promise<Json<Summary>> {
 export function getUserStats(userId: number): Promise<Json<UserStats>> {
   return getOrLoadJson(analyticsEntry(`user:${userId}`), async () => {
     const row = await selectUserStats(userId);
-    if (!row) throw notFound(ErrorCode.USER_NOT_FOUND, `User ${userId} does not exist.`);
+    if (!row) throw new DomainError(ErrorCode.USER_NOT_FOUND, `User ${userId} does not exist.`);
     return {
       user_id: row.userId,
       user_email: row.email,

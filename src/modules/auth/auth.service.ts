@@ -1,5 +1,5 @@
 import type { AuthUser } from "../../domain/auth-user";
-import { AppError, conflict, ErrorCode, forbidden } from "../../domain/errors";
+import { DomainError, ErrorCode } from "../../domain/errors";
 import { accessTokenTtlSeconds, forgetCachedUser, signAccessToken } from "../../http/auth";
 import { hashPassword, verifyPassword } from "../../platform/passwords";
 import { findUserByEmail, insertUser, promoteToAdmin } from "../users/users.repo";
@@ -10,14 +10,15 @@ export async function registerUser(
   input: { email: string; full_name?: string | null; password: string; is_admin: boolean },
   actor: AuthUser | undefined,
 ): Promise<UserDto> {
-  if (input.is_admin && !actor?.isAdmin) throw forbidden("Only an admin can create another admin.");
+  if (input.is_admin && !actor?.isAdmin)
+    throw new DomainError(ErrorCode.FORBIDDEN, "Only an admin can create another admin.");
   const row = await insertUser({
     email: input.email,
     fullName: input.full_name ?? null,
     hashedPassword: await hashPassword(input.password),
     isAdmin: input.is_admin,
   });
-  if (!row) throw conflict(ErrorCode.EMAIL_TAKEN, "An account with this e-mail already exists.");
+  if (!row) throw new DomainError(ErrorCode.EMAIL_TAKEN, "An account with this e-mail already exists.");
   return toUserDto(row);
 }
 
@@ -31,9 +32,7 @@ export async function issueToken(username: string, password: string, clientIp?: 
   const ok = await verifyPassword(password, user?.hashedPassword);
   await attempt.settle(Boolean(user && ok));
   if (!user || !ok) {
-    throw new AppError(401, ErrorCode.INVALID_CREDENTIALS, "Incorrect e-mail or password.", undefined, {
-      "www-authenticate": "Bearer",
-    });
+    throw new DomainError(ErrorCode.INVALID_CREDENTIALS, "Incorrect e-mail or password.");
   }
   return {
     access_token: await signAccessToken(user),

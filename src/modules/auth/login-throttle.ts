@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { config } from "../../config";
-import { AppError, ErrorCode } from "../../domain/errors";
+import { DomainError, ErrorCode } from "../../domain/errors";
 import { limitSubject, UNKNOWN_CLIENT } from "../../http/ip-address";
 import { throttledWarn } from "../../platform/logger";
 import { redis } from "../../platform/redis";
@@ -91,8 +91,8 @@ export async function beginLoginAttempt(username: string, ip: string | undefined
   );
   if (blockedMs > 0) {
     const seconds = Math.max(1, Math.ceil(blockedMs / 1000));
-    throw new AppError(429, ErrorCode.RATE_LIMITED, `Too many failed logins; try again in ${seconds} s.`, undefined, {
-      "retry-after": String(seconds),
+    throw new DomainError(ErrorCode.RATE_LIMITED, `Too many failed logins; try again in ${seconds} s.`, {
+      retryAfterSeconds: seconds,
     });
   }
   return {

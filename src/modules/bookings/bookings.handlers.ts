@@ -1,6 +1,6 @@
 import { currentUser } from "../../http/auth";
+import { fingerprint, refusalFrom, type StoredResponse } from "../../http/idempotency";
 import type { AppRouteHandler } from "../../http/router";
-import { fingerprint, refusalFrom, type StoredResponse } from "../../platform/idempotency";
 import type * as routes from "./bookings.routes";
 import type { BookingDto } from "./bookings.schemas";
 import * as service from "./bookings.service";

@@ -1,16 +1,25 @@
 import { invalidateEventSeats } from "../../cache/scopes";
 import { config } from "../../config";
 import type { AuthUser } from "../../domain/auth-user";
-import { AppError, conflict, ErrorCode, notFound } from "../../domain/errors";
+import { DomainError, ErrorCode } from "../../domain/errors";
+import { runIdempotent, type StoredResponse } from "../../http/idempotency";
 import { Streams, writeOutbox } from "../../messaging/outbox";
 import { kickOutboxRelay } from "../../messaging/relay";
 import { db, type Tx } from "../../platform/db";
-import { runIdempotent, type StoredResponse } from "../../platform/idempotency";
 import { bookingConflicts, bookingsTotal, cancellationsTotal, waitlistOffers } from "../../platform/metrics";
 import { afterOffer, offerSeatInTransaction, peekHeadOfLine } from "../waitlist/waitlist.offers";
 import * as repo from "./bookings.repo";
 import { lockUserForEvent } from "./bookings.repo";
 import { type BookingDto, toBookingDto } from "./bookings.schemas";
+
+/** Refusals counted in evently_booking_conflicts_total: the seats or the event said no. */
+const SEAT_CONFLICTS: ReadonlySet<ErrorCode> = new Set([
+  ErrorCode.SEAT_ALREADY_BOOKED,
+  ErrorCode.SEAT_HELD,
+  ErrorCode.EVENT_STARTED,
+  ErrorCode.NOT_ENOUGH_SEATS,
+  ErrorCode.USER_SEAT_LIMIT,
+]);
 
 export type SeatRequest = { seatNumbers: number[] } | { quantity: number };
 
@@ -20,14 +29,14 @@ const listSeats = (nums: number[]) => nums.slice(0, 10).join(", ") + (nums.lengt
 export function checkSeatRequest(req: SeatRequest): void {
   const n = "quantity" in req ? req.quantity : req.seatNumbers.length;
   if (n > config.MAX_SEATS_PER_BOOKING) {
-    throw new AppError(422, ErrorCode.TOO_MANY_SEATS, `At most ${config.MAX_SEATS_PER_BOOKING} seats per booking.`, [
-      { field: "quantity" in req ? "json.quantity" : "json.seat_numbers", message: "too many seats" },
-    ]);
+    throw new DomainError(ErrorCode.TOO_MANY_SEATS, `At most ${config.MAX_SEATS_PER_BOOKING} seats per booking.`, {
+      errors: [{ field: "quantity" in req ? "json.quantity" : "json.seat_numbers", message: "too many seats" }],
+    });
   }
   if ("seatNumbers" in req && new Set(req.seatNumbers).size !== req.seatNumbers.length) {
-    throw new AppError(422, ErrorCode.VALIDATION_FAILED, "seat_numbers must not repeat a seat.", [
-      { field: "json.seat_numbers", message: "duplicate seat number" },
-    ]);
+    throw new DomainError(ErrorCode.VALIDATION_FAILED, "seat_numbers must not repeat a seat.", {
+      errors: [{ field: "json.seat_numbers", message: "duplicate seat number" }],
+    });
   }
 }
 
@@ -55,28 +64,31 @@ async function bookInTransaction(
         );
   const event = await repo.readEventState(tx, eventId, user.id);
 
-  if (!event || event.deleted) throw notFound(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
-  if (event.started) throw conflict(ErrorCode.EVENT_STARTED, "The event has already started.");
+  if (!event || event.deleted) throw new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
+  if (event.started) throw new DomainError(ErrorCode.EVENT_STARTED, "The event has already started.");
   if ("seatNumbers" in req && seats.length < req.seatNumbers.length) {
     const found = new Set(seats.map((s) => s.seat_number));
     const missing = req.seatNumbers.filter((n) => !found.has(n));
-    throw notFound(ErrorCode.SEAT_NOT_FOUND, `Event ${eventId} has no seat ${listSeats(missing)}.`);
+    throw new DomainError(ErrorCode.SEAT_NOT_FOUND, `Event ${eventId} has no seat ${listSeats(missing)}.`);
   }
   const booked = seats.filter((s) => s.status === "BOOKED").map((s) => s.seat_number);
   if (booked.length > 0) {
-    throw conflict(ErrorCode.SEAT_ALREADY_BOOKED, `Seat ${listSeats(booked)} is already booked.`);
+    throw new DomainError(ErrorCode.SEAT_ALREADY_BOOKED, `Seat ${listSeats(booked)} is already booked.`);
   }
   const heldForOthers = seats
     .filter((s) => s.status === "HELD" && s.held_by !== user.id && !s.hold_expired)
     .map((s) => s.seat_number);
   if (heldForOthers.length > 0) {
-    throw conflict(ErrorCode.SEAT_HELD, `Seat ${listSeats(heldForOthers)} is held for someone on the waitlist.`);
+    throw new DomainError(ErrorCode.SEAT_HELD, `Seat ${listSeats(heldForOthers)} is held for someone on the waitlist.`);
   }
   if (seats.length < wanted) {
-    throw conflict(ErrorCode.NOT_ENOUGH_SEATS, `Only ${seats.length} seats are free right now; ${wanted} requested.`);
+    throw new DomainError(
+      ErrorCode.NOT_ENOUGH_SEATS,
+      `Only ${seats.length} seats are free right now; ${wanted} requested.`,
+    );
   }
   if (event.user_booked + wanted > config.MAX_SEATS_PER_USER_PER_EVENT) {
-    throw conflict(
+    throw new DomainError(
       ErrorCode.USER_SEAT_LIMIT,
       `You may hold at most ${config.MAX_SEATS_PER_USER_PER_EVENT} seats for this event; you hold ${event.user_booked}.`,
     );
@@ -121,7 +133,7 @@ export async function bookSeats(
       },
     );
   } catch (err) {
-    if (err instanceof AppError && err.status === 409) bookingConflicts.inc({ code: err.code });
+    if (err instanceof DomainError && SEAT_CONFLICTS.has(err.code)) bookingConflicts.inc({ code: err.code });
     throw err;
   }
   if (!stored.replayed && stored.status === 201) {
@@ -136,7 +148,7 @@ export async function bookSeats(
 /** Someone else's booking answers exactly like a missing one: booking ids are not enumerable. */
 function visibleTo(actor: AuthUser, id: number, row: repo.BookingRow | undefined): repo.BookingRow {
   if (!row || (row.user_id !== actor.id && !actor.isAdmin)) {
-    throw notFound(ErrorCode.BOOKING_NOT_FOUND, `Booking ${id} does not exist.`);
+    throw new DomainError(ErrorCode.BOOKING_NOT_FOUND, `Booking ${id} does not exist.`);
   }
   return row;
 }
@@ -163,16 +175,19 @@ export async function cancelBooking(actor: AuthUser, id: number): Promise<Bookin
   const done = await db.transaction(async (tx) => {
     const booking = visibleTo(actor, id, await repo.findBooking(id, tx));
     if (booking.status !== "BOOKED" || booking.seat_id === null) {
-      throw conflict(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
+      throw new DomainError(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
     }
     // Once the doors open a user can no longer hand a seat back; an admin still can.
     if (booking.event_started && !actor.isAdmin) {
-      throw conflict(ErrorCode.EVENT_STARTED, "The event has already started; the booking can no longer be cancelled.");
+      throw new DomainError(
+        ErrorCode.EVENT_STARTED,
+        "The event has already started; the booking can no longer be cancelled.",
+      );
     }
     if (candidate !== undefined) await lockUserForEvent(tx, candidate, booking.event_id);
     await repo.lockSeatById(tx, booking.seat_id);
     const cancelled = await repo.cancelBookedBooking(tx, id);
-    if (!cancelled) throw conflict(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
+    if (!cancelled) throw new DomainError(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
     const offered =
       candidate !== undefined &&
       (await offerSeatInTransaction(tx, booking.event_id, booking.seat_id, candidate)) === "offered";

@@ -2,7 +2,7 @@ import { getOrLoad, getOrLoadJson, getOrLoadText, type Json, refresh } from "../
 import { eventDocEntry, eventListEntry, invalidateEvent, seatMapEntry } from "../../cache/scopes";
 import { isoTime, isoTimeOrNull } from "../../db/time";
 import type { AuthUser } from "../../domain/auth-user";
-import { AppError, conflict, ErrorCode, notFound, pgErrorCode } from "../../domain/errors";
+import { DomainError, ErrorCode, pgErrorCode } from "../../domain/errors";
 import { Streams, writeOutbox } from "../../messaging/outbox";
 import { kickOutboxRelay } from "../../messaging/relay";
 import { db } from "../../platform/db";
@@ -25,12 +25,12 @@ export function toEventDto(row: repo.EventRow): EventDto {
   };
 }
 
-const eventNotFound = (id: number) => notFound(ErrorCode.EVENT_NOT_FOUND, `Event ${id} does not exist.`);
+const eventNotFound = (id: number) => new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${id} does not exist.`);
 
 /** The unique index on (name, venue, start) is the race-free duplicate check: translate its error. */
 function duplicateEventAsConflict(err: unknown): never {
   if (pgErrorCode(err) === "23505") {
-    throw conflict(ErrorCode.EVENT_EXISTS, "An event with this name, venue and start time already exists.");
+    throw new DomainError(ErrorCode.EVENT_EXISTS, "An event with this name, venue and start time already exists.");
   }
   throw err;
 }
@@ -113,9 +113,9 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
       const start = changes.start_time ?? current.startTime;
       const end = changes.end_time === undefined ? current.endTime : changes.end_time;
       if (end && end <= start) {
-        throw new AppError(422, ErrorCode.VALIDATION_FAILED, "end_time must be after start_time.", [
-          { field: "json.end_time", message: "must be after start_time" },
-        ]);
+        throw new DomainError(ErrorCode.VALIDATION_FAILED, "end_time must be after start_time.", {
+          errors: [{ field: "json.end_time", message: "must be after start_time" }],
+        });
       }
       if (changes.capacity !== undefined && changes.capacity > current.capacity) {
         await repo.insertSeatRange(tx, id, current.capacity + 1, changes.capacity);
@@ -130,7 +130,7 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
       } else if (changes.capacity !== undefined && changes.capacity < current.capacity) {
         const busy = await repo.removeSeatsAbove(tx, id, changes.capacity);
         if (busy.length > 0) {
-          throw conflict(
+          throw new DomainError(
             ErrorCode.CAPACITY_SHRINK_CONFLICT,
             `Cannot shrink to ${changes.capacity}: seats ${busy.slice(0, 10).join(", ")}${busy.length > 10 ? ", …" : ""} are not available.`,
           );

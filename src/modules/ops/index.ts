@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { AppError, ErrorCode } from "../../domain/errors";
+import { DomainError, ErrorCode } from "../../domain/errors";
 import { createRouter, jsonContent, problems } from "../../http/router";
 import { registry } from "../../platform/metrics";
 import { metricsText } from "./ops.metrics";
@@ -44,9 +44,7 @@ export const opsRouter = createRouter()
   .openapi(ready, async (c) => {
     const state = await checkReadiness();
     if (state.postgres === "down") {
-      throw new AppError(503, ErrorCode.SERVICE_UNAVAILABLE, "PostgreSQL is unreachable.", undefined, {
-        "retry-after": "5",
-      });
+      throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, "PostgreSQL is unreachable.", { retryAfterSeconds: 5 });
     }
     return c.json(state, 200);
   })

@@ -1,14 +1,15 @@
 import type { AuthUser } from "../../domain/auth-user";
-import { AppError, ErrorCode, forbidden, notFound } from "../../domain/errors";
+import { DomainError, ErrorCode } from "../../domain/errors";
 import { forgetCachedUser } from "../../http/auth";
 import { hashPassword, verifyPassword } from "../../platform/passwords";
 import { findUserById, listUsers, updateUser } from "./users.repo";
 import { toUserDto, type UserDto } from "./users.schemas";
 
 export async function getUser(actor: AuthUser, id: number): Promise<UserDto> {
-  if (actor.id !== id && !actor.isAdmin) throw forbidden("You can only read your own account.");
+  if (actor.id !== id && !actor.isAdmin)
+    throw new DomainError(ErrorCode.FORBIDDEN, "You can only read your own account.");
   const row = await findUserById(id);
-  if (!row) throw notFound(ErrorCode.USER_NOT_FOUND, `User ${id} does not exist.`);
+  if (!row) throw new DomainError(ErrorCode.USER_NOT_FOUND, `User ${id} does not exist.`);
   return toUserDto(row);
 }
 
@@ -28,12 +29,12 @@ export async function updateMe(
     const ok =
       input.current_password !== undefined && (await verifyPassword(input.current_password, row?.hashedPassword));
     if (!ok) {
-      throw new AppError(403, ErrorCode.WRONG_PASSWORD, "current_password is missing or wrong.");
+      throw new DomainError(ErrorCode.WRONG_PASSWORD, "current_password is missing or wrong.");
     }
     changes.hashedPassword = await hashPassword(input.password);
   }
   const row = await updateUser(actor.id, changes);
-  if (!row) throw notFound(ErrorCode.USER_NOT_FOUND, "Your account no longer exists.");
+  if (!row) throw new DomainError(ErrorCode.USER_NOT_FOUND, "Your account no longer exists.");
   forgetCachedUser(actor.id);
   return toUserDto(row);
 }

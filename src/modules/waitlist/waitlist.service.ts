@@ -1,7 +1,7 @@
 import { invalidateEventSeats } from "../../cache/scopes";
 import { isoTime } from "../../db/time";
 import type { AuthUser } from "../../domain/auth-user";
-import { conflict, ErrorCode, notFound } from "../../domain/errors";
+import { DomainError, ErrorCode } from "../../domain/errors";
 import { promoteNextInLine } from "./waitlist.offers";
 import * as repo from "./waitlist.repo";
 import * as store from "./waitlist.store";
@@ -23,15 +23,15 @@ const toDto = (eventId: number, p: store.WaitlistPosition): WaitlistEntryDto => 
 /** Joins the line of a sold-out event; joining again keeps the first place (created: false). */
 export async function join(actor: AuthUser, eventId: number): Promise<{ created: boolean; entry: WaitlistEntryDto }> {
   const event = await repo.readWaitlistEventState(eventId, actor.id);
-  if (!event) throw notFound(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
-  if (event.started) throw conflict(ErrorCode.EVENT_STARTED, "The event has already started.");
+  if (!event) throw new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
+  if (event.started) throw new DomainError(ErrorCode.EVENT_STARTED, "The event has already started.");
   if (event.user_has_booking) {
-    throw conflict(ErrorCode.ALREADY_BOOKED_EVENT, "You already have a booking for this event.");
+    throw new DomainError(ErrorCode.ALREADY_BOOKED_EVENT, "You already have a booking for this event.");
   }
   const current = await store.waitlistPosition(eventId, actor.id);
   if (current) return { created: false, entry: toDto(eventId, current) };
   if (event.has_available) {
-    throw conflict(ErrorCode.SEATS_AVAILABLE, "Seats are still available: book one instead of waiting.");
+    throw new DomainError(ErrorCode.SEATS_AVAILABLE, "Seats are still available: book one instead of waiting.");
   }
   const startMs = new Date(isoTime(event.start_time)).getTime();
   const joined = await store.joinWaitlist(eventId, actor.id, Date.now(), startMs);
@@ -47,13 +47,13 @@ export async function join(actor: AuthUser, eventId: number): Promise<{ created:
 
 export async function position(actor: AuthUser, eventId: number): Promise<WaitlistEntryDto> {
   const p = await store.waitlistPosition(eventId, actor.id);
-  if (!p) throw notFound(ErrorCode.NOT_ON_WAITLIST, `You are not on the waitlist of event ${eventId}.`);
+  if (!p) throw new DomainError(ErrorCode.NOT_ON_WAITLIST, `You are not on the waitlist of event ${eventId}.`);
   return toDto(eventId, p);
 }
 
 export async function leave(actor: AuthUser, eventId: number): Promise<void> {
   if (!(await store.leaveWaitlist(eventId, actor.id))) {
-    throw notFound(ErrorCode.NOT_ON_WAITLIST, `You are not on the waitlist of event ${eventId}.`);
+    throw new DomainError(ErrorCode.NOT_ON_WAITLIST, `You are not on the waitlist of event ${eventId}.`);
   }
   await invalidateEventSeats(eventId);
 }

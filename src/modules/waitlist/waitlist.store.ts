@@ -1,4 +1,4 @@
-import { AppError, ErrorCode } from "../../domain/errors";
+import { DomainError, ErrorCode } from "../../domain/errors";
 import { logger, throttledWarn } from "../../platform/logger";
 import { redis } from "../../platform/redis";
 
@@ -44,15 +44,9 @@ async function withRedis<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     logger.warn({ err: (err as Error).message, op: what }, "waitlist unavailable: redis error");
-    throw new AppError(
-      503,
-      ErrorCode.SERVICE_UNAVAILABLE,
-      "The waitlist is unavailable right now; try again shortly.",
-      undefined,
-      {
-        "retry-after": "5",
-      },
-    );
+    throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, "The waitlist is unavailable right now; try again shortly.", {
+      retryAfterSeconds: 5,
+    });
   }
 }
 

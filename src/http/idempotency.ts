@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { AppError, ErrorCode } from "../domain/errors";
-import { db, type Tx } from "./db";
+import { DomainError, ErrorCode, type FieldError } from "../domain/errors";
+import { db, type Tx } from "../platform/db";
+import { statusOf } from "./problem";
 
 export interface StoredResponse {
   status: number;
@@ -26,7 +27,7 @@ class Replay extends Error {
  * Runs `work` in one transaction. With an Idempotency-Key, the key row is claimed first in that
  * same transaction: a concurrent request with the same key waits on the row's unique index until
  * the first commits, then answers from the stored response. The work runs under a savepoint, so
- * a refusal (a 4xx AppError) rolls back only the work and is stored in the claimed row by the
+ * a refusal (a DomainError answered with a 4xx) rolls back only the work and is stored in the claimed row by the
  * same transaction: the stored answer is always the one the first caller got. 24 h, per user.
  */
 export async function runIdempotent(
@@ -41,7 +42,7 @@ export async function runIdempotent(
     tx.execute(sql`
       update idempotency_keys set status_code = ${status}, response_body = ${JSON.stringify(body)}::json
       where user_id = ${userId} and key = ${key}`);
-  let outcome: { result: { status: number; body: unknown } } | { refusal: AppError };
+  let outcome: { result: { status: number; body: unknown } } | { refusal: DomainError };
   try {
     outcome = await db.transaction(async (tx) => {
       const claimed = await tx.execute(sql`
@@ -58,8 +59,8 @@ export async function runIdempotent(
         await store(tx, result.status, result.body);
         return { result };
       } catch (err) {
-        if (!(err instanceof AppError) || err.status >= 500) throw err;
-        await store(tx, err.status, refusalBody(err));
+        if (!(err instanceof DomainError) || statusOf(err.code) >= 500) throw err;
+        await store(tx, statusOf(err.code), refusalBody(err));
         return { refusal: err };
       }
     });
@@ -76,8 +77,7 @@ async function readStored(tx: Tx, userId: number, key: string, hash: string): Pr
     select request_hash, status_code, response_body from idempotency_keys where user_id = ${userId} and key = ${key}`);
   if (!row) throw new Error("idempotency record vanished");
   if (row.request_hash !== hash) {
-    throw new AppError(
-      422,
+    throw new DomainError(
       ErrorCode.IDEMPOTENCY_KEY_REUSED,
       "This Idempotency-Key was already used with a different request.",
     );
@@ -86,25 +86,22 @@ async function readStored(tx: Tx, userId: number, key: string, hash: string): Pr
   return { status: row.status_code, body, replayed: true };
 }
 
-const refusalBody = (err: AppError) => ({
-  status: err.status,
+const refusalBody = (err: DomainError) => ({
   code: err.code,
   detail: err.detail,
   errors: err.errors,
-  headers: err.headers,
+  retry_after_seconds: err.retryAfterSeconds,
 });
 
-/** Rebuilds the AppError of a stored refusal so it renders exactly as the first time. */
-export function refusalFrom(stored: StoredResponse): AppError | undefined {
+/** Rebuilds the DomainError of a stored refusal so it renders as the first time, marked as replayed. */
+export function refusalFrom(stored: StoredResponse): DomainError | undefined {
   if (stored.status < 400) return undefined;
-  const b = stored.body as {
-    status: number;
-    code: ErrorCode;
-    detail: string;
-    errors?: [];
-    headers?: Record<string, string>;
-  };
-  return new AppError(b.status, b.code, b.detail, b.errors, { ...b.headers, "idempotent-replayed": "true" });
+  const b = stored.body as { code: ErrorCode; detail: string; errors?: FieldError[]; retry_after_seconds?: number };
+  return new DomainError(b.code, b.detail, {
+    errors: b.errors,
+    retryAfterSeconds: b.retry_after_seconds,
+    replayed: true,
+  });
 }
 
 /** Deletes up to `limit` expired keys (the janitor runs it in a loop); returns how many went. */
