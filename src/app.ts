@@ -15,13 +15,16 @@ import { docsRouter } from "./modules/docs";
 import { eventsRouter } from "./modules/events";
 import { opsRouter } from "./modules/ops";
 import { usersRouter } from "./modules/users";
+import { loadTokenUser } from "./modules/users/users.service";
 import { waitlistRouter } from "./modules/waitlist";
+import { useTokenUserLoader } from "./platform/tokens";
 
 export const API_PREFIX = "/api/v1";
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Builds the whole HTTP API. Pure: no listening, no connections opened here. */
 export function createApp(): OpenAPIHono<AppEnv> {
+  useTokenUserLoader(loadTokenUser);
   const app = createRouter();
 
   app.use("*", requestContext);

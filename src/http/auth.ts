@@ -1,97 +1,8 @@
 import { createMiddleware } from "hono/factory";
-import { sign, verify } from "hono/jwt";
-import { config } from "../config";
 import type { AuthUser } from "../domain/auth-user";
 import { DomainError, ErrorCode } from "../domain/errors";
-import { findUserById } from "../modules/users/users.repo";
-import type { AppEnv } from "./router";
-
-const ALG = "HS256";
-
-export function accessTokenTtlSeconds(): number {
-  return config.ACCESS_TOKEN_EXPIRE_MINUTES * 60;
-}
-
-export async function signAccessToken(user: { id: number; tokenVersion: number }): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return sign(
-    { sub: String(user.id), ver: user.tokenVersion, iat: now, exp: now + accessTokenTtlSeconds() },
-    config.JWT_SECRET,
-    ALG,
-  );
-}
-
-interface CachedUser {
-  user: AuthUser & { tokenVersion: number };
-  until: number;
-}
-
-// Tokens are checked against the user row (deleted users and old password versions are refused).
-// A short in-process cache keeps that off the hot path; local changes evict it at once.
-const USER_CACHE_MS = 5_000;
-const userCache = new Map<number, CachedUser>();
-
-export function forgetCachedUser(id: number): void {
-  userCache.delete(id);
-}
-
-async function loadAuthUser(id: number): Promise<CachedUser["user"] | undefined> {
-  const hit = userCache.get(id);
-  if (hit && hit.until > Date.now()) return hit.user;
-  const row = await findUserById(id);
-  if (!row) {
-    userCache.delete(id);
-    return undefined;
-  }
-  const user = { id: row.id, email: row.email, isAdmin: row.isAdmin, tokenVersion: row.tokenVersion };
-  if (userCache.size > 50_000) userCache.clear();
-  userCache.set(id, { user, until: Date.now() + USER_CACHE_MS });
-  return user;
-}
-
-interface VerifiedToken {
-  id: number;
-  ver: unknown;
-  expMs: number;
-}
-
-// Signature checks are pure: a token verified once stays verified until its `exp`, so repeat
-// requests skip the HMAC and key import. The user row (deleted? password changed?) is still
-// checked on every request through loadAuthUser.
-const verifiedTokens = new Map<string, VerifiedToken>();
-const MAX_VERIFIED_TOKENS = 50_000;
-
-async function verifyToken(token: string): Promise<VerifiedToken> {
-  const known = verifiedTokens.get(token);
-  if (known) {
-    if (known.expMs > Date.now()) return known;
-    verifiedTokens.delete(token);
-    throw new DomainError(ErrorCode.UNAUTHORIZED, "The token is invalid or expired.");
-  }
-  let payload: Record<string, unknown>;
-  try {
-    payload = (await verify(token, config.JWT_SECRET, { alg: ALG })) as Record<string, unknown>;
-  } catch {
-    throw new DomainError(ErrorCode.UNAUTHORIZED, "The token is invalid or expired.");
-  }
-  if (typeof payload.exp !== "number") throw new DomainError(ErrorCode.UNAUTHORIZED, "The token has no expiry.");
-  const id = Number(payload.sub);
-  if (!Number.isSafeInteger(id) || id < 1)
-    throw new DomainError(ErrorCode.UNAUTHORIZED, "The token is invalid or expired.");
-  const verified = { id, ver: payload.ver, expMs: payload.exp * 1000 };
-  if (verifiedTokens.size >= MAX_VERIFIED_TOKENS) verifiedTokens.clear();
-  verifiedTokens.set(token, verified);
-  return verified;
-}
-
-/** Returns the user a bearer token names, or throws 401. HS256 only; `exp` is required. */
-export async function userFromToken(token: string): Promise<AuthUser> {
-  const { id, ver } = await verifyToken(token);
-  const user = await loadAuthUser(id);
-  if (!user || user.tokenVersion !== ver)
-    throw new DomainError(ErrorCode.UNAUTHORIZED, "The token is no longer valid.");
-  return { id: user.id, email: user.email, isAdmin: user.isAdmin };
-}
+import { userFromToken } from "../platform/tokens";
+import { type AppEnv, bearerSecurity } from "./router";
 
 function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
@@ -129,3 +40,9 @@ export function currentUser(c: { get(key: "user"): AuthUser | undefined }): Auth
   if (!user) throw new DomainError(ErrorCode.UNAUTHORIZED, "Not authenticated.");
   return user;
 }
+
+/** Route fields for an operation that needs a signed-in user: `createRoute({ ...authed(), … })`. */
+export const authed = () => ({ security: bearerSecurity, middleware: [requireAuth] as [typeof requireAuth] });
+
+/** Route fields for an admin-only operation. */
+export const adminOnly = () => ({ security: bearerSecurity, middleware: [requireAdmin] as [typeof requireAdmin] });

@@ -123,7 +123,7 @@ export const pagedJsonContent = <T extends z.ZodType>(item: T, description: stri
   headers: { "X-Total-Count": { schema: { type: "integer" as const } } },
 });
 
-export const bearerSecurity = [{ bearerAuth: [] }];
+export const bearerSecurity: Record<string, string[]>[] = [{ bearerAuth: [] }];
 
 /** A positive 64-bit-safe integer path id; anything else is a 422, never a 500. */
 export const idParam = (name: string) =>

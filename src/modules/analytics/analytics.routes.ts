@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAdmin, requireAuth } from "../../http/auth";
-import { bearerSecurity, idParam, jsonContent, problems } from "../../http/router";
+import { adminOnly, authed } from "../../http/auth";
+import { idParam, jsonContent, problems } from "../../http/router";
 import {
   BookingTrendSchema,
   BookingTrendsQuery,
@@ -15,15 +15,14 @@ import {
 
 const tags = ["Analytics"];
 const cached = "Cached for up to 15 s.";
-const adminOnly = `Admin only. ${cached}`;
+const adminNote = `Admin only. ${cached}`;
 
 export const overview = createRoute({
   method: "get",
   path: "/analytics/overview",
   tags,
-  description: `Totals, most popular events, capacity utilization and 30 days of trends. ${adminOnly}`,
-  security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  description: `Totals, most popular events, capacity utilization and 30 days of trends. ${adminNote}`,
+  ...adminOnly(),
   responses: { 200: jsonContent(OverviewSchema, "The overview"), ...problems(401, 403) },
 });
 
@@ -31,9 +30,8 @@ export const popularEvents = createRoute({
   method: "get",
   path: "/analytics/popular-events",
   tags,
-  description: `Live events, most BOOKED bookings first (ties: lowest id). ${adminOnly}`,
-  security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  description: `Live events, most BOOKED bookings first (ties: lowest id). ${adminNote}`,
+  ...adminOnly(),
   request: { query: PopularEventsQuery },
   responses: { 200: jsonContent(z.array(PopularEventSchema), "Most booked events"), ...problems(401, 403) },
 });
@@ -42,9 +40,8 @@ export const capacityUtilization = createRoute({
   method: "get",
   path: "/analytics/capacity-utilization",
   tags,
-  description: `Every live event's utilization, most utilized first. ${adminOnly}`,
-  security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  description: `Every live event's utilization, most utilized first. ${adminNote}`,
+  ...adminOnly(),
   responses: {
     200: jsonContent(z.array(CapacityUtilizationSchema), "Utilization per event"),
     ...problems(401, 403),
@@ -55,9 +52,8 @@ export const bookingTrends = createRoute({
   method: "get",
   path: "/analytics/booking-trends",
   tags,
-  description: `One row per UTC day, oldest first; days without bookings give 0. ${adminOnly}`,
-  security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  description: `One row per UTC day, oldest first; days without bookings give 0. ${adminNote}`,
+  ...adminOnly(),
   request: { query: BookingTrendsQuery },
   responses: { 200: jsonContent(z.array(BookingTrendSchema), "Bookings per day"), ...problems(401, 403) },
 });
@@ -66,9 +62,8 @@ export const userStats = createRoute({
   method: "get",
   path: "/analytics/user-stats/{user_id}",
   tags,
-  description: `One user's bookings, deleted events included. ${adminOnly}`,
-  security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  description: `One user's bookings, deleted events included. ${adminNote}`,
+  ...adminOnly(),
   request: { params: z.object({ user_id: idParam("user_id") }) },
   responses: { 200: jsonContent(UserStatsSchema, "The user's stats"), ...problems(401, 403, 404) },
 });
@@ -78,8 +73,7 @@ export const myStats = createRoute({
   path: "/analytics/my-stats",
   tags,
   description: `The caller's own booking stats (any signed-in user). ${cached}`,
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  ...authed(),
   responses: { 200: jsonContent(UserStatsSchema, "The caller's stats"), ...problems(401) },
 });
 
@@ -87,9 +81,8 @@ export const venueAnalytics = createRoute({
   method: "get",
   path: "/analytics/venue-analytics",
   tags,
-  description: `Live events grouped by venue, most booked venue first. ${adminOnly}`,
-  security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  description: `Live events grouped by venue, most booked venue first. ${adminNote}`,
+  ...adminOnly(),
   responses: { 200: jsonContent(z.array(VenueAnalyticsSchema), "Per-venue figures"), ...problems(401, 403) },
 });
 
@@ -97,8 +90,7 @@ export const summary = createRoute({
   method: "get",
   path: "/analytics/summary",
   tags,
-  description: `Headline totals with the time they were computed. ${adminOnly}`,
-  security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  description: `Headline totals with the time they were computed. ${adminNote}`,
+  ...adminOnly(),
   responses: { 200: jsonContent(SummarySchema, "The summary"), ...problems(401, 403) },
 });

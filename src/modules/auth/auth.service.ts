@@ -1,7 +1,7 @@
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
-import { accessTokenTtlSeconds, forgetCachedUser, signAccessToken } from "../../http/auth";
 import { hashPassword, verifyPassword } from "../../platform/passwords";
+import { accessTokenTtlSeconds, forgetCachedUser, signAccessToken } from "../../platform/tokens";
 import { findUserByEmail, insertUser, promoteToAdmin } from "../users/users.repo";
 import { toUserDto, type UserDto } from "../users/users.schemas";
 import { beginLoginAttempt } from "./login-throttle";

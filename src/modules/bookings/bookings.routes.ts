@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth } from "../../http/auth";
-import { bearerSecurity, idParam, jsonContent, pagedJsonContent, problems } from "../../http/router";
+import { authed } from "../../http/auth";
+import { idParam, jsonContent, pagedJsonContent, problems } from "../../http/router";
 import { PaginationQuery } from "../users/users.schemas";
 import { BookingSchema, BookManyRequestSchema, IdempotencyHeaders, MultiBookingSchema } from "./bookings.schemas";
 
@@ -12,8 +12,7 @@ export const bookSeatRoute = createRoute({
   tags,
   description:
     "Books one seat in one transaction (SELECT … FOR UPDATE on the seat). The holder of a waitlist offer books the held seat here.",
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  ...authed(),
   request: {
     params: z.object({
       id: idParam("id"),
@@ -35,8 +34,7 @@ export const bookManyRoute = createRoute({
   tags,
   description:
     "`{seat_numbers}`: all or nothing, seats locked in ascending order. `{quantity}`: best available with SKIP LOCKED.",
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  ...authed(),
   request: {
     params: z.object({ id: idParam("id") }),
     headers: IdempotencyHeaders,
@@ -50,8 +48,7 @@ export const listMyBookingsRoute = createRoute({
   path: "/bookings",
   tags,
   description: "The caller's bookings, newest first.",
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  ...authed(),
   request: { query: PaginationQuery },
   responses: {
     200: pagedJsonContent(BookingSchema, "A page of bookings"),
@@ -64,8 +61,7 @@ export const getBookingRoute = createRoute({
   path: "/bookings/{id}",
   tags,
   description: "One booking (owner or admin; anyone else gets 404).",
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  ...authed(),
   request: { params: z.object({ id: idParam("id") }) },
   responses: { 200: jsonContent(BookingSchema, "The booking"), ...problems(401, 404) },
 });
@@ -75,8 +71,7 @@ export const cancelBookingRoute = createRoute({
   path: "/bookings/cancel/{id}",
   tags,
   description: "Cancels a booking (owner or admin); the seat is released and `seat.released` published.",
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  ...authed(),
   request: { params: z.object({ id: idParam("id") }) },
   responses: { 200: jsonContent(BookingSchema, "The cancelled booking"), ...problems(401, 404, 409) },
 });

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAdmin } from "../../http/auth";
-import { bearerSecurity, idParam, jsonContent, pagedJsonContent, problems } from "../../http/router";
+import { adminOnly } from "../../http/auth";
+import { idParam, jsonContent, pagedJsonContent, problems } from "../../http/router";
 import {
   EventCreateSchema,
   EventDetailSchema,
@@ -23,8 +23,7 @@ export const createEventRoute = createRoute({
   path: "/events",
   tags,
   description: "Creates an event and its seats 1..capacity in one transaction (admin).",
-  security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  ...adminOnly(),
   request: jsonBody(EventCreateSchema),
   responses: { 201: jsonContent(EventSchema, "The new event"), ...problems(400, 401, 403, 409) },
 });
@@ -46,8 +45,7 @@ export const eventBookingsByPrefixRoute = createRoute({
   path: "/events/bookings/{id}",
   tags,
   description: "The event with its BOOKED bookings (admin). Same as /events/{id}/bookings.",
-  security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  ...adminOnly(),
   request: { params: IdParams },
   responses: { 200: jsonContent(EventWithBookingsSchema, "Event and bookings"), ...problems(401, 403, 404) },
 });
@@ -71,8 +69,7 @@ export const updateEventRoute = createRoute({
   path: "/events/{id}",
   tags,
   description: "Partial update (admin). Capacity may grow, or shrink while the removed seats are all AVAILABLE.",
-  security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  ...adminOnly(),
   request: { params: IdParams, ...jsonBody(EventUpdateSchema) },
   responses: { 200: jsonContent(EventSchema, "The updated event"), ...problems(400, 401, 403, 404, 409) },
 });
@@ -82,8 +79,7 @@ export const deleteEventRoute = createRoute({
   path: "/events/{id}",
   tags,
   description: "Soft delete (admin): BOOKED bookings become CANCELLED and holders are notified.",
-  security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  ...adminOnly(),
   request: { params: IdParams },
   responses: { 204: { description: "Deleted" }, ...problems(401, 403, 404) },
 });

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAdmin, requireAuth } from "../../http/auth";
-import { bearerSecurity, idParam, jsonContent, pagedJsonContent, problems } from "../../http/router";
+import { adminOnly, authed } from "../../http/auth";
+import { idParam, jsonContent, pagedJsonContent, problems } from "../../http/router";
 import { PaginationQuery, UpdateMeSchema, UserSchema } from "./users.schemas";
 
 const tags = ["Users"];
@@ -9,8 +9,7 @@ export const getMe = createRoute({
   method: "get",
   path: "/users/me",
   tags,
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  ...authed(),
   responses: { 200: jsonContent(UserSchema, "The caller's account"), ...problems(401) },
 });
 
@@ -18,8 +17,7 @@ export const patchMe = createRoute({
   method: "patch",
   path: "/users/me",
   tags,
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  ...authed(),
   request: { body: { required: true, content: { "application/json": { schema: UpdateMeSchema } } } },
   responses: { 200: jsonContent(UserSchema, "The updated account"), ...problems(400, 401, 403) },
 });
@@ -28,8 +26,7 @@ export const getUserById = createRoute({
   method: "get",
   path: "/users/{id}",
   tags,
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  ...authed(),
   request: { params: z.object({ id: idParam("id") }) },
   responses: { 200: jsonContent(UserSchema, "The user"), ...problems(401, 403, 404) },
 });
@@ -38,8 +35,7 @@ export const listUsersRoute = createRoute({
   method: "get",
   path: "/users",
   tags,
-  security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  ...adminOnly(),
   request: { query: PaginationQuery },
   responses: {
     200: pagedJsonContent(UserSchema, "Users ordered by id"),

@@ -1,7 +1,7 @@
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
-import { forgetCachedUser } from "../../http/auth";
 import { hashPassword, verifyPassword } from "../../platform/passwords";
+import { forgetCachedUser } from "../../platform/tokens";
 import { findUserById, listUsers, updateUser } from "./users.repo";
 import { toUserDto, type UserDto } from "./users.schemas";
 
@@ -37,4 +37,10 @@ export async function updateMe(
   if (!row) throw new DomainError(ErrorCode.USER_NOT_FOUND, "Your account no longer exists.");
   forgetCachedUser(actor.id);
   return toUserDto(row);
+}
+
+/** The identity a token's subject has now, for the auth middleware (undefined once deleted). */
+export async function loadTokenUser(id: number) {
+  const row = await findUserById(id);
+  return row && { id: row.id, email: row.email, isAdmin: row.isAdmin, tokenVersion: row.tokenVersion };
 }

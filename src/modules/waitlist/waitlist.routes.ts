@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAdmin, requireAuth } from "../../http/auth";
-import { bearerSecurity, idParam, jsonContent, problems } from "../../http/router";
+import { adminOnly, authed } from "../../http/auth";
+import { idParam, jsonContent, problems } from "../../http/router";
 
 const tags = ["Waitlist"];
 const params = z.object({ event_id: idParam("event_id") });
@@ -26,8 +26,7 @@ export const joinRoute = createRoute({
   tags,
   description:
     "Joins the waitlist of a sold-out event (201); joining again keeps the first place (200). When a seat is freed the head of the line gets a timed offer (the seat is HELD for them).",
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  ...authed(),
   request: { params },
   responses: {
     201: jsonContent(WaitlistEntrySchema, "Joined"),
@@ -40,8 +39,7 @@ export const positionRoute = createRoute({
   method: "get",
   path: "/waitlist/{event_id}",
   tags,
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  ...authed(),
   request: { params },
   responses: { 200: jsonContent(WaitlistEntrySchema, "The caller's place"), ...problems(401, 404, 503) },
 });
@@ -50,8 +48,7 @@ export const leaveRoute = createRoute({
   method: "delete",
   path: "/waitlist/{event_id}",
   tags,
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  ...authed(),
   request: { params },
   responses: { 204: { description: "Left the list" }, ...problems(401, 404, 503) },
 });
@@ -61,8 +58,7 @@ export const entriesRoute = createRoute({
   path: "/waitlist/{event_id}/entries",
   tags,
   description: "The ordered line (admin).",
-  security: bearerSecurity,
-  middleware: [requireAdmin] as const,
+  ...adminOnly(),
   request: {
     params,
     query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200) }),
