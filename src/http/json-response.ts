@@ -1,7 +1,7 @@
 import type { Context, TypedResponse } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JSONParsed } from "hono/utils/types";
-import type { Json } from "../cache/keys";
+import type { Json } from "../cache";
 import type { AppEnv } from "./router";
 
 /**

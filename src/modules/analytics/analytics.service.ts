@@ -1,5 +1,4 @@
-import { getOrLoadJson, type Json } from "../../cache/cache";
-import { analyticsEntry } from "../../cache/scopes";
+import { analyticsEntry, getOrLoadJson, type Json } from "../../cache";
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
 import {

@@ -1,10 +1,10 @@
-import { invalidateEventSeats } from "../../cache/scopes";
+import { eventScope } from "../../cache";
 import { config } from "../../config";
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
 import { runIdempotent, type StoredResponse } from "../../http/idempotency";
+import { afterCommit } from "../../messaging/after-commit";
 import { Streams, writeOutbox } from "../../messaging/outbox";
-import { kickOutboxRelay } from "../../messaging/relay";
 import { db, type Tx } from "../../platform/db";
 import { bookingConflicts, bookingsTotal, cancellationsTotal, waitlistOffers } from "../../platform/metrics";
 import { afterOffer, offerSeatInTransaction, peekHeadOfLine } from "../waitlist/waitlist.offers";
@@ -138,7 +138,7 @@ export async function bookSeats(
   }
   if (!stored.replayed && stored.status === 201) {
     // Before answering: nobody may read the seat as free from the cache after this response.
-    await invalidateEventSeats(eventId);
+    await afterCommit({ invalidate: [eventScope(eventId)] });
     bookingsTotal.inc({ path }, outcome.seats);
     if (outcome.acceptedOffers > 0) waitlistOffers.inc({ outcome: "accepted" }, outcome.acceptedOffers);
   }
@@ -209,8 +209,7 @@ export async function cancelBooking(actor: AuthUser, id: number): Promise<Bookin
   if (done.offeredTo !== undefined) {
     await afterOffer(done.dto.event_id, done.seatId, done.offeredTo);
   } else {
-    await invalidateEventSeats(done.dto.event_id);
-    kickOutboxRelay();
+    await afterCommit({ invalidate: [eventScope(done.dto.event_id)], outbox: true });
   }
   cancellationsTotal.inc();
   return done.dto;

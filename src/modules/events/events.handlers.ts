@@ -1,4 +1,4 @@
-import type { Json } from "../../cache/keys";
+import type { Json } from "../../cache";
 import { currentUser } from "../../http/auth";
 import { sendJson } from "../../http/json-response";
 import type { AppRouteHandler } from "../../http/router";

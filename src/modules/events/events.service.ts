@@ -1,10 +1,20 @@
-import { getOrLoad, getOrLoadJson, getOrLoadText, type Json, refresh } from "../../cache/cache";
-import { eventDocEntry, eventListEntry, invalidateEvent, seatMapEntry } from "../../cache/scopes";
+import {
+  eventDocEntry,
+  eventListEntry,
+  eventListScope,
+  eventScope,
+  getOrLoad,
+  getOrLoadJson,
+  getOrLoadText,
+  type Json,
+  refresh,
+  seatMapEntry,
+} from "../../cache";
 import { isoTime, isoTimeOrNull } from "../../db/time";
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode, pgErrorCode } from "../../domain/errors";
+import { afterCommit } from "../../messaging/after-commit";
 import { Streams, writeOutbox } from "../../messaging/outbox";
-import { kickOutboxRelay } from "../../messaging/relay";
 import { db } from "../../platform/db";
 import { dropWaitlist, rescheduleWaitlist, waitlistSize } from "../waitlist/waitlist.store";
 import * as repo from "./events.repo";
@@ -51,8 +61,7 @@ export async function createEvent(actor: AuthUser, input: EventCreate): Promise<
 
 /** After COMMIT of a change to an event: drop its cached documents and list pages, announce it. */
 async function afterEventWrite(id: number): Promise<void> {
-  await invalidateEvent(id);
-  kickOutboxRelay();
+  await afterCommit({ invalidate: [eventScope(id), eventListScope], outbox: true });
 }
 
 async function loadEventDetail(id: number): Promise<EventDetailDto | null> {

@@ -1,8 +1,8 @@
-import { invalidateEventSeats } from "../../cache/scopes";
+import { eventScope } from "../../cache";
 import { config } from "../../config";
 import { isoTime } from "../../db/time";
+import { afterCommit } from "../../messaging/after-commit";
 import { Streams, writeOutbox } from "../../messaging/outbox";
-import { kickOutboxRelay } from "../../messaging/relay";
 import { db, type Tx } from "../../platform/db";
 import { logger } from "../../platform/logger";
 import { waitlistOffers } from "../../platform/metrics";
@@ -55,8 +55,7 @@ export async function offerSeatInTransaction(
 export async function afterOffer(eventId: number, seatId: number, userId: number): Promise<void> {
   await store.removeFromLine(eventId, userId);
   waitlistOffers.inc({ outcome: "made" });
-  await invalidateEventSeats(eventId);
-  kickOutboxRelay();
+  await afterCommit({ invalidate: [eventScope(eventId)], outbox: true });
   logger.info({ event_id: eventId, seat_id: seatId, user_id: userId }, "waitlist offer made");
 }
 
@@ -131,8 +130,7 @@ export async function expireOffers(batch = 100): Promise<number> {
   });
   if (expired.length === 0) return 0;
   waitlistOffers.inc({ outcome: "expired" }, expired.length);
-  await Promise.all([...new Set(expired.map((h) => h.event_id))].map((id) => invalidateEventSeats(id)));
-  kickOutboxRelay();
+  await afterCommit({ invalidate: [...new Set(expired.map((h) => h.event_id))].map(eventScope), outbox: true });
   for (const h of expired) {
     await promoteNextInLine(h.event_id, h.seat_id).catch((err) =>
       logger.warn({ err: (err as Error).message, seat_id: h.seat_id }, "re-offer deferred to the promoter"),

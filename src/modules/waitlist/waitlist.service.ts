@@ -1,4 +1,4 @@
-import { invalidateEventSeats } from "../../cache/scopes";
+import { invalidateEventSeats } from "../../cache";
 import { isoTime } from "../../db/time";
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
