@@ -109,9 +109,35 @@ describe("the configured admin", () => {
     expect(await ensureAdmin(email, "first-password-1", { resetPassword: true })).toBe("password reset");
     const reset = await api("POST", "/api/v1/auth/token", { form: { username: email, password: "first-password-1" } });
     expect(reset.status).toBe(200);
-    const plain = await registerAndLogin("plain");
-    expect(await ensureAdmin(plain.email, "ignored-password-1", { resetPassword: false })).toBe("promoted");
-    expect((await api("GET", "/api/v1/users/me", { token: plain.token })).body.is_admin).toBe(true);
+  });
+
+  it("never promotes at start-up an account that cannot prove it is the operator's (issue 13.1)", async () => {
+    // Someone registered ADMIN_EMAIL first, with a password of their own.
+    const squatter = await registerAndLogin("squatter");
+    expect(await ensureAdmin(squatter.email, "operator-password-1", { resetPassword: false })).toBe("refused");
+    const me = await api("GET", "/api/v1/users/me", { token: squatter.token });
+    expect(me.status).toBe(200);
+    expect(me.body.is_admin).toBe(false);
+  });
+
+  it("promotes at start-up an account whose password is ADMIN_PASSWORD, and its older tokens stop working", async () => {
+    const owner = await registerAndLogin("owner");
+    expect(await ensureAdmin(owner.email, owner.password, { resetPassword: false })).toBe("promoted");
+    expect((await api("GET", "/api/v1/users/me", { token: owner.token })).status).toBe(401);
+    const fresh = await api("POST", "/api/v1/auth/token", {
+      form: { username: owner.email, password: owner.password },
+    });
+    expect((await api("GET", "/api/v1/users/me", { token: fresh.body.access_token })).body.is_admin).toBe(true);
+  });
+
+  it("lets `bun run create-admin` take an account over explicitly: new password, admin, old tokens refused", async () => {
+    const taken = await registerAndLogin("taken");
+    expect(await ensureAdmin(taken.email, "operator-password-2", { resetPassword: true })).toBe("password reset");
+    expect((await api("GET", "/api/v1/users/me", { token: taken.token })).status).toBe(401);
+    const login = await api("POST", "/api/v1/auth/token", {
+      form: { username: taken.email, password: "operator-password-2" },
+    });
+    expect((await api("GET", "/api/v1/users/me", { token: login.body.access_token })).body.is_admin).toBe(true);
   });
 });
 

@@ -44,14 +44,16 @@ let counter = 0;
 export const uniqueEmail = (label = "user") => `${label}-${Date.now()}-${++counter}@example.test`;
 
 /** Registers a user over HTTP and logs in; returns its token and id. */
-export async function registerAndLogin(label = "user"): Promise<{ id: number; email: string; token: string }> {
+export async function registerAndLogin(
+  label = "user",
+): Promise<{ id: number; email: string; password: string; token: string }> {
   const email = uniqueEmail(label);
   const password = "correct-horse-1";
   const reg = await api("POST", "/api/v1/auth/register", { body: { email, password, full_name: label } });
   if (reg.status !== 201) throw new Error(`register failed: ${reg.status} ${reg.text}`);
   const login = await api("POST", "/api/v1/auth/token", { form: { username: email, password } });
   if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.text}`);
-  return { id: reg.body.id, email, token: login.body.access_token };
+  return { id: reg.body.id, email, password, token: login.body.access_token };
 }
 
 export async function adminToken(): Promise<{ id: number; token: string }> {

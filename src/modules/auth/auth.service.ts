@@ -1,5 +1,6 @@
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
+import { logger } from "../../platform/logger";
 import { hashPassword, verifyPassword } from "../../platform/passwords";
 import { accessTokenTtlSeconds, forgetCachedUser, signAccessToken } from "../../platform/tokens";
 import { findUserByEmail, insertUser, promoteToAdmin } from "../users/users.repo";
@@ -42,15 +43,20 @@ export async function issueToken(username: string, password: string, clientIp?: 
 }
 
 /**
- * Makes sure the account exists and is an admin. At start-up (`resetPassword: false`) an existing
- * account keeps its password, so a password changed through PATCH /users/me survives restarts;
- * `bun run create-admin` passes `resetPassword: true` because an operator asked for it.
+ * Makes sure the operator's account exists and is an admin.
+ * - At start-up (`resetPassword: false`) an existing account is made admin only if it proves it is
+ *   the operator's: its password is ADMIN_PASSWORD. Otherwise someone may have registered that
+ *   address first, so it is left as it is and the refusal is logged. A password changed through
+ *   PATCH /users/me survives restarts.
+ * - `bun run create-admin` (`resetPassword: true`) is the operator's explicit take-over: it sets
+ *   ADMIN_PASSWORD and admin rights.
+ * Every promotion bumps the token version, so tokens issued before it stop working.
  */
 export async function ensureAdmin(
   email: string,
   password: string,
   opts: { resetPassword: boolean },
-): Promise<"created" | "promoted" | "unchanged" | "password reset"> {
+): Promise<"created" | "promoted" | "unchanged" | "password reset" | "refused"> {
   const normalized = email.toLowerCase();
   const existing = await findUserByEmail(normalized);
   if (!existing) {
@@ -65,13 +71,22 @@ export async function ensureAdmin(
   }
   const current = existing ?? (await findUserByEmail(normalized));
   if (!current) throw new Error(`could not create or find ${normalized}`);
-  if (opts.resetPassword && !(await verifyPassword(password, current.hashedPassword))) {
+  const proven = await verifyPassword(password, current.hashedPassword);
+  if (opts.resetPassword && !proven) {
     await promoteToAdmin(normalized, await hashPassword(password));
     forgetCachedUser(current.id);
     return "password reset";
   }
   if (current.isAdmin) return "unchanged";
-  await promoteToAdmin(normalized);
+  if (!proven) {
+    logger.error(
+      { variable: "ADMIN_EMAIL", email: normalized },
+      "ADMIN_EMAIL names an existing account whose password is not ADMIN_PASSWORD: not made admin. " +
+        "Run `bun run create-admin` to take it over explicitly.",
+    );
+    return "refused";
+  }
+  await promoteToAdmin(normalized, current.hashedPassword);
   forgetCachedUser(current.id);
   return "promoted";
 }
