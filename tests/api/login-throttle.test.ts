@@ -143,4 +143,27 @@ describe("login throttling", () => {
       proc.kill("SIGKILL");
     }
   }, 30_000);
+
+  it("throttles guesses of current_password on PATCH /users/me like login failures (issue 13.4)", async () => {
+    const user = await registerAndLogin("stolen-token");
+    const peer = newPeer();
+    const change = (current: string) =>
+      app.request(
+        "/api/v1/users/me",
+        {
+          method: "PATCH",
+          headers: { "content-type": "application/json", authorization: `Bearer ${user.token}` },
+          body: JSON.stringify({ password: "new-password-77", current_password: current }),
+        },
+        fromPeer(peer),
+      );
+    const statuses: number[] = [];
+    for (let i = 0; i < MAX + 2; i++) statuses.push((await change(`guess-${i}-password`)).status);
+    expect(statuses.slice(0, MAX)).toEqual(Array(MAX).fill(403));
+    const refused = await change(PASSWORD);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    // The right password is refused too while throttled, and nothing was changed.
+    expect((await login(user.email, PASSWORD, newPeer())).status).toBe(429);
+  });
 });

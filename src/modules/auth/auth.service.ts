@@ -1,11 +1,11 @@
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
+import { beginLoginAttempt } from "../../http/login-throttle";
 import { logger } from "../../platform/logger";
 import { hashPassword, verifyPassword } from "../../platform/passwords";
 import { accessTokenTtlSeconds, forgetCachedUser, signAccessToken } from "../../platform/tokens";
 import { findUserByEmail, insertUser, promoteToAdmin } from "../users/users.repo";
 import { toUserDto, type UserDto } from "../users/users.schemas";
-import { beginLoginAttempt } from "./login-throttle";
 
 export async function registerUser(
   input: { email: string; full_name?: string | null; password: string; is_admin: boolean },

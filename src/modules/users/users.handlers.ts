@@ -1,4 +1,5 @@
 import { currentUser } from "../../http/auth";
+import { clientIp } from "../../http/client-ip";
 import type { AppRouteHandler } from "../../http/router";
 import type { getMe, getUserById, listUsersRoute, patchMe } from "./users.routes";
 import { getUser, listAllUsers, updateMe } from "./users.service";
@@ -9,7 +10,7 @@ export const handleGetMe: AppRouteHandler<typeof getMe> = async (c) => {
 };
 
 export const handlePatchMe: AppRouteHandler<typeof patchMe> = async (c) => {
-  return c.json(await updateMe(currentUser(c), c.req.valid("json")), 200);
+  return c.json(await updateMe(currentUser(c), c.req.valid("json"), clientIp(c)), 200);
 };
 
 export const handleGetUser: AppRouteHandler<typeof getUserById> = async (c) => {

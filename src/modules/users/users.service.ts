@@ -1,5 +1,6 @@
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
+import { beginLoginAttempt } from "../../http/login-throttle";
 import { hashPassword, verifyPassword } from "../../platform/passwords";
 import { forgetCachedUser } from "../../platform/tokens";
 import { findUserById, listUsers, updateUser } from "./users.repo";
@@ -21,13 +22,17 @@ export async function listAllUsers(limit: number, offset: number) {
 export async function updateMe(
   actor: AuthUser,
   input: { full_name?: string | null; password?: string; current_password?: string },
+  clientIp?: string,
 ): Promise<UserDto> {
   const changes: { fullName?: string | null; hashedPassword?: string } = {};
   if (input.full_name !== undefined) changes.fullName = input.full_name;
   if (input.password !== undefined) {
+    // A stolen token must not turn into a password oracle: guesses count like login failures.
+    const attempt = await beginLoginAttempt(actor.email, clientIp);
     const row = await findUserById(actor.id);
     const ok =
       input.current_password !== undefined && (await verifyPassword(input.current_password, row?.hashedPassword));
+    await attempt.settle(ok);
     if (!ok) {
       throw new DomainError(ErrorCode.WRONG_PASSWORD, "current_password is missing or wrong.");
     }

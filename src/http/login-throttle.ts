@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { config } from "../../config";
-import { DomainError, ErrorCode } from "../../domain/errors";
-import { limitSubject, UNKNOWN_CLIENT } from "../../http/ip-address";
-import { throttledWarn } from "../../platform/logger";
-import { redis } from "../../platform/redis";
+import { config } from "../config";
+import { DomainError, ErrorCode } from "../domain/errors";
+import { throttledWarn } from "../platform/logger";
+import { redis } from "../platform/redis";
+import { limitSubject, UNKNOWN_CLIENT } from "./ip-address";
 
 /**
  * Brute-force protection for POST /auth/token (SPEC "Robustness rules"): LOGIN_MAX_FAILURES
