@@ -8,6 +8,7 @@ import { problemResponse } from "./http/problem";
 import { rateLimit } from "./http/rate-limit";
 import { requestContext } from "./http/request-context";
 import { type AppEnv, createRouter } from "./http/router";
+import { useTokenUserLoader } from "./http/tokens";
 import { analyticsRouter } from "./modules/analytics";
 import { authRouter } from "./modules/auth";
 import { bookingsRouter } from "./modules/bookings";
@@ -17,7 +18,6 @@ import { opsRouter } from "./modules/ops";
 import { usersRouter } from "./modules/users";
 import { loadTokenUser } from "./modules/users/users.service";
 import { waitlistRouter } from "./modules/waitlist";
-import { useTokenUserLoader } from "./platform/tokens";
 
 export const API_PREFIX = "/api/v1";
 const MAX_BODY_BYTES = 1024 * 1024;

@@ -24,4 +24,6 @@ export {
   invalidateEvent,
   invalidateEventSeats,
   seatMapEntry,
+  tokenUserEntry,
+  userScope,
 } from "./scopes";

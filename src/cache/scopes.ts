@@ -36,6 +36,15 @@ export const analyticsEntry = (key: string): CacheEntry => ({
   allowStale: true,
 });
 
+/** Everything cached about one account: what its tokens are checked against. */
+export const userScope = (userId: number): CacheScope => ({ namespace: "user", entity: userId });
+
+/**
+ * The identity a token's subject has now. Kept like every other entry (in-process tier, coherent
+ * across processes), so a password change invalidates it everywhere before it is answered.
+ */
+export const tokenUserEntry = (userId: number): CacheEntry => ({ ...userScope(userId), key: "token", ttlSeconds: 300 });
+
 /** After COMMIT of a book, cancel, hold, offer expiry or release on one event. */
 export const invalidateEventSeats = (eventId: number): Promise<void> => invalidate(eventScope(eventId));
 

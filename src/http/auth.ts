@@ -1,8 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import type { AuthUser } from "../domain/auth-user";
 import { DomainError, ErrorCode } from "../domain/errors";
-import { userFromToken } from "../platform/tokens";
 import { type AppEnv, bearerSecurity } from "./router";
+import { userFromToken } from "./tokens";
 
 function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;

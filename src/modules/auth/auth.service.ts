@@ -1,9 +1,9 @@
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
 import { beginLoginAttempt } from "../../http/login-throttle";
+import { accessTokenTtlSeconds, revokeTokensOf, signAccessToken } from "../../http/tokens";
 import { logger } from "../../platform/logger";
 import { hashPassword, verifyPassword } from "../../platform/passwords";
-import { accessTokenTtlSeconds, forgetCachedUser, signAccessToken } from "../../platform/tokens";
 import { findUserByEmail, insertUser, promoteToAdmin } from "../users/users.repo";
 import { toUserDto, type UserDto } from "../users/users.schemas";
 
@@ -74,7 +74,7 @@ export async function ensureAdmin(
   const proven = await verifyPassword(password, current.hashedPassword);
   if (opts.resetPassword && !proven) {
     await promoteToAdmin(normalized, await hashPassword(password));
-    forgetCachedUser(current.id);
+    await revokeTokensOf(current.id);
     return "password reset";
   }
   if (current.isAdmin) return "unchanged";
@@ -87,6 +87,6 @@ export async function ensureAdmin(
     return "refused";
   }
   await promoteToAdmin(normalized, current.hashedPassword);
-  forgetCachedUser(current.id);
+  await revokeTokensOf(current.id);
   return "promoted";
 }

@@ -1,8 +1,8 @@
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
 import { beginLoginAttempt } from "../../http/login-throttle";
+import { revokeTokensOf } from "../../http/tokens";
 import { hashPassword, verifyPassword } from "../../platform/passwords";
-import { forgetCachedUser } from "../../platform/tokens";
 import { findUserById, listUsers, updateUser } from "./users.repo";
 import { toUserDto, type UserDto } from "./users.schemas";
 
@@ -40,7 +40,7 @@ export async function updateMe(
   }
   const row = await updateUser(actor.id, changes);
   if (!row) throw new DomainError(ErrorCode.USER_NOT_FOUND, "Your account no longer exists.");
-  forgetCachedUser(actor.id);
+  await revokeTokensOf(actor.id);
   return toUserDto(row);
 }
 

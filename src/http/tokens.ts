@@ -3,6 +3,7 @@
  * (a deleted user, or a token older than the last password change, is refused).
  */
 import { sign, verify } from "hono/jwt";
+import { getOrLoad, invalidate, tokenUserEntry, userScope } from "../cache";
 import { config } from "../config";
 import type { AuthUser } from "../domain/auth-user";
 import { DomainError, ErrorCode } from "../domain/errors";
@@ -22,22 +23,10 @@ export async function signAccessToken(user: { id: number; tokenVersion: number }
   );
 }
 
-interface CachedUser {
-  user: AuthUser & { tokenVersion: number };
-  until: number;
-}
-
-// Tokens are checked against the user row (deleted users and old password versions are refused).
-// A short in-process cache keeps that off the hot path; local changes evict it at once.
-const USER_CACHE_MS = 5_000;
-const userCache = new Map<number, CachedUser>();
-
-export function forgetCachedUser(id: number): void {
-  userCache.delete(id);
-}
+type TokenUser = AuthUser & { tokenVersion: number };
 
 /** Who a token's subject is now (undefined once deleted); the users module provides it (see app.ts). */
-export type TokenUserLoader = (id: number) => Promise<(AuthUser & { tokenVersion: number }) | undefined>;
+export type TokenUserLoader = (id: number) => Promise<TokenUser | undefined>;
 
 let loadTokenUser: TokenUserLoader = async () => {
   throw new Error("no token user loader: call useTokenUserLoader() when building the app");
@@ -47,18 +36,24 @@ export function useTokenUserLoader(loader: TokenUserLoader): void {
   loadTokenUser = loader;
 }
 
-async function loadAuthUser(id: number): Promise<CachedUser["user"] | undefined> {
-  const hit = userCache.get(id);
-  if (hit && hit.until > Date.now()) return hit.user;
-  const loaded = await loadTokenUser(id);
-  if (!loaded) {
-    userCache.delete(id);
-    return undefined;
-  }
-  const user = { id: loaded.id, email: loaded.email, isAdmin: loaded.isAdmin, tokenVersion: loaded.tokenVersion };
-  if (userCache.size > 50_000) userCache.clear();
-  userCache.set(id, { user, until: Date.now() + USER_CACHE_MS });
-  return user;
+/**
+ * Tokens are checked against the user they name on every request, through the cache: its
+ * in-process tier keeps this off the hot path, and its invalidation reaches every process before
+ * it resolves, so once `revokeTokensOf` has returned no process accepts an old token.
+ */
+async function loadAuthUser(id: number): Promise<TokenUser | undefined> {
+  const user = await getOrLoad<TokenUser | null>(tokenUserEntry(id), async () => {
+    const loaded = await loadTokenUser(id);
+    return loaded
+      ? { id: loaded.id, email: loaded.email, isAdmin: loaded.isAdmin, tokenVersion: loaded.tokenVersion }
+      : null;
+  });
+  return user ?? undefined;
+}
+
+/** After a password change, promotion or deletion: every process stops accepting older tokens. */
+export async function revokeTokensOf(id: number): Promise<void> {
+  await invalidate(userScope(id));
 }
 
 interface VerifiedToken {
