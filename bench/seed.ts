@@ -1,5 +1,5 @@
+import { signAccessToken } from "../src/http/tokens";
 import { hashPassword } from "../src/platform/passwords";
-import { signAccessToken } from "../src/platform/tokens";
 import type { Sql } from "./database";
 
 /**

@@ -2,8 +2,8 @@ import { beforeAll, describe, expect, it } from "bun:test";
 import path from "node:path";
 import { invalidate } from "../../src/cache/cache";
 import { analyticsScope } from "../../src/cache/scopes";
+import { signAccessToken } from "../../src/http/tokens";
 import { waitForRedis } from "../../src/platform/redis";
-import { signAccessToken } from "../../src/platform/tokens";
 import { bookOneMore, buildDataSet, type DataSet, dayFrom } from "../support/analytics-data";
 import { adminToken, api } from "../support/http";
 

@@ -1,7 +1,7 @@
 import { createApp } from "../../src/app";
+import { signAccessToken } from "../../src/http/tokens";
 import { ensureAdmin } from "../../src/modules/auth/auth.service";
 import { insertUser } from "../../src/modules/users/users.repo";
-import { signAccessToken } from "../../src/platform/tokens";
 
 export const app = createApp();
 
