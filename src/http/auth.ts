@@ -4,6 +4,7 @@ import { config } from "../config";
 import type { AuthUser } from "../domain/auth-user";
 import { forbidden, unauthorized } from "../domain/errors";
 import { findUserById } from "../modules/users/users.repo";
+import { sql } from "../platform/db";
 import type { AppEnv } from "./router";
 
 const ALG = "HS256";
@@ -38,7 +39,7 @@ export function forgetCachedUser(id: number): void {
 async function loadAuthUser(id: number): Promise<CachedUser["user"] | undefined> {
   const hit = userCache.get(id);
   if (hit && hit.until > Date.now()) return hit.user;
-  const row = await findUserById(id);
+  const row = await findUserById(sql, id);
   if (!row) {
     userCache.delete(id);
     return undefined;

@@ -1,6 +1,7 @@
 import type { AuthUser } from "../../domain/auth-user";
 import { AppError, conflict, ErrorCode, forbidden } from "../../domain/errors";
 import { accessTokenTtlSeconds, forgetCachedUser, signAccessToken } from "../../http/auth";
+import { sql } from "../../platform/db";
 import { hashPassword, verifyPassword } from "../../platform/passwords";
 import { findUserByEmail, insertUser, promoteToAdmin } from "../users/users.repo";
 import { toUserDto, type UserDto } from "../users/users.schemas";
@@ -11,7 +12,7 @@ export async function registerUser(
   actor: AuthUser | undefined,
 ): Promise<UserDto> {
   if (input.is_admin && !actor?.isAdmin) throw forbidden("Only an admin can create another admin.");
-  const row = await insertUser({
+  const row = await insertUser(sql, {
     email: input.email,
     fullName: input.full_name ?? null,
     hashedPassword: await hashPassword(input.password),
@@ -27,7 +28,7 @@ export async function registerUser(
  */
 export async function issueToken(username: string, password: string, clientIp?: string) {
   const attempt = await beginLoginAttempt(username, clientIp);
-  const user = await findUserByEmail(username.toLowerCase());
+  const user = await findUserByEmail(sql, username.toLowerCase());
   const ok = await verifyPassword(password, user?.hashedPassword);
   await attempt.settle(Boolean(user && ok));
   if (!user || !ok) {
@@ -53,10 +54,10 @@ export async function ensureAdmin(
   opts: { resetPassword: boolean },
 ): Promise<"created" | "promoted" | "unchanged" | "password reset"> {
   const normalized = email.toLowerCase();
-  const existing = await findUserByEmail(normalized);
+  const existing = await findUserByEmail(sql, normalized);
   if (!existing) {
     const hashed = await hashPassword(password);
-    const created = await insertUser({
+    const created = await insertUser(sql, {
       email: normalized,
       fullName: "Administrator",
       hashedPassword: hashed,
@@ -64,15 +65,15 @@ export async function ensureAdmin(
     });
     if (created) return "created";
   }
-  const current = existing ?? (await findUserByEmail(normalized));
+  const current = existing ?? (await findUserByEmail(sql, normalized));
   if (!current) throw new Error(`could not create or find ${normalized}`);
   if (opts.resetPassword && !(await verifyPassword(password, current.hashedPassword))) {
-    await promoteToAdmin(normalized, await hashPassword(password));
+    await promoteToAdmin(sql, normalized, await hashPassword(password));
     forgetCachedUser(current.id);
     return "password reset";
   }
   if (current.isAdmin) return "unchanged";
-  await promoteToAdmin(normalized);
+  await promoteToAdmin(sql, normalized);
   forgetCachedUser(current.id);
   return "promoted";
 }
