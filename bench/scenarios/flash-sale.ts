@@ -19,7 +19,7 @@ export async function saleOutcome(sql: Sql, eventId: number): Promise<SaleOutcom
   const [row] = await sql<SaleOutcome[]>`
     select e.capacity,
       (select count(*) from seats where event_id = e.id and status = 'BOOKED')::int as sold,
-      (select count(*) from bookings where event_id = e.id and status = 'BOOKED')::int as "bookedBookings",
+      (select count(*) from bookings where event_id = e.id and status = 'BOOKED')::int as booked_bookings,
       (select count(*) from (select seat_id from bookings where event_id = e.id and status = 'BOOKED'
                              group by seat_id having count(*) > 1) d)::int as oversold
     from events e where e.id = ${eventId}`;

@@ -1,4 +1,4 @@
-import { outbox } from "../db/schema";
+import type { JSONValue } from "postgres";
 import type { Executor } from "../platform/db";
 
 /** Stream names: the outbox row's `stream` is the Redis stream it is relayed to. */
@@ -36,5 +36,6 @@ export interface NotificationPayload {
  */
 export async function writeOutbox(tx: Executor, rows: { stream: StreamName; payload: object }[]): Promise<void> {
   if (rows.length === 0) return;
-  await tx.insert(outbox).values(rows);
+  const values = rows.map((r) => ({ stream: r.stream, payload: tx.json(r.payload as JSONValue) }));
+  await tx`insert into outbox ${tx(values)}`;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { type NotificationPayload, Streams, writeOutbox } from "../../src/messaging/outbox";
 import { publish, readStream } from "../../src/messaging/streams";
-import { db } from "../../src/platform/db";
+import { sql } from "../../src/platform/db";
 import { redis, waitForRedis } from "../../src/platform/redis";
 import { repoRoot, type Spawned, spawnLogged } from "../support/spawn";
 import { waitFor } from "../support/wait";
@@ -78,7 +78,7 @@ const pending = async () => Number(((await redis.xpending(Streams.notifications,
 describe("notifier worker", () => {
   it("e-mails an outbox notification through Mailgun's API with basic auth and form fields", async () => {
     const n = notification("alice@example.test");
-    await db.transaction((tx) => writeOutbox(tx, [{ stream: Streams.notifications, payload: n }]));
+    await sql.begin((tx) => writeOutbox(tx, [{ stream: Streams.notifications, payload: n }]));
     await withNotifier(mailgunEnv, async (worker) => {
       await waitFor(() => callsTo(n.to).length === 1, "the Mailgun request");
       const [call] = callsTo(n.to);

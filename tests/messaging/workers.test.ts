@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "bun:test";
 import { Streams, writeOutbox } from "../../src/messaging/outbox";
 import { getEventDetail } from "../../src/modules/events/events.service";
-import { db, sqlClient } from "../../src/platform/db";
+import { sql } from "../../src/platform/db";
 import { cacheHits } from "../../src/platform/metrics";
 import { redis, waitForRedis } from "../../src/platform/redis";
 import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/spawn";
@@ -17,10 +17,10 @@ describe("worker processes", () => {
     });
     try {
       await worker.waitForLine((l) => l.msg === "worker running");
-      const [event] = await sqlClient`insert into events (name, start_time, capacity)
+      const [event] = await sql`insert into events (name, start_time, capacity)
                                       values ('Warm me', now() + interval '1 day', 3) returning id`;
-      await sqlClient`insert into seats (event_id, seat_number) select ${event?.id}, generate_series(1, 3)`;
-      await db.transaction((tx) =>
+      await sql`insert into seats (event_id, seat_number) select ${event?.id}, generate_series(1, 3)`;
+      await sql.begin((tx) =>
         writeOutbox(tx, [{ stream: Streams.eventChanged, payload: { event_id: event?.id, change: "updated" } }]),
       );
       const seen = await worker.waitForLine((l) => l.event_id === event?.id && l.msg === "event document warmed");

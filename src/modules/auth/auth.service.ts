@@ -2,6 +2,7 @@ import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
 import { beginLoginAttempt } from "../../http/login-throttle";
 import { accessTokenTtlSeconds, revokeTokensOf, signAccessToken } from "../../http/tokens";
+import { sql } from "../../platform/db";
 import { logger } from "../../platform/logger";
 import { hashPassword, verifyPassword } from "../../platform/passwords";
 import { findUserByEmail, insertUser, promoteToAdmin } from "../users/users.repo";
@@ -13,7 +14,7 @@ export async function registerUser(
 ): Promise<UserDto> {
   if (input.is_admin && !actor?.isAdmin)
     throw new DomainError(ErrorCode.FORBIDDEN, "Only an admin can create another admin.");
-  const row = await insertUser({
+  const row = await insertUser(sql, {
     email: input.email,
     fullName: input.full_name ?? null,
     hashedPassword: await hashPassword(input.password),
@@ -29,7 +30,7 @@ export async function registerUser(
  */
 export async function issueToken(username: string, password: string, clientIp?: string) {
   const attempt = await beginLoginAttempt(username, clientIp);
-  const user = await findUserByEmail(username.toLowerCase());
+  const user = await findUserByEmail(sql, username.toLowerCase());
   const ok = await verifyPassword(password, user?.hashedPassword);
   await attempt.settle(Boolean(user && ok));
   if (!user || !ok) {
@@ -58,10 +59,10 @@ export async function ensureAdmin(
   opts: { resetPassword: boolean },
 ): Promise<"created" | "promoted" | "unchanged" | "password reset" | "refused"> {
   const normalized = email.toLowerCase();
-  const existing = await findUserByEmail(normalized);
+  const existing = await findUserByEmail(sql, normalized);
   if (!existing) {
     const hashed = await hashPassword(password);
-    const created = await insertUser({
+    const created = await insertUser(sql, {
       email: normalized,
       fullName: "Administrator",
       hashedPassword: hashed,
@@ -69,11 +70,11 @@ export async function ensureAdmin(
     });
     if (created) return "created";
   }
-  const current = existing ?? (await findUserByEmail(normalized));
+  const current = existing ?? (await findUserByEmail(sql, normalized));
   if (!current) throw new Error(`could not create or find ${normalized}`);
   const proven = await verifyPassword(password, current.hashedPassword);
   if (opts.resetPassword && !proven) {
-    await promoteToAdmin(normalized, await hashPassword(password));
+    await promoteToAdmin(sql, normalized, await hashPassword(password));
     await revokeTokensOf(current.id);
     return "password reset";
   }
@@ -86,7 +87,7 @@ export async function ensureAdmin(
     );
     return "refused";
   }
-  await promoteToAdmin(normalized, current.hashedPassword);
+  await promoteToAdmin(sql, normalized, current.hashedPassword);
   await revokeTokensOf(current.id);
   return "promoted";
 }

@@ -5,7 +5,7 @@ import { DomainError, ErrorCode } from "../../domain/errors";
 import { runIdempotent, type StoredResponse } from "../../http/idempotency";
 import { afterCommit } from "../../messaging/after-commit";
 import { Streams, writeOutbox } from "../../messaging/outbox";
-import { db, type Tx } from "../../platform/db";
+import { sql, type Tx } from "../../platform/db";
 import { bookingConflicts, bookingsTotal, cancellationsTotal, waitlistOffers } from "../../platform/metrics";
 import { afterOffer, offerSeatInTransaction, peekHeadOfLine } from "../waitlist/waitlist.offers";
 import * as repo from "./bookings.repo";
@@ -67,17 +67,17 @@ async function bookInTransaction(
   if (!event || event.deleted) throw new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
   if (event.started) throw new DomainError(ErrorCode.EVENT_STARTED, "The event has already started.");
   if ("seatNumbers" in req && seats.length < req.seatNumbers.length) {
-    const found = new Set(seats.map((s) => s.seat_number));
+    const found = new Set(seats.map((s) => s.seatNumber));
     const missing = req.seatNumbers.filter((n) => !found.has(n));
     throw new DomainError(ErrorCode.SEAT_NOT_FOUND, `Event ${eventId} has no seat ${listSeats(missing)}.`);
   }
-  const booked = seats.filter((s) => s.status === "BOOKED").map((s) => s.seat_number);
+  const booked = seats.filter((s) => s.status === "BOOKED").map((s) => s.seatNumber);
   if (booked.length > 0) {
     throw new DomainError(ErrorCode.SEAT_ALREADY_BOOKED, `Seat ${listSeats(booked)} is already booked.`);
   }
   const heldForOthers = seats
-    .filter((s) => s.status === "HELD" && s.held_by !== user.id && !s.hold_expired)
-    .map((s) => s.seat_number);
+    .filter((s) => s.status === "HELD" && s.heldBy !== user.id && !s.holdExpired)
+    .map((s) => s.seatNumber);
   if (heldForOthers.length > 0) {
     throw new DomainError(ErrorCode.SEAT_HELD, `Seat ${listSeats(heldForOthers)} is held for someone on the waitlist.`);
   }
@@ -87,26 +87,26 @@ async function bookInTransaction(
       `Only ${seats.length} seats are free right now; ${wanted} requested.`,
     );
   }
-  if (event.user_booked + wanted > config.MAX_SEATS_PER_USER_PER_EVENT) {
+  if (event.userBooked + wanted > config.MAX_SEATS_PER_USER_PER_EVENT) {
     throw new DomainError(
       ErrorCode.USER_SEAT_LIMIT,
-      `You may hold at most ${config.MAX_SEATS_PER_USER_PER_EVENT} seats for this event; you hold ${event.user_booked}.`,
+      `You may hold at most ${config.MAX_SEATS_PER_USER_PER_EVENT} seats for this event; you hold ${event.userBooked}.`,
     );
   }
 
-  const acceptedOffers = seats.filter((s) => s.status === "HELD" && s.held_by === user.id).length;
+  const acceptedOffers = seats.filter((s) => s.status === "HELD" && s.heldBy === user.id).length;
   const rows = await repo.bookLockedSeats(tx, user.id, eventId, seats);
   const bookings = rows.map((r) =>
     toBookingDto({
       ...r,
-      event_id: eventId,
-      user_id: user.id,
-      seat_id: null,
+      eventId,
+      userId: user.id,
+      seatId: null,
       status: "BOOKED",
       venue: event.venue,
-      event_name: event.name,
-      cancelled_at: null,
-      event_started: false,
+      eventName: event.name,
+      cancelledAt: null,
+      eventStarted: false,
     }),
   );
   return { bookings, acceptedOffers };
@@ -147,18 +147,18 @@ export async function bookSeats(
 
 /** Someone else's booking answers exactly like a missing one: booking ids are not enumerable. */
 function visibleTo(actor: AuthUser, id: number, row: repo.BookingRow | undefined): repo.BookingRow {
-  if (!row || (row.user_id !== actor.id && !actor.isAdmin)) {
+  if (!row || (row.userId !== actor.id && !actor.isAdmin)) {
     throw new DomainError(ErrorCode.BOOKING_NOT_FOUND, `Booking ${id} does not exist.`);
   }
   return row;
 }
 
 export async function getBooking(actor: AuthUser, id: number): Promise<BookingDto> {
-  return toBookingDto(visibleTo(actor, id, await repo.findBooking(id)));
+  return toBookingDto(visibleTo(actor, id, await repo.findBooking(sql, id)));
 }
 
 export async function listMyBookings(actor: AuthUser, limit: number, offset: number) {
-  const { rows, total } = await repo.listUserBookings(actor.id, limit, offset);
+  const { rows, total } = await repo.listUserBookings(sql, actor.id, limit, offset);
   return { bookings: rows.map(toBookingDto), total };
 }
 
@@ -169,42 +169,42 @@ export async function listMyBookings(actor: AuthUser, limit: number, offset: num
  * promoter. Lock order as in booking: the head's (user, event) lock, then the seat.
  */
 export async function cancelBooking(actor: AuthUser, id: number): Promise<BookingDto> {
-  const known = visibleTo(actor, id, await repo.findBooking(id));
-  const head = known.status === "BOOKED" ? await peekHeadOfLine(known.event_id) : undefined;
-  const candidate = head !== known.user_id ? head : undefined;
-  const done = await db.transaction(async (tx) => {
-    const booking = visibleTo(actor, id, await repo.findBooking(id, tx));
-    if (booking.status !== "BOOKED" || booking.seat_id === null) {
+  const known = visibleTo(actor, id, await repo.findBooking(sql, id));
+  const head = known.status === "BOOKED" ? await peekHeadOfLine(known.eventId) : undefined;
+  const candidate = head !== known.userId ? head : undefined;
+  const done = await sql.begin(async (tx) => {
+    const booking = visibleTo(actor, id, await repo.findBooking(tx, id));
+    if (booking.status !== "BOOKED" || booking.seatId === null) {
       throw new DomainError(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
     }
     // Once the doors open a user can no longer hand a seat back; an admin still can.
-    if (booking.event_started && !actor.isAdmin) {
+    if (booking.eventStarted && !actor.isAdmin) {
       throw new DomainError(
         ErrorCode.EVENT_STARTED,
         "The event has already started; the booking can no longer be cancelled.",
       );
     }
-    if (candidate !== undefined) await lockUserForEvent(tx, candidate, booking.event_id);
-    await repo.lockSeatById(tx, booking.seat_id);
+    if (candidate !== undefined) await lockUserForEvent(tx, candidate, booking.eventId);
+    await repo.lockSeatById(tx, booking.seatId);
     const cancelled = await repo.cancelBookedBooking(tx, id);
     if (!cancelled) throw new DomainError(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
     const offered =
       candidate !== undefined &&
-      (await offerSeatInTransaction(tx, booking.event_id, booking.seat_id, candidate)) === "offered";
+      (await offerSeatInTransaction(tx, booking.eventId, booking.seatId, candidate)) === "offered";
     if (!offered) {
       await writeOutbox(tx, [
         {
           stream: Streams.seatReleased,
           payload: {
-            event_id: booking.event_id,
-            seat_id: booking.seat_id,
-            seat_number: booking.seat_number,
+            event_id: booking.eventId,
+            seat_id: booking.seatId,
+            seat_number: booking.seatNumber,
             reason: "cancelled",
           },
         },
       ]);
     }
-    return { dto: toBookingDto(cancelled), seatId: booking.seat_id, offeredTo: offered ? candidate : undefined };
+    return { dto: toBookingDto(cancelled), seatId: booking.seatId, offeredTo: offered ? candidate : undefined };
   });
   if (done.offeredTo !== undefined) {
     await afterOffer(done.dto.event_id, done.seatId, done.offeredTo);

@@ -1,9 +1,8 @@
 import { eventScope } from "../../cache";
 import { config } from "../../config";
-import { isoTime } from "../../db/time";
 import { afterCommit } from "../../messaging/after-commit";
 import { Streams, writeOutbox } from "../../messaging/outbox";
-import { db, type Tx } from "../../platform/db";
+import { sql, type Tx } from "../../platform/db";
 import { logger } from "../../platform/logger";
 import { waitlistOffers } from "../../platform/metrics";
 import { lockUserForEvent } from "../bookings/bookings.repo";
@@ -35,14 +34,14 @@ export async function offerSeatInTransaction(
   if (seat.status !== "AVAILABLE") return "seat_not_available";
   if (await repo.userHasSeatInEvent(tx, userId, eventId)) return "skip";
   const hold = await repo.holdSeatFor(tx, seatId, userId, config.WAITLIST_OFFER_TTL_SECONDS);
-  const until = isoTime(hold.hold_expires_at);
+  const until = hold.holdExpiresAt.toISOString();
   await writeOutbox(tx, [
     {
       stream: Streams.notifications,
       payload: {
         to: hold.email,
-        subject: `A seat is waiting for you: ${seat.event_name}`,
-        text: `Seat ${seat.seat_number} of "${seat.event_name}" is held for you until ${until}. Book it with POST /api/v1/events/${eventId}/book/${seat.seat_number}.`,
+        subject: `A seat is waiting for you: ${seat.eventName}`,
+        text: `Seat ${seat.seatNumber} of "${seat.eventName}" is held for you until ${until}. Book it with POST /api/v1/events/${eventId}/book/${seat.seatNumber}.`,
         kind: "waitlist_offer",
         dedupe_key: `offer:${seatId}:${userId}:${until}`,
       },
@@ -85,7 +84,7 @@ export async function promoteNextInLine(eventId: number, seatId: number): Promis
   for (let skipped = 0; skipped <= MAX_SKIPS; skipped++) {
     const [userId] = await store.headOfLine(eventId, 1);
     if (userId === undefined) return { outcome: "no_one_waiting" };
-    const result = await db.transaction(async (tx) => {
+    const result = await sql.begin(async (tx) => {
       await lockUserForEvent(tx, userId, eventId);
       return offerSeatInTransaction(tx, eventId, seatId, userId);
     });
@@ -105,23 +104,23 @@ export async function promoteNextInLine(eventId: number, seatId: number): Promis
  * written in the same transaction makes sure the promoter does it if this process dies first.
  */
 export async function expireOffers(batch = 100): Promise<number> {
-  const expired = await db.transaction(async (tx) => {
+  const expired = await sql.begin(async (tx) => {
     const rows = await repo.releaseExpiredHolds(tx, batch);
     await writeOutbox(
       tx,
       rows.flatMap((h) => [
         {
           stream: Streams.seatReleased,
-          payload: { event_id: h.event_id, seat_id: h.seat_id, seat_number: h.seat_number, reason: "offer_expired" },
+          payload: { event_id: h.eventId, seat_id: h.seatId, seat_number: h.seatNumber, reason: "offer_expired" },
         },
         {
           stream: Streams.notifications,
           payload: {
             to: h.email,
             subject: "Your waitlist offer has expired",
-            text: `The seat ${h.seat_number} held for you was not booked in time and has been offered to the next person.`,
+            text: `The seat ${h.seatNumber} held for you was not booked in time and has been offered to the next person.`,
             kind: "waitlist_offer_expired",
-            dedupe_key: `offer-expired:${h.seat_id}:${h.user_id}`,
+            dedupe_key: `offer-expired:${h.seatId}:${h.userId}`,
           },
         },
       ]),
@@ -130,10 +129,10 @@ export async function expireOffers(batch = 100): Promise<number> {
   });
   if (expired.length === 0) return 0;
   waitlistOffers.inc({ outcome: "expired" }, expired.length);
-  await afterCommit({ invalidate: [...new Set(expired.map((h) => h.event_id))].map(eventScope), outbox: true });
+  await afterCommit({ invalidate: [...new Set(expired.map((h) => h.eventId))].map(eventScope), outbox: true });
   for (const h of expired) {
-    await promoteNextInLine(h.event_id, h.seat_id).catch((err) =>
-      logger.warn({ err: (err as Error).message, seat_id: h.seat_id }, "re-offer deferred to the promoter"),
+    await promoteNextInLine(h.eventId, h.seatId).catch((err) =>
+      logger.warn({ err: (err as Error).message, seat_id: h.seatId }, "re-offer deferred to the promoter"),
     );
   }
   return expired.length;
