@@ -2,6 +2,7 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { config } from "../src/config";
+import { errorMessage } from "../src/platform/error-message";
 import { logger } from "../src/platform/logger";
 import { findNginx, renderLocalNginxConf, repoRoot } from "./lib/nginx-local";
 
@@ -31,7 +32,7 @@ try {
   await Bun.write(confPath, rendered);
 } catch (err) {
   await rm(tempDir, { recursive: true, force: true });
-  logger.error({ err: (err as Error).message }, "could not render the local nginx config");
+  logger.error({ err: errorMessage(err) }, "could not render the local nginx config");
   process.exit(1);
 }
 

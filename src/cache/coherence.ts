@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
+import { errorMessage } from "../platform/error-message";
 import { logger, throttledWarn } from "../platform/logger";
 import type { CacheScripts } from "./scripts";
 
@@ -260,7 +261,7 @@ export class CacheCoherence {
       await sub.ping();
       if (epoch === this.epochValue && this.subscribed) this.trustedUntil = sentAt + this.leaseMs;
     } catch (err) {
-      this.warn({ err: (err as Error).message, op: "lease" });
+      this.warn({ err: errorMessage(err), op: "lease" });
     } finally {
       this.renewing = false;
     }

@@ -1,10 +1,11 @@
 import os from "node:os";
 import type Redis from "ioredis";
 import { config } from "../config";
+import { errorMessage } from "../platform/error-message";
 import { type Logger, logger } from "../platform/logger";
 import { streamEntriesProcessed, streamEntriesRetried } from "../platform/metrics";
 import { createBlockingRedis, redis } from "../platform/redis";
-import { classifyFailure, errorMessage, PermanentError } from "./handler-errors";
+import { classifyFailure, PermanentError } from "./handler-errors";
 import {
   claimForRetry,
   claimIdleEntries,

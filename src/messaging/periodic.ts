@@ -1,5 +1,5 @@
+import { errorMessage } from "../platform/error-message";
 import { type Logger, logger } from "../platform/logger";
-import { errorMessage } from "./handler-errors";
 import type { Stoppable } from "./worker-runner";
 
 export interface PeriodicJob {

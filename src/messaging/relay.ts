@@ -2,6 +2,7 @@ import { and, asc, count, inArray, isNull, lt, sql } from "drizzle-orm";
 import type Redis from "ioredis";
 import { outbox } from "../db/schema";
 import { db } from "../platform/db";
+import { errorMessage } from "../platform/error-message";
 import { logger } from "../platform/logger";
 import { outboxBacklog, outboxRelayed } from "../platform/metrics";
 import { redis } from "../platform/redis";
@@ -154,7 +155,7 @@ export function startOutboxRelayLoop(opts: { intervalMs?: number; batchSize?: nu
       }
       if (Date.now() - lastPurge > PURGE_EVERY_MS) {
         lastPurge = Date.now();
-        await purgePublishedOutbox().catch((err) => logger.warn({ err: String(err) }, "outbox purge failed"));
+        await purgePublishedOutbox().catch((err) => logger.warn({ err: errorMessage(err) }, "outbox purge failed"));
       }
       if (!stopped) await sleep(failures > 0 ? Math.min(intervalMs * 2 ** failures, MAX_BACKOFF_MS) : intervalMs);
     }
@@ -176,7 +177,7 @@ export function startOutboxRelayLoop(opts: { intervalMs?: number; batchSize?: nu
 function logRelayFailure(err: unknown, failures: number): void {
   // One line when the outage starts, then one every ~20 failures: a long outage must not flood logs.
   if (failures !== 1 && failures % 20 !== 0) return;
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = errorMessage(err);
   logger.warn({ err: reason, failures }, "outbox relay failed; rows stay in the outbox and are retried");
 }
 
@@ -206,12 +207,12 @@ export function kickOutboxRelay(): void {
         await drainOutbox();
       } while (kickAgain);
     })()
-      .catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "outbox kick failed"))
+      .catch((err) => logger.warn({ err: errorMessage(err) }, "outbox kick failed"))
       .finally(() => {
         kickInFlight = undefined;
       });
   } catch (err) {
-    logger.warn({ err: String(err) }, "outbox kick failed");
+    logger.warn({ err: errorMessage(err) }, "outbox kick failed");
   }
 }
 

@@ -4,6 +4,7 @@ import { isoTime } from "../../db/time";
 import { Streams, writeOutbox } from "../../messaging/outbox";
 import { kickOutboxRelay } from "../../messaging/relay";
 import { db, type Tx } from "../../platform/db";
+import { errorMessage } from "../../platform/error-message";
 import { logger } from "../../platform/logger";
 import { waitlistOffers } from "../../platform/metrics";
 import { lockUserForEvent } from "../bookings/bookings.repo";
@@ -65,7 +66,7 @@ export async function peekHeadOfLine(eventId: number): Promise<number | undefine
   try {
     return (await store.headOfLine(eventId, 1))[0];
   } catch (err) {
-    logger.warn({ err: (err as Error).message, event_id: eventId }, "waitlist head unknown: redis error");
+    logger.warn({ err: errorMessage(err), event_id: eventId }, "waitlist head unknown: redis error");
     return undefined;
   }
 }
@@ -135,7 +136,7 @@ export async function expireOffers(batch = 100): Promise<number> {
   kickOutboxRelay();
   for (const h of expired) {
     await promoteNextInLine(h.event_id, h.seat_id).catch((err) =>
-      logger.warn({ err: (err as Error).message, seat_id: h.seat_id }, "re-offer deferred to the promoter"),
+      logger.warn({ err: errorMessage(err), seat_id: h.seat_id }, "re-offer deferred to the promoter"),
     );
   }
   return expired.length;
