@@ -4,6 +4,7 @@ import path from "node:path";
 import { config } from "../src/config";
 import { errorMessage } from "../src/platform/error-message";
 import { logger } from "../src/platform/logger";
+import { stopWithGrace } from "../src/platform/stop-process";
 import { findNginx, renderLocalNginxConf, repoRoot } from "./lib/nginx-local";
 
 /**
@@ -59,8 +60,7 @@ function stop(signal: string): void {
   stopping = true;
   logger.info({ signal }, "gateway stopping");
   // QUIT: finish the requests in flight, then exit. TERM after 10 s if that takes too long.
-  child.kill("SIGQUIT");
-  setTimeout(() => child.kill("SIGTERM"), 10_000).unref();
+  void stopWithGrace(child, 10_000, { signal: "SIGQUIT", force: "SIGTERM" });
 }
 process.on("SIGTERM", () => stop("SIGTERM"));
 process.on("SIGINT", () => stop("SIGINT"));

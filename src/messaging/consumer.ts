@@ -5,6 +5,7 @@ import { errorMessage } from "../platform/error-message";
 import { type Logger, logger } from "../platform/logger";
 import { streamEntriesProcessed, streamEntriesRetried } from "../platform/metrics";
 import { createBlockingRedis, redis } from "../platform/redis";
+import { WakeableSleep } from "../platform/sleep";
 import { classifyFailure, PermanentError } from "./handler-errors";
 import {
   claimForRetry,
@@ -97,7 +98,7 @@ class ConsumerLoop<T> {
   private groupReady = false;
   private nextClaimAt = 0;
   private nextPruneAt = 0;
-  private wake: (() => void) | undefined;
+  private readonly backoff = new WakeableSleep();
   // The blocking connection's CLIENT ID, so stop() can end a blocked read at once (CLIENT UNBLOCK).
   private connId: number | undefined;
 
@@ -133,7 +134,7 @@ class ConsumerLoop<T> {
         // The stream or group vanished (Redis restarted empty, or the key was deleted): recreate.
         if (errorMessage(err).includes("NOGROUP")) this.groupReady = false;
         this.log.warn({ err: errorMessage(err), failures }, "consumer loop error; retrying");
-        await this.pause(Math.min(250 * 2 ** failures, 5_000));
+        await this.backoff.sleep(Math.min(250 * 2 ** failures, 5_000));
       }
     }
     this.conn.disconnect();
@@ -142,7 +143,7 @@ class ConsumerLoop<T> {
 
   async stop(done: Promise<void>): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    this.backoff.wake();
     // Ends a blocked XREADGROUP as if it had timed out (no entry is handed out), instead of waiting
     // up to blockMs. Best effort: the timer below covers a failure.
     if (this.reading && this.connId !== undefined) await redis.client("UNBLOCK", this.connId).catch(() => 0);
@@ -279,17 +280,5 @@ class ConsumerLoop<T> {
   private async deadLetter(raw: RawEntry, deliveries: number, reason: DeadLetterReason, error: string, log: Logger) {
     await deadLetter(this.ref, raw, { reason, error, deliveries });
     log.error({ reason, err: error }, "stream entry moved to the dead-letter stream");
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const finish = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(finish, ms);
-      this.wake = finish;
-    });
   }
 }

@@ -6,6 +6,7 @@ import { errorMessage } from "../platform/error-message";
 import { logger } from "../platform/logger";
 import { outboxBacklog, outboxRelayed } from "../platform/metrics";
 import { redis } from "../platform/redis";
+import { WakeableSleep } from "../platform/sleep";
 import { publish } from "./streams";
 
 /**
@@ -121,17 +122,7 @@ let activeLoop: OutboxRelayLoop | undefined;
 export function startOutboxRelayLoop(opts: { intervalMs?: number; batchSize?: number } = {}): OutboxRelayLoop {
   const intervalMs = opts.intervalMs ?? 250;
   let stopped = false;
-  let wake: (() => void) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const finish = () => {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(finish, ms);
-      wake = finish;
-    });
+  const pause = new WakeableSleep();
 
   const done = (async () => {
     let failures = 0;
@@ -157,15 +148,15 @@ export function startOutboxRelayLoop(opts: { intervalMs?: number; batchSize?: nu
         lastPurge = Date.now();
         await purgePublishedOutbox().catch((err) => logger.warn({ err: errorMessage(err) }, "outbox purge failed"));
       }
-      if (!stopped) await sleep(failures > 0 ? Math.min(intervalMs * 2 ** failures, MAX_BACKOFF_MS) : intervalMs);
+      if (!stopped) await pause.sleep(failures > 0 ? Math.min(intervalMs * 2 ** failures, MAX_BACKOFF_MS) : intervalMs);
     }
   })();
 
   const loop: OutboxRelayLoop = {
-    kick: () => wake?.(),
+    kick: () => pause.wake(),
     stop: async () => {
       stopped = true;
-      wake?.();
+      pause.wake();
       await done;
       if (activeLoop === loop) activeLoop = undefined;
     },

@@ -1,13 +1,10 @@
+import { stopWithGrace } from "../../src/platform/stop-process";
 import { freePort, type Spawned, spawnLogged } from "./spawn";
 import { testEnv } from "./test-env";
 
 /** Asks a spawned process to stop, and makes sure it has within a few seconds. */
 export async function stopProcess(p: Spawned | undefined): Promise<void> {
-  if (!p || p.proc.exitCode !== null || p.proc.signalCode !== null) return;
-  p.proc.kill("SIGTERM");
-  const timer = setTimeout(() => p.proc.kill("SIGKILL"), 5_000);
-  await p.proc.exited;
-  clearTimeout(timer);
+  if (p) await stopWithGrace(p.proc, 5_000);
 }
 
 export interface ApiGroup {

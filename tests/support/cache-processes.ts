@@ -1,4 +1,5 @@
 import type { Subprocess } from "bun";
+import { stopWithGrace } from "../../src/platform/stop-process";
 import { repoRoot } from "./spawn";
 
 /** Drives tests/support/cache-child.ts: one command at a time, replies in order. */
@@ -52,7 +53,6 @@ export class CacheChild {
 
   async stop(): Promise<void> {
     this.proc.stdin.end();
-    this.proc.kill();
-    await this.proc.exited;
+    await stopWithGrace(this.proc, 5_000);
   }
 }
