@@ -1,6 +1,6 @@
 import { config } from "../src/config";
+import { type EventChangedPayload, Streams } from "../src/messaging/catalog";
 import { type StreamEntry, startConsumer } from "../src/messaging/consumer";
-import { type EventChangedPayload, Streams } from "../src/messaging/outbox";
 import { startPeriodic } from "../src/messaging/periodic";
 import { runWorker } from "../src/messaging/worker-runner";
 import { warmEventDocument, warmHotEvents } from "../src/modules/events/events.service";

@@ -1,21 +1,12 @@
-import { z } from "zod";
 import { config } from "../src/config";
+import { type NotificationPayload, Streams } from "../src/messaging/catalog";
 import { type StreamEntry, startConsumer } from "../src/messaging/consumer";
 import { runOnce } from "../src/messaging/once";
-import { type NotificationPayload, Streams } from "../src/messaging/outbox";
 import { runWorker } from "../src/messaging/worker-runner";
 import { sendMailgun } from "../src/modules/notifications/mailgun";
 import type { Logger } from "../src/platform/logger";
 
 /** notifier: delivers `notifications` entries by e-mail (Mailgun), or logs them when Mailgun is not configured. */
-
-const notificationSchema: z.ZodType<NotificationPayload> = z.object({
-  to: z.string().email(),
-  subject: z.string().min(1).max(998),
-  text: z.string(),
-  kind: z.string(),
-  dedupe_key: z.string().min(1).max(200),
-});
 
 export async function deliverNotification(entry: StreamEntry<NotificationPayload>, log: Logger): Promise<void> {
   const n = entry.payload;
@@ -38,7 +29,6 @@ if (import.meta.main) {
     startConsumer({
       stream: Streams.notifications,
       group: "notifier",
-      parse: (payload) => notificationSchema.parse(payload),
       handler: deliverNotification,
     }),
   ]);

@@ -1,5 +1,5 @@
 import { config } from "../src/config";
-import { Streams } from "../src/messaging/outbox";
+import { Streams } from "../src/messaging/catalog";
 import { startPeriodic } from "../src/messaging/periodic";
 import { deadLetterStream, trimConsumedEntries } from "../src/messaging/streams";
 import { runWorker } from "../src/messaging/worker-runner";

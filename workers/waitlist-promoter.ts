@@ -1,5 +1,5 @@
+import { type SeatReleasedPayload, Streams } from "../src/messaging/catalog";
 import { type StreamEntry, startConsumer } from "../src/messaging/consumer";
-import { type SeatReleasedPayload, Streams } from "../src/messaging/outbox";
 import { runWorker } from "../src/messaging/worker-runner";
 import { promoteNextInLine } from "../src/modules/waitlist/waitlist.offers";
 import type { Logger } from "../src/platform/logger";

@@ -1,12 +1,14 @@
 import os from "node:os";
 import type Redis from "ioredis";
+import type { z } from "zod";
 import { config } from "../config";
 import { errorMessage } from "../platform/error-message";
 import { type Logger, logger } from "../platform/logger";
 import { streamEntriesProcessed, streamEntriesRetried } from "../platform/metrics";
 import { createBlockingRedis, redis } from "../platform/redis";
 import { WakeableSleep } from "../platform/sleep";
-import { classifyFailure, PermanentError } from "./handler-errors";
+import { payloadSchema, type StreamName, type StreamPayload } from "./catalog";
+import { classifyFailure } from "./handler-errors";
 import {
   claimForRetry,
   claimIdleEntries,
@@ -18,7 +20,7 @@ import {
   readNewEntries,
   releaseEntries,
 } from "./stream-ops";
-import { EntryField, ensureGroup, type RawEntry, recordGroupBacklogs } from "./streams";
+import { decodePayload, EntryField, ensureGroup, type RawEntry, recordGroupBacklogs } from "./streams";
 
 export interface StreamEntry<T> {
   stream: string;
@@ -32,19 +34,16 @@ export interface StreamEntry<T> {
 }
 
 /**
- * Handles one entry. Delivery is at-least-once, so a handler must be idempotent. Throw to fail:
- * PermanentError or a 4xx AppError → dead letter at once; anything else → retried with back-off
- * up to the cap. Keep it well under the visibility timeout, or another consumer takes it over.
+ * Handles one entry, its payload already parsed with its stream's schema. Delivery is
+ * at-least-once, so a handler must be idempotent. Throw to fail: PermanentError or a 4xx AppError
+ * → dead letter at once; anything else → retried with back-off up to the cap. Keep it well under
+ * the visibility timeout, or another consumer takes it over.
  */
 export type StreamHandler<T> = (entry: StreamEntry<T>, log: Logger) => Promise<void>;
 
-export interface ConsumerOptions<T> {
-  stream: string;
+interface ConsumerSettings {
   /** One group per kind of work (e.g. "waitlist-promoter"); replicas share it and split entries. */
   group: string;
-  handler: StreamHandler<T>;
-  /** Validates the decoded JSON payload; a throw dead-letters the entry as malformed. */
-  parse?: (payload: unknown) => T;
   /** Unique per process by default (host-pid-n). */
   consumer?: string;
   batchSize?: number;
@@ -52,6 +51,20 @@ export interface ConsumerOptions<T> {
   visibilityTimeoutMs?: number;
   maxDeliveries?: number;
   retryDelayMs?: number;
+}
+
+/** A stream of the catalogue (catalog.ts): its payload schema comes from there. */
+export interface CatalogueConsumerOptions<S extends StreamName> extends ConsumerSettings {
+  stream: S;
+  handler: StreamHandler<StreamPayload<S>>;
+}
+
+/** Any other stream (tests, tools): the caller brings the schema. */
+export interface ConsumerOptions<T> extends ConsumerSettings {
+  stream: string;
+  /** Every entry is parsed with it before the handler runs; one that does not fit is dead-lettered. */
+  schema: z.ZodType<T>;
+  handler: StreamHandler<T>;
 }
 
 export interface StreamConsumer {
@@ -69,8 +82,13 @@ const MAX_CLAIM_PAGES = 10;
 let sequence = 0;
 
 /** Starts one consumer loop: XREADGROUP for new entries, XAUTOCLAIM for abandoned ones, retries, dead letters. */
-export function startConsumer<T>(opts: ConsumerOptions<T>): StreamConsumer {
-  const loop = new ConsumerLoop(opts);
+export function startConsumer<S extends StreamName>(opts: CatalogueConsumerOptions<S>): StreamConsumer;
+export function startConsumer<T>(opts: ConsumerOptions<T>): StreamConsumer;
+export function startConsumer<S extends StreamName>(
+  opts: CatalogueConsumerOptions<S> | ConsumerOptions<unknown>,
+): StreamConsumer {
+  const loop =
+    "schema" in opts ? new ConsumerLoop(opts) : new ConsumerLoop({ ...opts, schema: payloadSchema(opts.stream) });
   const done = loop.run();
   return { name: loop.ref.consumer, done, stop: () => loop.stop(done) };
 }
@@ -242,28 +260,18 @@ class ConsumerLoop<T> {
       // Delivered over and over without an outcome: its consumers keep dying or timing out on it.
       return this.deadLetter(raw, deliveries, "max_deliveries", "delivered too often without being acknowledged", log);
     }
-    let payload: T;
-    try {
-      payload = this.decode(raw);
-    } catch (err) {
-      return this.deadLetter(raw, deliveries, "malformed", errorMessage(err), log);
-    }
+    const decoded = decodePayload(raw, this.opts.schema);
+    if (!decoded.ok) return this.deadLetter(raw, deliveries, "malformed", decoded.error, log);
     const started = performance.now();
     try {
-      await this.opts.handler({ stream: this.ref.stream, id: raw.id, outboxId, payload, deliveries }, log);
+      const entry = { stream: this.ref.stream, id: raw.id, outboxId, payload: decoded.payload, deliveries };
+      await this.opts.handler(entry, log);
     } catch (err) {
       return this.onFailure(raw, deliveries, err, log);
     }
     await redis.xack(this.ref.stream, this.ref.group, raw.id);
     streamEntriesProcessed.inc({ stream: this.ref.stream, group: this.ref.group });
     log.info({ ms: Math.round(performance.now() - started) }, "stream entry handled");
-  }
-
-  private decode(raw: RawEntry): T {
-    const text = raw.fields[EntryField.payload];
-    if (text === undefined) throw new PermanentError("entry has no payload field");
-    const json: unknown = JSON.parse(text);
-    return this.opts.parse ? this.opts.parse(json) : (json as T);
   }
 
   private async onFailure(raw: RawEntry, deliveries: number, err: unknown, log: Logger): Promise<void> {

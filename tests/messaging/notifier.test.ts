@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { type NotificationPayload, Streams, writeOutbox } from "../../src/messaging/outbox";
+import { type NotificationPayload, Streams } from "../../src/messaging/catalog";
+import { writeOutbox } from "../../src/messaging/outbox";
 import { publish, readStream } from "../../src/messaging/streams";
 import { db } from "../../src/platform/db";
 import { redis, waitForRedis } from "../../src/platform/redis";

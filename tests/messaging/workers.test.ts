@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "bun:test";
-import { Streams, writeOutbox } from "../../src/messaging/outbox";
+import { Streams } from "../../src/messaging/catalog";
+import { writeOutbox } from "../../src/messaging/outbox";
 import { getEventDetail } from "../../src/modules/events/events.service";
 import { db, sqlClient } from "../../src/platform/db";
 import { cacheHits } from "../../src/platform/metrics";

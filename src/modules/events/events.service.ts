@@ -3,7 +3,8 @@ import { eventDocEntry, eventListEntry, invalidateEvent, seatMapEntry } from "..
 import { isoTime, isoTimeOrNull } from "../../db/time";
 import type { AuthUser } from "../../domain/auth-user";
 import { AppError, conflict, ErrorCode, notFound, pgErrorCode } from "../../domain/errors";
-import { Streams, writeOutbox } from "../../messaging/outbox";
+import { Streams } from "../../messaging/catalog";
+import { writeOutbox } from "../../messaging/outbox";
 import { kickOutboxRelay } from "../../messaging/relay";
 import { db } from "../../platform/db";
 import { dropWaitlist, rescheduleWaitlist, waitlistSize } from "../waitlist/waitlist.store";

@@ -1,5 +1,5 @@
 import { AggregatorRegistry, Registry } from "prom-client";
-import { Streams } from "../../messaging/outbox";
+import { Streams } from "../../messaging/catalog";
 import { countOutboxBacklog } from "../../messaging/relay";
 import { deadLetterStream, recordGroupBacklogs } from "../../messaging/streams";
 import { errorMessage } from "../../platform/error-message";

@@ -1,7 +1,8 @@
 import { invalidateEventSeats } from "../../cache/scopes";
 import { config } from "../../config";
 import { isoTime } from "../../db/time";
-import { Streams, writeOutbox } from "../../messaging/outbox";
+import { Streams } from "../../messaging/catalog";
+import { writeOutbox } from "../../messaging/outbox";
 import { kickOutboxRelay } from "../../messaging/relay";
 import { db, type Tx } from "../../platform/db";
 import { errorMessage } from "../../platform/error-message";
