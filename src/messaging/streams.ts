@@ -95,7 +95,7 @@ export async function ensureGroup(stream: string, group: string, client: Redis =
  * Trims entries that are older than `keepMs` and that every consumer group is done with: read
  * (at or before its last-delivered id) and acknowledged (before its oldest pending entry). A
  * lagging or stopped worker therefore loses nothing. With no group at all, trims by age alone.
- * For the janitor; never on a request path. Returns how many entries went.
+ * For the maintenance worker; never on a request path. Returns how many entries went.
  */
 export async function trimConsumedEntries(stream: string, keepMs: number, client: Redis = redis): Promise<number> {
   if ((await client.exists(stream)) === 0) return 0;

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { AppError, ErrorCode } from "../domain/errors";
 import { db, type Tx } from "./db";
+import type { Logger } from "./logger";
 
 export interface StoredResponse {
   status: number;
@@ -107,11 +108,18 @@ export function refusalFrom(stored: StoredResponse): AppError | undefined {
   return new AppError(b.status, b.code, b.detail, b.errors, { ...b.headers, "idempotent-replayed": "true" });
 }
 
-/** Deletes up to `limit` expired keys (the janitor runs it in a loop); returns how many went. */
+/** Deletes up to `limit` expired keys (purgeIdempotencyKeys runs it in a loop); returns how many went. */
 export async function purgeExpiredKeys(limit = 1_000): Promise<number> {
   const rows = await db.execute(sql`
     delete from idempotency_keys where ctid in (
       select ctid from idempotency_keys where expires_at < now() limit ${limit})
     returning 1`);
   return rows.length;
+}
+
+/** The maintenance worker's job: purges every expired key, a batch at a time. */
+export async function purgeIdempotencyKeys(log: Logger): Promise<void> {
+  let total = 0;
+  for (let n = await purgeExpiredKeys(); n > 0; n = await purgeExpiredKeys()) total += n;
+  if (total > 0) log.info({ purged: total }, "expired idempotency keys purged");
 }
