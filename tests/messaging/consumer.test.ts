@@ -6,7 +6,7 @@ import { replayDeadLetters } from "../../src/messaging/dead-letters";
 import { PermanentError } from "../../src/messaging/handler-errors";
 import { deadLetterStream, ensureGroup, publish, readStream } from "../../src/messaging/streams";
 import { redis, waitForRedis } from "../../src/platform/redis";
-import { repoRoot, type Spawned, spawnLogged } from "../support/spawn";
+import { repoRoot, type Spawned, spawnLogged } from "../support/processes";
 import { waitFor } from "../support/wait";
 
 beforeAll(() => waitForRedis(5_000));

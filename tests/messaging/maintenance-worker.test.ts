@@ -4,7 +4,7 @@ import { deadLetterStream, readStream } from "../../src/messaging/streams";
 import { sqlClient } from "../../src/platform/db";
 import { redis, waitForRedis } from "../../src/platform/redis";
 import { registerAndLogin } from "../support/http";
-import { repoRoot, spawnLogged } from "../support/spawn";
+import { repoRoot, spawnLogged } from "../support/processes";
 import { waitFor } from "../support/wait";
 
 beforeAll(() => waitForRedis(5_000));

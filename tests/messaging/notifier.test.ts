@@ -4,7 +4,7 @@ import { writeOutbox } from "../../src/messaging/outbox";
 import { publish, readStream } from "../../src/messaging/streams";
 import { db } from "../../src/platform/db";
 import { redis, waitForRedis } from "../../src/platform/redis";
-import { repoRoot, type Spawned, spawnLogged } from "../support/spawn";
+import { repoRoot, type Spawned, spawnLogged } from "../support/processes";
 import { waitFor } from "../support/wait";
 
 /** A local stand-in for Mailgun's HTTP API that records every request it gets. */

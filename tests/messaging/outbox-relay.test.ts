@@ -13,8 +13,8 @@ import {
 import { readStream } from "../../src/messaging/streams";
 import { db } from "../../src/platform/db";
 import { waitForRedis } from "../../src/platform/redis";
+import { repoRoot, spawnLogged } from "../support/processes";
 import { PrivateRedis } from "../support/redis-server";
-import { repoRoot, spawnLogged } from "../support/spawn";
 import { waitFor } from "../support/wait";
 
 beforeAll(() => waitForRedis(5_000));

@@ -5,7 +5,7 @@ import { getEventDetail } from "../../src/modules/events/events.service";
 import { db, sqlClient } from "../../src/platform/db";
 import { cacheHits } from "../../src/platform/metrics";
 import { redis, waitForRedis } from "../../src/platform/redis";
-import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/spawn";
+import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/processes";
 import { waitFor } from "../support/wait";
 
 beforeAll(() => waitForRedis(5_000));

@@ -5,8 +5,7 @@ import { Glob } from "bun";
 import { parse } from "yaml";
 import { WORKERS as START_CHILDREN } from "../../scripts/lib/children";
 import { parseConfig } from "../../src/config";
-import { startApiProcesses } from "../support/api-processes";
-import { freePort, repoRoot } from "../support/spawn";
+import { freePort, repoRoot, startApiProcesses } from "../support/processes";
 
 // No Docker engine runs here: these tests read the files the engine would, and check what
 // `docker compose config` and `docker build` would otherwise only tell us on a deploy.

@@ -1,8 +1,8 @@
 import type { Subprocess } from "bun";
 import { stopWithGrace } from "../../src/platform/stop-process";
-import { repoRoot } from "./spawn";
+import { repoRoot } from "./processes";
 
-/** Drives tests/support/cache-child.ts: one command at a time, replies in order. */
+/** Drives tests/support/cache-child.ts (another process using the real cache): one command at a time, replies in order. */
 export class CacheChild {
   private readonly waiting: ((reply: any) => void)[] = [];
   readonly stderr: Promise<string>;
