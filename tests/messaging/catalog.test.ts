@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from "bun:test";
-import { type SeatReleasedPayload, Streams } from "../../src/messaging/catalog";
-import { type StreamConsumer, startConsumer } from "../../src/messaging/consumer";
+import { type SeatReleasedPayload, type StreamName, type StreamPayload, Streams } from "../../src/messaging/catalog";
+import { type StreamConsumer, type StreamEntry, startConsumer } from "../../src/messaging/consumer";
 import type { OutboxRow } from "../../src/messaging/outbox";
 import { deadLetterStream, publish, readStream } from "../../src/messaging/streams";
 import { streamEntriesDeadLettered } from "../../src/platform/metrics";
@@ -18,19 +18,19 @@ const deadLettered = async (stream: string, reason: string) =>
   (await streamEntriesDeadLettered.get()).values.find((v) => v.labels.stream === stream && v.labels.reason === reason)
     ?.value ?? 0;
 
+/** Consumes a catalogued stream, collecting the payloads its handler receives (typed by the stream). */
+function collect<S extends StreamName>(stream: S): StreamPayload<S>[] {
+  const handled: StreamPayload<S>[] = [];
+  const handler = async (entry: StreamEntry<StreamPayload<S>>) => {
+    handled.push(entry.payload);
+  };
+  running.push(startConsumer({ stream, group: "catalog-test", blockMs: 200, handler }));
+  return handled;
+}
+
 describe("stream catalogue", () => {
   it("parses each entry with its stream's schema: a bad one is dead-lettered with what was wrong, the handler never sees it", async () => {
-    const handled: SeatReleasedPayload[] = [];
-    running.push(
-      startConsumer({
-        stream: Streams.seatReleased,
-        group: "catalog-test",
-        blockMs: 200,
-        handler: async (entry) => {
-          handled.push(entry.payload);
-        },
-      }),
-    );
+    const handled = collect(Streams.seatReleased);
     const before = await deadLettered(Streams.seatReleased, "malformed");
     const bad = JSON.stringify({ event_id: 7, seat_id: "12", seat_number: 3, reason: "stolen", extra: true });
     const badId = await redis.xadd(Streams.seatReleased, "*", "payload", bad, "outbox_id", "41");
@@ -59,17 +59,7 @@ describe("stream catalogue", () => {
   });
 
   it("strips fields its schema does not know before the handler sees the payload", async () => {
-    const handled: unknown[] = [];
-    running.push(
-      startConsumer({
-        stream: Streams.eventChanged,
-        group: "catalog-test",
-        blockMs: 200,
-        handler: async (entry) => {
-          handled.push(entry.payload);
-        },
-      }),
-    );
+    const handled = collect(Streams.eventChanged);
     await publish(Streams.eventChanged, { event_id: 5, change: "updated", note: "not in the schema" });
     await waitFor(() => handled.length === 1, "the entry");
     expect(handled).toEqual([{ event_id: 5, change: "updated" }]);
