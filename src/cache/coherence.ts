@@ -211,7 +211,7 @@ export class CacheCoherence {
           this.subscribed = true;
           if (this.reading) void this.renew();
         },
-        (err: Error) => this.warn({ err: err.message, op: "subscribe" }),
+        (err) => this.warn({ err: errorMessage(err), op: "subscribe" }),
       );
     });
     sub.on("message", (channel: string, message: string) => this.onMessage(channel, message));
@@ -245,7 +245,7 @@ export class CacheCoherence {
       this.ackQueue = [];
       this.client
         .publish(this.ackChannel, `${this.id} ${nonces.join(" ")}`)
-        .catch((err: Error) => this.warn({ err: err.message, op: "ack" }));
+        .catch((err) => this.warn({ err: errorMessage(err), op: "ack" }));
     });
   }
 
