@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import os from "node:os";
 import { z } from "zod";
+import { errorMessage } from "./platform/error-message";
 
 /** The only reader of process.env: every setting is parsed once, validated, and frozen. */
 
@@ -119,7 +120,7 @@ function loadConfig(): Config {
   try {
     return parseConfig(process.env);
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
+    process.stderr.write(`${errorMessage(err)}\n`);
     process.exit(1);
   }
 }

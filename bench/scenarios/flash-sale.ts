@@ -1,3 +1,4 @@
+import { errorMessage } from "../../src/platform/error-message";
 import type { Sql } from "../database";
 import { runLoad, target } from "../load";
 import { BOOK_BEST_AVAILABLE, findPgbench, runPgbench } from "../pgbench";
@@ -75,8 +76,8 @@ export async function benchFlashSale(ctx: BenchContext): Promise<{ rows: Row[]; 
     try {
       ({ reference, ratio, pgbenchRaw } = await pgbenchReference(ctx, pgbench, buyers, api.rps));
     } catch (err) {
-      reference = `FAILED: ${(err as Error).message}`;
-      pgbenchRaw = { error: (err as Error).message };
+      reference = `FAILED: ${errorMessage(err)}`;
+      pgbenchRaw = { error: errorMessage(err) };
     }
   }
   const rows: Row[] = [

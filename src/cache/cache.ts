@@ -1,4 +1,5 @@
 import type Redis from "ioredis";
+import { errorMessage } from "../platform/error-message";
 import { throttledWarn } from "../platform/logger";
 import { cacheFallbacks, cacheLoads, cacheMisses, countCacheHit } from "../platform/metrics";
 import { redis } from "../platform/redis";
@@ -209,7 +210,7 @@ export class Cache {
   }
 
   private redisFailed(err: unknown, op: string): void {
-    this.warnRedis({ err: err instanceof Error ? err.message : String(err), op });
+    this.warnRedis({ err: errorMessage(err), op });
   }
 }
 

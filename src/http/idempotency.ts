@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { idempotencyKeys } from "../db/schema";
 import { DomainError, ErrorCode, type FieldError } from "../domain/errors";
 import { sql, type Tx } from "../platform/db";
+import type { Logger } from "../platform/logger";
 import { statusOf } from "./problem";
 
 export interface StoredResponse {
@@ -106,11 +107,18 @@ export function refusalFrom(stored: StoredResponse): DomainError | undefined {
   });
 }
 
-/** Deletes up to `limit` expired keys (the janitor runs it in a loop); returns how many went. */
+/** Deletes up to `limit` expired keys (purgeIdempotencyKeys runs it in a loop); returns how many went. */
 export async function purgeExpiredKeys(limit = 1_000): Promise<number> {
   const rows = await sql`
     delete from idempotency_keys where ctid in (
       select ctid from idempotency_keys where expires_at < now() limit ${limit})
     returning 1`;
   return rows.length;
+}
+
+/** The maintenance worker's job: purges every expired key, a batch at a time. */
+export async function purgeIdempotencyKeys(log: Logger): Promise<void> {
+  let total = 0;
+  for (let n = await purgeExpiredKeys(); n > 0; n = await purgeExpiredKeys()) total += n;
+  if (total > 0) log.info({ purged: total }, "expired idempotency keys purged");
 }

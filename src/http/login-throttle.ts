@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { config } from "../config";
 import { DomainError, ErrorCode } from "../domain/errors";
+import { errorMessage } from "../platform/error-message";
 import { throttledWarn } from "../platform/logger";
 import { redis } from "../platform/redis";
 import { limitSubject, UNKNOWN_CLIENT } from "./ip-address";
@@ -54,7 +55,7 @@ const ipKey = (ip: string) => `login:ip:${limitSubject(ip)}`;
 
 const warnFailOpen = throttledWarn(10_000, "login throttle unavailable: not counting failures");
 function logFailOpen(err: unknown): void {
-  warnFailOpen({ err: (err as Error).message });
+  warnFailOpen({ err: errorMessage(err) });
 }
 
 export interface LoginAttempt {

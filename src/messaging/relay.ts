@@ -1,9 +1,11 @@
 import type Redis from "ioredis";
 import type { outbox } from "../db/schema";
 import { sql } from "../platform/db";
+import { errorMessage } from "../platform/error-message";
 import { logger } from "../platform/logger";
 import { outboxBacklog, outboxRelayed } from "../platform/metrics";
 import { redis } from "../platform/redis";
+import { WakeableSleep } from "../platform/sleep";
 import { publish } from "./streams";
 
 /**
@@ -111,17 +113,7 @@ let activeLoop: OutboxRelayLoop | undefined;
 export function startOutboxRelayLoop(opts: { intervalMs?: number; batchSize?: number } = {}): OutboxRelayLoop {
   const intervalMs = opts.intervalMs ?? 250;
   let stopped = false;
-  let wake: (() => void) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const finish = () => {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(finish, ms);
-      wake = finish;
-    });
+  const pause = new WakeableSleep();
 
   const done = (async () => {
     let failures = 0;
@@ -145,17 +137,17 @@ export function startOutboxRelayLoop(opts: { intervalMs?: number; batchSize?: nu
       }
       if (Date.now() - lastPurge > PURGE_EVERY_MS) {
         lastPurge = Date.now();
-        await purgePublishedOutbox().catch((err) => logger.warn({ err: String(err) }, "outbox purge failed"));
+        await purgePublishedOutbox().catch((err) => logger.warn({ err: errorMessage(err) }, "outbox purge failed"));
       }
-      if (!stopped) await sleep(failures > 0 ? Math.min(intervalMs * 2 ** failures, MAX_BACKOFF_MS) : intervalMs);
+      if (!stopped) await pause.sleep(failures > 0 ? Math.min(intervalMs * 2 ** failures, MAX_BACKOFF_MS) : intervalMs);
     }
   })();
 
   const loop: OutboxRelayLoop = {
-    kick: () => wake?.(),
+    kick: () => pause.wake(),
     stop: async () => {
       stopped = true;
-      wake?.();
+      pause.wake();
       await done;
       if (activeLoop === loop) activeLoop = undefined;
     },
@@ -167,7 +159,7 @@ export function startOutboxRelayLoop(opts: { intervalMs?: number; batchSize?: nu
 function logRelayFailure(err: unknown, failures: number): void {
   // One line when the outage starts, then one every ~20 failures: a long outage must not flood logs.
   if (failures !== 1 && failures % 20 !== 0) return;
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = errorMessage(err);
   logger.warn({ err: reason, failures }, "outbox relay failed; rows stay in the outbox and are retried");
 }
 
@@ -197,12 +189,12 @@ export function kickOutboxRelay(): void {
         await drainOutbox();
       } while (kickAgain);
     })()
-      .catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "outbox kick failed"))
+      .catch((err) => logger.warn({ err: errorMessage(err) }, "outbox kick failed"))
       .finally(() => {
         kickInFlight = undefined;
       });
   } catch (err) {
-    logger.warn({ err: String(err) }, "outbox kick failed");
+    logger.warn({ err: errorMessage(err) }, "outbox kick failed");
   }
 }
 

@@ -3,7 +3,7 @@ import { streamEntriesDeadLettered } from "../platform/metrics";
 import { redis } from "../platform/redis";
 import { compareStreamIds, DEAD_LETTER_MAX_LEN, deadLetterStream, parseEntries, type RawEntry } from "./streams";
 
-/** Consumer-group operations used by workers/lib/consumer.ts, kept apart so the loop stays readable. */
+/** Consumer-group operations used by the consumer loop (consumer.ts), kept apart so the loop stays readable. */
 
 export interface GroupRef {
   stream: string;

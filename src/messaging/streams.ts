@@ -1,17 +1,17 @@
 import type Redis from "ioredis";
+import type { z } from "zod";
+import { errorMessage } from "../platform/error-message";
 import { streamGroupLag, streamGroupPending } from "../platform/metrics";
 import { redis } from "../platform/redis";
-import { type StreamName, Streams } from "./outbox";
 
 /**
- * Redis stream conventions shared by the outbox relay (publisher) and workers/lib/consumer.ts.
+ * Redis stream conventions shared by the outbox relay (publisher) and the consumer loop (consumer.ts).
  *
  * Keys are the plain stream names; the ioredis client adds REDIS_KEY_PREFIX itself, and does so
  * for every stream command we use (XADD, XGROUP CREATE, XREADGROUP … STREAMS, XAUTOCLAIM, XCLAIM,
- * XACK, XPENDING, XINFO, XTRIM): tests/streams.test.ts checks the raw keys, so a client upgrade
+ * XACK, XPENDING, XINFO, XTRIM): tests/messaging/streams.test.ts checks the raw keys, so a client upgrade
  * that broke it would fail there rather than in production.
  */
-export { type StreamName, Streams };
 
 /** Where entries go that could not be handled (retries exhausted or a permanent error). */
 export const deadLetterStream = (stream: string): string => `${stream}.dead`;
@@ -29,6 +29,36 @@ export const EntryField = { payload: "payload", outboxId: "outbox_id" } as const
 export interface RawEntry {
   id: string;
   fields: Record<string, string>;
+}
+
+export type DecodedPayload<T> = { ok: true; payload: T } | { ok: false; error: string };
+
+/**
+ * Reads an entry's payload and checks it against `schema`. Never throws: an entry without a
+ * payload, with one that is not JSON, or with one its stream's schema refuses, comes back with a
+ * short reason for the dead letter.
+ */
+export function decodePayload<T>(entry: RawEntry, schema: z.ZodType<T>): DecodedPayload<T> {
+  const text = entry.fields[EntryField.payload];
+  if (text === undefined) return { ok: false, error: "entry has no payload field" };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, error: `payload is not JSON: ${errorMessage(err)}` };
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? { ok: true, payload: parsed.data } : { ok: false, error: summariseIssues(parsed.error) };
+}
+
+/** Zod's complaints in one short line: `seat_id: Invalid input: expected number, received string; …`. */
+export function summariseIssues(error: z.ZodError, max = 5): string {
+  const parts = error.issues.slice(0, max).map((issue) => {
+    const where = issue.path.length > 0 ? issue.path.join(".") : "payload";
+    return `${where}: ${issue.message}`;
+  });
+  if (error.issues.length > max) parts.push(`and ${error.issues.length - max} more`);
+  return parts.join("; ");
 }
 
 export interface PublishOptions {
@@ -65,7 +95,7 @@ export async function ensureGroup(stream: string, group: string, client: Redis =
  * Trims entries that are older than `keepMs` and that every consumer group is done with: read
  * (at or before its last-delivered id) and acknowledged (before its oldest pending entry). A
  * lagging or stopped worker therefore loses nothing. With no group at all, trims by age alone.
- * For the janitor; never on a request path. Returns how many entries went.
+ * For the maintenance worker; never on a request path. Returns how many entries went.
  */
 export async function trimConsumedEntries(stream: string, keepMs: number, client: Redis = redis): Promise<number> {
   if ((await client.exists(stream)) === 0) return 0;

@@ -4,8 +4,8 @@ import { sign } from "hono/jwt";
 import { parseConfig } from "../../src/config";
 import { sql } from "../../src/platform/db";
 import { hashPassword } from "../../src/platform/passwords";
-import { startApiProcesses } from "../support/api-processes";
 import { api, registerAndLogin, uniqueEmail } from "../support/http";
+import { startApiProcesses } from "../support/processes";
 
 const SECRET = process.env.JWT_SECRET as string;
 

@@ -3,7 +3,7 @@ import Redis from "ioredis";
 import { Cache, invalidate } from "../../src/cache/cache";
 import { LEASE_MS } from "../../src/cache/coherence";
 import { waitForRedis } from "../../src/platform/redis";
-import { CacheChild } from "../support/cache-processes";
+import { CacheChild } from "../support/cache-child-driver";
 import { PrivateRedis } from "../support/redis-server";
 
 /**

@@ -1,11 +1,10 @@
 import { beforeAll, describe, expect, it } from "bun:test";
 import { cacheLoads } from "../../src/platform/metrics";
 import { waitForRedis } from "../../src/platform/redis";
-import { startApiProcesses } from "../support/api-processes";
 import { createEvent, seatInvariants } from "../support/fixtures";
 import { adminToken, api, manyUsers } from "../support/http";
+import { freePort, repoRoot, spawnLogged, startApiProcesses, waitForHttp } from "../support/processes";
 import { PrivateRedis } from "../support/redis-server";
-import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/spawn";
 
 let admin: { token: string };
 beforeAll(async () => {

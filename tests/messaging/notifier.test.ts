@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { type NotificationPayload, Streams, writeOutbox } from "../../src/messaging/outbox";
+import { type NotificationPayload, Streams } from "../../src/messaging/catalog";
+import { writeOutbox } from "../../src/messaging/outbox";
 import { publish, readStream } from "../../src/messaging/streams";
 import { sql } from "../../src/platform/db";
 import { redis, waitForRedis } from "../../src/platform/redis";
-import { repoRoot, type Spawned, spawnLogged } from "../support/spawn";
+import { repoRoot, type Spawned, spawnLogged } from "../support/processes";
 import { waitFor } from "../support/wait";
 
 /** A local stand-in for Mailgun's HTTP API that records every request it gets. */

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import Redis from "ioredis";
 import { config } from "../../src/config";
+import { Streams } from "../../src/messaging/catalog";
 import {
   compareStreamIds,
   deadLetterStream,
   ensureGroup,
   publish,
   readStream,
-  Streams,
   trimConsumedEntries,
 } from "../../src/messaging/streams";
 import { redis, waitForRedis } from "../../src/platform/redis";

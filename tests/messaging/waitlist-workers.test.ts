@@ -4,8 +4,8 @@ import { sql } from "../../src/platform/db";
 import { waitForRedis } from "../../src/platform/redis";
 import { createEvent, seatInvariants } from "../support/fixtures";
 import { adminToken, api, manyUsers } from "../support/http";
+import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/processes";
 import { PrivateRedis } from "../support/redis-server";
-import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/spawn";
 import { waitFor } from "../support/wait";
 
 /** Waitlist promotion with the real worker processes (promoter, janitor) as child processes. */

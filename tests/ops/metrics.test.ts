@@ -3,7 +3,7 @@ import { sql } from "../../src/platform/db";
 import { waitForRedis } from "../../src/platform/redis";
 import { createEvent } from "../support/fixtures";
 import { adminToken, api, manyUsers } from "../support/http";
-import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/spawn";
+import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/processes";
 
 let admin: { token: string };
 beforeAll(async () => {

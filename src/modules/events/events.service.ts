@@ -13,7 +13,8 @@ import {
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode, pgErrorCode } from "../../domain/errors";
 import { afterCommit } from "../../messaging/after-commit";
-import { Streams, writeOutbox } from "../../messaging/outbox";
+import { Streams } from "../../messaging/catalog";
+import { writeOutbox } from "../../messaging/outbox";
 import { sql } from "../../platform/db";
 import { dropWaitlist, rescheduleWaitlist, waitlistSize } from "../waitlist/waitlist.store";
 import * as repo from "./events.repo";

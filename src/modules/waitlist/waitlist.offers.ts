@@ -1,8 +1,10 @@
 import { eventScope } from "../../cache";
 import { config } from "../../config";
 import { afterCommit } from "../../messaging/after-commit";
-import { Streams, writeOutbox } from "../../messaging/outbox";
+import { Streams } from "../../messaging/catalog";
+import { writeOutbox } from "../../messaging/outbox";
 import { sql, type Tx } from "../../platform/db";
+import { errorMessage } from "../../platform/error-message";
 import { logger } from "../../platform/logger";
 import { waitlistOffers } from "../../platform/metrics";
 import { lockUserForEvent } from "../bookings/bookings.repo";
@@ -63,7 +65,7 @@ export async function peekHeadOfLine(eventId: number): Promise<number | undefine
   try {
     return (await store.headOfLine(eventId, 1))[0];
   } catch (err) {
-    logger.warn({ err: (err as Error).message, event_id: eventId }, "waitlist head unknown: redis error");
+    logger.warn({ err: errorMessage(err), event_id: eventId }, "waitlist head unknown: redis error");
     return undefined;
   }
 }
@@ -132,7 +134,7 @@ export async function expireOffers(batch = 100): Promise<number> {
   await afterCommit({ invalidate: [...new Set(expired.map((h) => h.eventId))].map(eventScope), outbox: true });
   for (const h of expired) {
     await promoteNextInLine(h.eventId, h.seatId).catch((err) =>
-      logger.warn({ err: (err as Error).message, seat_id: h.seatId }, "re-offer deferred to the promoter"),
+      logger.warn({ err: errorMessage(err), seat_id: h.seatId }, "re-offer deferred to the promoter"),
     );
   }
   return expired.length;
