@@ -2,15 +2,15 @@ import { beforeAll, describe, expect, it } from "bun:test";
 import { getTableColumns, type Table } from "drizzle-orm";
 import { bookings, events, seats, users } from "../../src/db/schema";
 import { selectPopularEvents, type EventRow as UtilizationRow } from "../../src/modules/analytics/analytics.repo";
-import {
-  type BookingRow,
-  findBooking,
-  type LockedSeat,
-  lockSeatsByNumber,
-} from "../../src/modules/bookings/bookings.repo";
+import { type BookingRow, findBooking } from "../../src/modules/bookings/bookings.repo";
 import { findLiveEvent } from "../../src/modules/events/events.repo";
+import {
+  type LockedSeat,
+  lockSeatForOffer,
+  lockSeatsByNumber,
+  type OfferSeat,
+} from "../../src/modules/inventory/inventory.repo";
 import { findUserById } from "../../src/modules/users/users.repo";
-import { lockSeatForOffer, type OfferSeat } from "../../src/modules/waitlist/waitlist.repo";
 import { readSql, sql } from "../../src/platform/db";
 import { createEvent } from "../support/fixtures";
 import { adminToken, api, registerAndLogin } from "../support/http";

@@ -2,11 +2,10 @@ import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
 import { beginLoginAttempt } from "../../http/login-throttle";
 import { accessTokenTtlSeconds, revokeTokensOf, signAccessToken } from "../../http/tokens";
-import { sql } from "../../platform/db";
 import { logger } from "../../platform/logger";
 import { hashPassword, verifyPassword } from "../../platform/passwords";
-import { findUserByEmail, insertUser, promoteToAdmin } from "../users/users.repo";
 import { toUserDto, type UserDto } from "../users/users.schemas";
+import { createUser, findUserByEmail, promoteToAdmin } from "../users/users.service";
 
 export async function registerUser(
   input: { email: string; full_name?: string | null; password: string; is_admin: boolean },
@@ -14,7 +13,7 @@ export async function registerUser(
 ): Promise<UserDto> {
   if (input.is_admin && !actor?.isAdmin)
     throw new DomainError(ErrorCode.FORBIDDEN, "Only an admin can create another admin.");
-  const row = await insertUser(sql, {
+  const row = await createUser({
     email: input.email,
     fullName: input.full_name ?? null,
     hashedPassword: await hashPassword(input.password),
@@ -30,7 +29,7 @@ export async function registerUser(
  */
 export async function issueToken(username: string, password: string, clientIp?: string) {
   const attempt = await beginLoginAttempt(username, clientIp);
-  const user = await findUserByEmail(sql, username.toLowerCase());
+  const user = await findUserByEmail(username.toLowerCase());
   const ok = await verifyPassword(password, user?.hashedPassword);
   await attempt.settle(Boolean(user && ok));
   if (!user || !ok) {
@@ -59,10 +58,10 @@ export async function ensureAdmin(
   opts: { resetPassword: boolean },
 ): Promise<"created" | "promoted" | "unchanged" | "password reset" | "refused"> {
   const normalized = email.toLowerCase();
-  const existing = await findUserByEmail(sql, normalized);
+  const existing = await findUserByEmail(normalized);
   if (!existing) {
     const hashed = await hashPassword(password);
-    const created = await insertUser(sql, {
+    const created = await createUser({
       email: normalized,
       fullName: "Administrator",
       hashedPassword: hashed,
@@ -70,11 +69,11 @@ export async function ensureAdmin(
     });
     if (created) return "created";
   }
-  const current = existing ?? (await findUserByEmail(sql, normalized));
+  const current = existing ?? (await findUserByEmail(normalized));
   if (!current) throw new Error(`could not create or find ${normalized}`);
   const proven = await verifyPassword(password, current.hashedPassword);
   if (opts.resetPassword && !proven) {
-    await promoteToAdmin(sql, normalized, await hashPassword(password));
+    await promoteToAdmin(normalized, await hashPassword(password));
     await revokeTokensOf(current.id);
     return "password reset";
   }
@@ -87,7 +86,7 @@ export async function ensureAdmin(
     );
     return "refused";
   }
-  await promoteToAdmin(sql, normalized, current.hashedPassword);
+  await promoteToAdmin(normalized, current.hashedPassword);
   await revokeTokensOf(current.id);
   return "promoted";
 }

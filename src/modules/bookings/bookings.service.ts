@@ -8,9 +8,10 @@ import { Streams } from "../../messaging/catalog";
 import { writeOutbox } from "../../messaging/outbox";
 import { sql, type Tx } from "../../platform/db";
 import { bookingConflicts, bookingsTotal, cancellationsTotal, waitlistOffers } from "../../platform/metrics";
-import { afterOffer, offerSeatInTransaction, peekHeadOfLine } from "../waitlist/waitlist.offers";
+import * as inventory from "../inventory/inventory.service";
+import { afterOffer, offerSeatInTransaction, peekHeadOfLine } from "../waitlist/waitlist.service";
 import * as repo from "./bookings.repo";
-import { lockUserForEvent } from "./bookings.repo";
+
 import { type BookingDto, toBookingDto } from "./bookings.schemas";
 
 /** Refusals counted in evently_booking_conflicts_total: the seats or the event said no. */
@@ -56,8 +57,8 @@ async function bookInTransaction(
   const wanted = "quantity" in req ? req.quantity : req.seatNumbers.length;
   const seats =
     "quantity" in req
-      ? await repo.lockBestAvailable(tx, user.id, eventId, req.quantity)
-      : await repo.lockSeatsByNumber(
+      ? await inventory.lockBestAvailable(tx, user.id, eventId, req.quantity)
+      : await inventory.lockSeatsByNumber(
           tx,
           user.id,
           eventId,
@@ -96,7 +97,7 @@ async function bookInTransaction(
   }
 
   const acceptedOffers = seats.filter((s) => s.status === "HELD" && s.heldBy === user.id).length;
-  const rows = await repo.bookLockedSeats(tx, user.id, eventId, seats);
+  const rows = await inventory.bookLockedSeats(tx, user.id, eventId, seats);
   const bookings = rows.map((r) =>
     toBookingDto({
       ...r,
@@ -185,8 +186,8 @@ export async function cancelBooking(actor: AuthUser, id: number): Promise<Bookin
         "The event has already started; the booking can no longer be cancelled.",
       );
     }
-    if (candidate !== undefined) await lockUserForEvent(tx, candidate, booking.eventId);
-    await repo.lockSeatById(tx, booking.seatId);
+    if (candidate !== undefined) await inventory.lockUserForEvent(tx, candidate, booking.eventId);
+    await inventory.lockSeatById(tx, booking.seatId);
     const cancelled = await repo.cancelBookedBooking(tx, id);
     if (!cancelled) throw new DomainError(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
     const offered =

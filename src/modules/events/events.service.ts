@@ -16,7 +16,7 @@ import { afterCommit } from "../../messaging/after-commit";
 import { Streams } from "../../messaging/catalog";
 import { writeOutbox } from "../../messaging/outbox";
 import { sql } from "../../platform/db";
-import { dropWaitlist, rescheduleWaitlist, waitlistSize } from "../waitlist/waitlist.store";
+import { dropWaitlist, rescheduleWaitlist, waitlistSize } from "../waitlist/waitlist.service";
 import * as repo from "./events.repo";
 import {
   type EventCreate,

@@ -14,7 +14,7 @@ import {
   waitlistSizeGauge,
 } from "../../platform/metrics";
 import { redis } from "../../platform/redis";
-import { waitlistIndexKey, waitlistKey } from "../waitlist/waitlist.store";
+import { waitlistIndexKey, waitlistKey } from "../waitlist/waitlist.service";
 
 /**
  * /metrics for a pool of API processes behind one port. Each process publishes a snapshot of its

@@ -7,8 +7,7 @@ import { sql, type Tx } from "../../platform/db";
 import { errorMessage } from "../../platform/error-message";
 import { logger } from "../../platform/logger";
 import { waitlistOffers } from "../../platform/metrics";
-import { lockUserForEvent } from "../bookings/bookings.repo";
-import * as repo from "./waitlist.repo";
+import * as inventory from "../inventory/inventory.service";
 import * as store from "./waitlist.store";
 
 /**
@@ -31,11 +30,11 @@ export async function offerSeatInTransaction(
   seatId: number,
   userId: number,
 ): Promise<OfferResult> {
-  const seat = await repo.lockSeatForOffer(tx, seatId);
+  const seat = await inventory.lockSeatForOffer(tx, seatId);
   if (!seat || seat.gone) return "event_gone";
   if (seat.status !== "AVAILABLE") return "seat_not_available";
-  if (await repo.userHasSeatInEvent(tx, userId, eventId)) return "skip";
-  const hold = await repo.holdSeatFor(tx, seatId, userId, config.WAITLIST_OFFER_TTL_SECONDS);
+  if (await inventory.userHasSeatInEvent(tx, userId, eventId)) return "skip";
+  const hold = await inventory.holdSeatFor(tx, seatId, userId, config.WAITLIST_OFFER_TTL_SECONDS);
   const until = hold.holdExpiresAt.toISOString();
   await writeOutbox(tx, [
     {
@@ -87,7 +86,7 @@ export async function promoteNextInLine(eventId: number, seatId: number): Promis
     const [userId] = await store.headOfLine(eventId, 1);
     if (userId === undefined) return { outcome: "no_one_waiting" };
     const result = await sql.begin(async (tx) => {
-      await lockUserForEvent(tx, userId, eventId);
+      await inventory.lockUserForEvent(tx, userId, eventId);
       return offerSeatInTransaction(tx, eventId, seatId, userId);
     });
     if (result === "offered") {
@@ -107,7 +106,7 @@ export async function promoteNextInLine(eventId: number, seatId: number): Promis
  */
 export async function expireOffers(batch = 100): Promise<number> {
   const expired = await sql.begin(async (tx) => {
-    const rows = await repo.releaseExpiredHolds(tx, batch);
+    const rows = await inventory.releaseExpiredHolds(tx, batch);
     await writeOutbox(
       tx,
       rows.flatMap((h) => [

@@ -1,0 +1,154 @@
+import type { bookings, seats, users } from "../../db/schema";
+import type { Tx } from "../../platform/db";
+
+/**
+ * The seat state machine's SQL: AVAILABLE -> HELD -> BOOKED and back. Every function runs in the
+ * caller's transaction. Lock order, everywhere: the (user, event) advisory lock, then seat rows in
+ * ascending seat number; every state check happens after those locks.
+ */
+
+type SeatRow = typeof seats.$inferSelect;
+type UserRow = typeof users.$inferSelect;
+type BookingTableRow = typeof bookings.$inferSelect;
+
+export type LockedSeat = Pick<typeof seats.$inferSelect, "id" | "seatNumber" | "status" | "heldBy"> & {
+  holdExpired: boolean | null;
+};
+
+/** What booking a seat returns: the rest of the BookingRow is known to the caller. */
+export type NewBooking = Pick<BookingTableRow, "seatNumber" | "createdAt"> & { bookingId: number };
+
+/**
+ * Serialises one user's bookings for one event, so the per-user seat limit is checked against
+ * committed data. Always taken before any seat lock: user lock, then seats in ascending order.
+ */
+export async function lockUserForEvent(tx: Tx, userId: number, eventId: number): Promise<void> {
+  await tx`select pg_advisory_xact_lock(${userId % 2_147_483_647}::int4, ${eventId % 2_147_483_647}::int4)`;
+}
+
+/**
+ * The user's (user, event) advisory lock, taken in the same statement as the seat locks that
+ * follow it (one round trip less). It is acquired while the join produces rows, before LockRows
+ * (the top of the plan) locks any seat, so the lock order "user, then seats" holds. Snapshot
+ * note: seat rows locked FOR UPDATE are re-read at their newest version; anything that must
+ * reflect the user's other bookings is read by a later statement (readEventState).
+ */
+const userLock = (tx: Tx, userId: number, eventId: number) =>
+  tx`(select pg_advisory_xact_lock(${userId % 2_147_483_647}::int4, ${eventId % 2_147_483_647}::int4)) as user_lock`;
+
+/** The user's lock, then the named seats in ascending seat order (the planner walks the unique index). */
+export async function lockSeatsByNumber(
+  tx: Tx,
+  userId: number,
+  eventId: number,
+  seatNumbers: number[],
+): Promise<LockedSeat[]> {
+  const rows = await tx<LockedSeat[]>`
+    select s.id, s.seat_number, s.status, s.held_by, s.hold_expires_at < now() as hold_expired
+    from ${userLock(tx, userId, eventId)}, seats s
+    where s.event_id = ${eventId} and s.seat_number = any(${seatNumbers}::int[])
+    order by s.seat_number
+    for update of s`;
+  return [...rows];
+}
+
+/** The user's lock, then the lowest free seats nobody else is locking now (no queueing on hot rows). */
+export async function lockBestAvailable(
+  tx: Tx,
+  userId: number,
+  eventId: number,
+  quantity: number,
+): Promise<LockedSeat[]> {
+  const rows = await tx<LockedSeat[]>`
+    select s.id, s.seat_number, s.status, s.held_by, false as hold_expired
+    from ${userLock(tx, userId, eventId)}, seats s
+    where s.event_id = ${eventId} and s.status = 'AVAILABLE'
+    order by s.seat_number
+    limit ${quantity}
+    for update of s skip locked`;
+  return [...rows];
+}
+
+/** Marks the locked seats BOOKED and inserts their bookings in one statement. */
+export async function bookLockedSeats(
+  tx: Tx,
+  userId: number,
+  eventId: number,
+  seats: LockedSeat[],
+): Promise<NewBooking[]> {
+  const rows = await tx<NewBooking[]>`
+    with marked as (
+      update seats set status = 'BOOKED', held_by = null, hold_expires_at = null
+      where id = any(${seats.map((s) => s.id)}::bigint[])
+      returning id, seat_number)
+    insert into bookings (user_id, event_id, seat_id, seat_number, status)
+    select ${userId}, ${eventId}, id, seat_number, 'BOOKED' from marked order by seat_number
+    returning id as booking_id, seat_number, created_at`;
+  return [...rows];
+}
+
+export async function lockSeatById(tx: Tx, seatId: number): Promise<void> {
+  await tx`select id from seats where id = ${seatId} for update`;
+}
+
+export type OfferSeat = Pick<SeatRow, "status" | "seatNumber"> & { eventName: string; gone: boolean };
+
+/** Locks the freed seat (after the user's lock, as booking does) and reads its event's state. */
+export async function lockSeatForOffer(tx: Tx, seatId: number): Promise<OfferSeat | undefined> {
+  const [row] = await tx<OfferSeat[]>`
+    select s.status, s.seat_number, e.name as event_name,
+           (e.deleted_at is not null or e.start_time <= now()) as gone
+    from seats s join events e on e.id = s.event_id
+    where s.id = ${seatId}
+    for update of s`;
+  return row;
+}
+
+/** True when the user already has a seat in the event, booked or offered: they need no offer. */
+export async function userHasSeatInEvent(tx: Tx, userId: number, eventId: number): Promise<boolean> {
+  const [row] = await tx<{ has: boolean }[]>`
+    select exists (select 1 from bookings where user_id = ${userId} and event_id = ${eventId} and status = 'BOOKED')
+        or exists (select 1 from seats where event_id = ${eventId} and status = 'HELD' and held_by = ${userId}) as has`;
+  return row?.has ?? false;
+}
+
+/** A hold just made: until when, and whom to tell. */
+export type SeatHold = { holdExpiresAt: Date } & Pick<UserRow, "email">;
+
+export async function holdSeatFor(tx: Tx, seatId: number, userId: number, ttlSeconds: number): Promise<SeatHold> {
+  const [row] = await tx<SeatHold[]>`
+    with held as (
+      update seats set status = 'HELD', held_by = ${userId},
+             hold_expires_at = now() + make_interval(secs => ${ttlSeconds})
+      where id = ${seatId}
+      returning hold_expires_at)
+    select held.hold_expires_at, u.email from held, users u where u.id = ${userId}`;
+  if (!row) throw new Error("hold update returned nothing");
+  return row;
+}
+
+export type ExpiredHold = Pick<SeatRow, "eventId" | "seatNumber"> &
+  Pick<UserRow, "email"> & {
+    seatId: number;
+    userId: number;
+  };
+
+/**
+ * Frees holds whose offer time has passed, a batch at a time. SKIP LOCKED lets any number of
+ * janitors run side by side, and never waits on a seat a booking is busy with.
+ */
+export async function releaseExpiredHolds(tx: Tx, limit: number): Promise<ExpiredHold[]> {
+  const rows = await tx<ExpiredHold[]>`
+    with expired as (
+      select id, event_id, seat_number, held_by from seats
+      where status = 'HELD' and hold_expires_at < now()
+      order by hold_expires_at
+      limit ${limit}
+      for update skip locked),
+    freed as (
+      update seats s set status = 'AVAILABLE', held_by = null, hold_expires_at = null
+      from expired where s.id = expired.id
+      returning expired.id as seat_id, expired.event_id, expired.seat_number, expired.held_by as user_id)
+    select freed.*, u.email from freed join users u on u.id = freed.user_id`;
+  return [...rows];
+}

@@ -1,0 +1,21 @@
+/**
+ * Inventory: who may have which seat. Bookings and the waitlist both change seats only through
+ * these operations, inside their own transactions, so the lock order and the state checks live in
+ * one place and neither module depends on the other's internals.
+ */
+export {
+  bookLockedSeats,
+  type ExpiredHold,
+  holdSeatFor,
+  type LockedSeat,
+  lockBestAvailable,
+  lockSeatById,
+  lockSeatForOffer,
+  lockSeatsByNumber,
+  lockUserForEvent,
+  type NewBooking,
+  type OfferSeat,
+  releaseExpiredHolds,
+  type SeatHold,
+  userHasSeatInEvent,
+} from "./inventory.repo";
