@@ -4,21 +4,8 @@ import { DomainError, ErrorCode } from "../../domain/errors";
 import { sql } from "../../platform/db";
 import { promoteNextInLine } from "./waitlist.offers";
 import * as repo from "./waitlist.repo";
+import { toWaitlistEntryDto, type WaitlistEntryDto } from "./waitlist.schemas";
 import * as store from "./waitlist.store";
-
-export interface WaitlistEntryDto {
-  event_id: number;
-  position: number;
-  size: number;
-  joined_at: string;
-}
-
-const toDto = (eventId: number, p: store.WaitlistPosition): WaitlistEntryDto => ({
-  event_id: eventId,
-  position: p.position,
-  size: p.size,
-  joined_at: new Date(p.joinedAtMs).toISOString(),
-});
 
 /** Joins the line of a sold-out event; joining again keeps the first place (created: false). */
 export async function join(actor: AuthUser, eventId: number): Promise<{ created: boolean; entry: WaitlistEntryDto }> {
@@ -29,7 +16,7 @@ export async function join(actor: AuthUser, eventId: number): Promise<{ created:
     throw new DomainError(ErrorCode.ALREADY_BOOKED_EVENT, "You already have a booking for this event.");
   }
   const current = await store.waitlistPosition(eventId, actor.id);
-  if (current) return { created: false, entry: toDto(eventId, current) };
+  if (current) return { created: false, entry: toWaitlistEntryDto(eventId, current) };
   if (event.hasAvailable) {
     throw new DomainError(ErrorCode.SEATS_AVAILABLE, "Seats are still available: book one instead of waiting.");
   }
@@ -42,13 +29,13 @@ export async function join(actor: AuthUser, eventId: number): Promise<{ created:
     const free = await repo.lowestAvailableSeatId(sql, eventId);
     if (free !== undefined) await promoteNextInLine(eventId, free);
   }
-  return { created: joined.added, entry: toDto(eventId, joined) };
+  return { created: joined.added, entry: toWaitlistEntryDto(eventId, joined) };
 }
 
 export async function position(actor: AuthUser, eventId: number): Promise<WaitlistEntryDto> {
   const p = await store.waitlistPosition(eventId, actor.id);
   if (!p) throw new DomainError(ErrorCode.NOT_ON_WAITLIST, `You are not on the waitlist of event ${eventId}.`);
-  return toDto(eventId, p);
+  return toWaitlistEntryDto(eventId, p);
 }
 
 export async function leave(actor: AuthUser, eventId: number): Promise<void> {
