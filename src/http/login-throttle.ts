@@ -7,7 +7,7 @@ import { redis } from "../platform/redis";
 import { limitSubject, UNKNOWN_CLIENT } from "./ip-address";
 
 /**
- * Brute-force protection for POST /auth/token (SPEC "Robustness rules"): LOGIN_MAX_FAILURES
+ * Brute-force protection for POST /auth/token (docs/security.md): LOGIN_MAX_FAILURES
  * failures for one account, or five times that from one client, within a 15-minute window
  * → 429. Counters live in Redis so every API process sees the same count.
  *

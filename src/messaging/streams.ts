@@ -70,7 +70,7 @@ export interface PublishOptions {
 
 /**
  * Appends one entry and returns its id. Code that changes PostgreSQL should not call this after
- * COMMIT: write the outbox row in the transaction instead (src/lib/outbox.ts), so the event can
+ * COMMIT: write the outbox row in the transaction instead (outbox.ts), so the event can
  * never be lost; direct publishing is for the relay and for tests.
  */
 export async function publish(stream: string, payload: unknown, opts: PublishOptions = {}): Promise<string> {

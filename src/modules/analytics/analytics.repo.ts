@@ -3,7 +3,7 @@ import type { Executor } from "../../platform/db";
 
 /**
  * Analytics SQL. Every function is one statement with aggregates; the service runs them on the
- * read pool (a replica when DATABASE_READ_URL is set). Definitions (README "Analytics"):
+ * read pool (a replica when DATABASE_READ_URL is set). Definitions (docs/api.md, "Analytics"):
  * - "bookings" are BOOKED ones unless a name says otherwise;
  * - event-level answers and totals cover live events only (deleted_at is null);
  * - history (trends, user stats) never filters on deleted events;

@@ -23,7 +23,7 @@ import type {
 } from "./analytics.schemas";
 
 /**
- * Analytics answers, each cached for 15 s under the `analytics` namespace (README "Caching") and
+ * Analytics answers, each cached for 15 s under the `analytics` namespace (docs/caching.md) and
  * returned as JSON text, so a cached answer is sent without being parsed or re-serialised.
  * Bookings do not invalidate them: the TTL is the freshness bound, and `/summary` says when its
  * figures were computed.
