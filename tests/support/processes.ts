@@ -128,3 +128,28 @@ export async function startApiProcesses(count: number, env: Record<string, strin
   }
   return { port, url: `http://127.0.0.1:${port}`, procs, stop };
 }
+
+/**
+ * Runs `body` in a fresh Bun process at the repo root with `app` = createApp() in scope and this
+ * test file's environment plus `env` (e.g. a REDIS_URL nobody listens on); `body` ends with
+ * `return <json-serialisable value>`, which this resolves to.
+ */
+export async function runAppInFreshProcess<T>(body: string, env: Record<string, string>): Promise<T> {
+  const script = `
+    const { createApp } = await import("./src/app.ts");
+    const app = createApp();
+    const result = await (async () => { ${body} })();
+    process.stdout.write(JSON.stringify(result));
+    process.exit(0);`;
+  const proc = Bun.spawn([process.execPath, "-e", script], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+  });
+  try {
+    return JSON.parse(await new Response(proc.stdout).text()) as T;
+  } finally {
+    proc.kill("SIGKILL");
+    await proc.exited;
+  }
+}
