@@ -16,7 +16,7 @@ import { afterCommit } from "../../messaging/after-commit";
 import { Streams } from "../../messaging/catalog";
 import { writeOutbox } from "../../messaging/outbox";
 import { sql } from "../../platform/db";
-import { dropWaitlist, rescheduleWaitlist, waitlistSize } from "../waitlist/waitlist.service";
+import { dropWaitlist, rescheduleWaitlist, waitlistSize, waitlistSizeIfKnown } from "../waitlist/waitlist.service";
 import * as repo from "./events.repo";
 import {
   type EventCreate,
@@ -106,8 +106,10 @@ export async function listEvents(filters: EventListFilters): Promise<{ events: E
 
 /** Partial update under the event's row lock; capacity grows by adding seats, shrinks only over free seats. */
 export async function updateEvent(id: number, changes: EventUpdate): Promise<EventDto> {
-  // People waiting get the seats a capacity increase adds (as offers, through the promoter).
-  const waiting = changes.capacity !== undefined ? await waitlistSize(id) : 0;
+  // People waiting get the seats a capacity increase adds (as offers, through the promoter). When
+  // Redis cannot say how many wait, every new seat goes through the promoter, which decides once
+  // it can read the line: assuming nobody waits would skip them for good.
+  const waiting = changes.capacity !== undefined ? ((await waitlistSizeIfKnown(id)) ?? Infinity) : 0;
   try {
     const row = await sql.begin(async (tx) => {
       const current = await repo.lockLiveEvent(tx, id);
@@ -121,7 +123,7 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
       }
       if (changes.capacity !== undefined && changes.capacity > current.capacity) {
         await repo.insertSeatRange(tx, id, current.capacity + 1, changes.capacity);
-        const added = await repo.seatsFrom(tx, id, current.capacity + 1, waiting);
+        const added = await repo.seatsFrom(tx, id, current.capacity + 1, Math.min(waiting, changes.capacity));
         await writeOutbox(
           tx,
           added.map((s) => ({

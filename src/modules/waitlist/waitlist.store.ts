@@ -106,6 +106,16 @@ export async function waitlistSize(eventId: number): Promise<number> {
   }
 }
 
+/** The list's size, or undefined when Redis cannot say (logged): for decisions that must not assume 0. */
+export async function waitlistSizeIfKnown(eventId: number): Promise<number | undefined> {
+  try {
+    return await redis.zcard(waitlistKey(eventId));
+  } catch (err) {
+    logger.warn({ err: errorMessage(err), event_id: eventId }, "waitlist size unknown: redis error");
+    return undefined;
+  }
+}
+
 /** The line expires at the event's start: when the start moves, so does the expiry. */
 export async function rescheduleWaitlist(eventId: number, startMs: number): Promise<void> {
   try {
