@@ -70,11 +70,14 @@ describe("booking one seat", () => {
     expect(inv).toMatchObject({ held: 0, booked: 1, bookedSeatsWithoutOneBooking: 0 });
   });
 
-  it("treats an expired hold as free", async () => {
+  it("keeps an expired hold held until the janitor hands it over: others get SEAT_HELD, the holder may still book", async () => {
     const event = await createEvent(admin.token);
     await sql`update seats set status = 'HELD', held_by = ${alice.id}, hold_expires_at = now() - interval '1 second'
                     where event_id = ${event.id} and seat_number = 3`;
-    expect((await api("POST", `/api/v1/events/${event.id}/book/3`, { token: bob.token })).status).toBe(201);
+    const other = await api("POST", `/api/v1/events/${event.id}/book/3`, { token: bob.token });
+    expect(other.status).toBe(409);
+    expect(other.body.code).toBe("SEAT_HELD");
+    expect((await api("POST", `/api/v1/events/${event.id}/book/3`, { token: alice.token })).status).toBe(201);
   });
 });
 

@@ -128,6 +128,33 @@ describe("offers", () => {
     expect(inv).toMatchObject({ booked: 1, held: 0, available: 1, bookedSeatsWithoutOneBooking: 0 });
   });
 
+  it("never lets a buyer who is not waiting take an expired offer while people wait (issue 13.10)", async () => {
+    const { event, buyers } = await soldOutEvent(1);
+    const [w1, w2] = [await registerAndLogin("e1"), await registerAndLogin("e2")];
+    const outsider = await registerAndLogin("outsider");
+    for (const w of [w1, w2]) await api("POST", `/api/v1/waitlist/${event.id}`, { token: w.token });
+    await api("DELETE", `/api/v1/bookings/cancel/${buyers[0]?.bookingId}`, { token: buyers[0]?.token });
+    expect(await seatOf(event.id, 1)).toMatchObject({ status: "HELD", heldBy: w1.id });
+    await sql`update seats set hold_expires_at = now() - interval '1 second' where event_id = ${event.id}`;
+
+    // The outsider keeps trying, before, during and after the janitor's sweep.
+    const tries: Promise<number>[] = [];
+    const hammer = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        tries.push(api("POST", `/api/v1/events/${event.id}/book/1`, { token: outsider.token }).then((r) => r.status));
+      }
+    };
+    hammer(50);
+    const sweep = expireOffers();
+    hammer(100);
+    expect(await sweep).toBe(1);
+    hammer(50);
+    const statuses = await Promise.all(tries);
+    expect(statuses.filter((s) => s === 201)).toEqual([]);
+    expect(await seatOf(event.id, 1)).toMatchObject({ status: "HELD", heldBy: w2.id });
+    expect((await api("POST", `/api/v1/events/${event.id}/book/1`, { token: w2.token })).status).toBe(201);
+  });
+
   it("offers seats added by a capacity increase, once each however often the release is delivered", async () => {
     const { event } = await soldOutEvent(1);
     const [w1, w2] = [await registerAndLogin("r1"), await registerAndLogin("r2")];

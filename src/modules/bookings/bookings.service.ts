@@ -78,7 +78,8 @@ async function bookInTransaction(
     throw new DomainError(ErrorCode.SEAT_ALREADY_BOOKED, `Seat ${listSeats(booked)} is already booked.`);
   }
   const heldForOthers = seats
-    .filter((s) => s.status === "HELD" && s.heldBy !== user.id && !s.holdExpired)
+    // A hold stays held, even past its end, until the janitor hands it to the next in line.
+    .filter((s) => s.status === "HELD" && s.heldBy !== user.id)
     .map((s) => s.seatNumber);
   if (heldForOthers.length > 0) {
     throw new DomainError(ErrorCode.SEAT_HELD, `Seat ${listSeats(heldForOthers)} is held for someone on the waitlist.`);

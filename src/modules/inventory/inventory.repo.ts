@@ -1,5 +1,5 @@
 import type { bookings, seats, users } from "../../db/schema";
-import type { Tx } from "../../platform/db";
+import type { Executor, Tx } from "../../platform/db";
 
 /**
  * The seat state machine's SQL: AVAILABLE -> HELD -> BOOKED and back. Every function runs in the
@@ -11,9 +11,7 @@ type SeatRow = typeof seats.$inferSelect;
 type UserRow = typeof users.$inferSelect;
 type BookingTableRow = typeof bookings.$inferSelect;
 
-export type LockedSeat = Pick<typeof seats.$inferSelect, "id" | "seatNumber" | "status" | "heldBy"> & {
-  holdExpired: boolean | null;
-};
+export type LockedSeat = Pick<typeof seats.$inferSelect, "id" | "seatNumber" | "status" | "heldBy">;
 
 /** What booking a seat returns: the rest of the BookingRow is known to the caller. */
 export type NewBooking = Pick<BookingTableRow, "seatNumber" | "createdAt"> & { bookingId: number };
@@ -44,7 +42,7 @@ export async function lockSeatsByNumber(
   seatNumbers: number[],
 ): Promise<LockedSeat[]> {
   const rows = await tx<LockedSeat[]>`
-    select s.id, s.seat_number, s.status, s.held_by, s.hold_expires_at < now() as hold_expired
+    select s.id, s.seat_number, s.status, s.held_by
     from ${userLock(tx, userId, eventId)}, seats s
     where s.event_id = ${eventId} and s.seat_number = any(${seatNumbers}::int[])
     order by s.seat_number
@@ -60,7 +58,7 @@ export async function lockBestAvailable(
   quantity: number,
 ): Promise<LockedSeat[]> {
   const rows = await tx<LockedSeat[]>`
-    select s.id, s.seat_number, s.status, s.held_by, false as hold_expired
+    select s.id, s.seat_number, s.status, s.held_by
     from ${userLock(tx, userId, eventId)}, seats s
     where s.event_id = ${eventId} and s.status = 'AVAILABLE'
     order by s.seat_number
@@ -127,28 +125,35 @@ export async function holdSeatFor(tx: Tx, seatId: number, userId: number, ttlSec
   return row;
 }
 
-export type ExpiredHold = Pick<SeatRow, "eventId" | "seatNumber"> &
-  Pick<UserRow, "email"> & {
-    seatId: number;
-    userId: number;
-  };
+/** A hold whose time is up, as found without any lock (the janitor's to-do list). */
+export type DueHold = Pick<SeatRow, "eventId" | "seatNumber"> & { seatId: number; heldBy: number };
+
+export async function dueExpiredHolds(ex: Executor, limit: number): Promise<DueHold[]> {
+  const rows = await ex<DueHold[]>`
+    select id as seat_id, event_id, seat_number, held_by from seats
+    where status = 'HELD' and hold_expires_at < now()
+    order by hold_expires_at
+    limit ${limit}`;
+  return [...rows];
+}
+
+export type ExpiredHold = DueHold & Pick<UserRow, "email"> & { expiredAt: Date };
 
 /**
- * Frees holds whose offer time has passed, a batch at a time. SKIP LOCKED lets any number of
- * janitors run side by side, and never waits on a seat a booking is busy with.
+ * Frees the seat if it is still held by `heldBy` and the hold is over (locks the seat row; the
+ * caller holds the user locks it needs first). Undefined when it was booked, handed over or
+ * extended meanwhile. Returns the old hold's end, which names this expiry in notifications.
  */
-export async function releaseExpiredHolds(tx: Tx, limit: number): Promise<ExpiredHold[]> {
-  const rows = await tx<ExpiredHold[]>`
-    with expired as (
-      select id, event_id, seat_number, held_by from seats
-      where status = 'HELD' and hold_expires_at < now()
-      order by hold_expires_at
-      limit ${limit}
-      for update skip locked),
+export async function releaseExpiredHold(tx: Tx, seatId: number, heldBy: number): Promise<ExpiredHold | undefined> {
+  const [row] = await tx<ExpiredHold[]>`
+    with old as (
+      select id, event_id, seat_number, held_by, hold_expires_at from seats
+      where id = ${seatId} and status = 'HELD' and held_by = ${heldBy} and hold_expires_at < now()
+      for update),
     freed as (
       update seats s set status = 'AVAILABLE', held_by = null, hold_expires_at = null
-      from expired where s.id = expired.id
-      returning expired.id as seat_id, expired.event_id, expired.seat_number, expired.held_by as user_id)
-    select freed.*, u.email from freed join users u on u.id = freed.user_id`;
-  return [...rows];
+      from old where s.id = old.id
+      returning old.id as seat_id, old.event_id, old.seat_number, old.held_by, old.hold_expires_at as expired_at)
+    select freed.*, u.email from freed join users u on u.id = freed.held_by`;
+  return row;
 }

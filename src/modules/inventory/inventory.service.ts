@@ -5,6 +5,8 @@
  */
 export {
   bookLockedSeats,
+  type DueHold,
+  dueExpiredHolds,
   type ExpiredHold,
   holdSeatFor,
   type LockedSeat,
@@ -15,7 +17,7 @@ export {
   lockUserForEvent,
   type NewBooking,
   type OfferSeat,
-  releaseExpiredHolds,
+  releaseExpiredHold,
   type SeatHold,
   userHasSeatInEvent,
 } from "./inventory.repo";

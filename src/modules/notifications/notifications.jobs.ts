@@ -13,15 +13,18 @@ import { sendMailgun } from "./mailgun";
 export async function deliverNotification(entry: StreamEntry<NotificationPayload>, log: Logger): Promise<void> {
   const n = entry.payload;
   const outcome = await runOnce(`notifications:sent:${n.dedupe_key}`, async () => {
+    // Recipients and message texts are personal data: info lines name the notification only; the
+    // message itself is logged at debug level, for development without Mailgun.
     if (!config.MAILGUN_ENABLED) {
-      log.info(
+      log.info({ kind: n.kind, dedupe_key: n.dedupe_key }, "notification not sent: Mailgun not configured");
+      log.debug(
         { to: n.to, subject: n.subject, kind: n.kind, text: n.text },
-        "notification (Mailgun not configured: logged only)",
+        "notification (Mailgun not configured): message",
       );
       return;
     }
     const mailgunId = await sendMailgun(n);
-    log.info({ to: n.to, kind: n.kind, mailgun_id: mailgunId }, "notification e-mailed");
+    log.info({ kind: n.kind, dedupe_key: n.dedupe_key, mailgun_id: mailgunId }, "notification e-mailed");
   });
   if (outcome === "duplicate") log.info({ dedupe_key: n.dedupe_key }, "notification already sent; skipped");
 }

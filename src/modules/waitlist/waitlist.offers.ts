@@ -53,7 +53,8 @@ export async function offerSeatInTransaction(
 
 /** After COMMIT of an offer: the person leaves the line, readers see the hold, the e-mail goes out. */
 export async function afterOffer(eventId: number, seatId: number, userId: number): Promise<void> {
-  await store.removeFromLine(eventId, userId);
+  // The holder stays in the line if Redis fails now; a later offer skips them (they hold a seat).
+  await removeFromLineAfterCommit(eventId, userId);
   waitlistOffers.inc({ outcome: "made" });
   await afterCommit({ invalidate: [eventScope(eventId)], outbox: true });
   logger.info({ event_id: eventId, seat_id: seatId, user_id: userId }, "waitlist offer made");
@@ -73,18 +74,19 @@ export type PromotionOutcome =
   | { outcome: "offered"; userId: number }
   | { outcome: "no_one_waiting" | "seat_not_available" | "event_gone" };
 
-// People skipped in one promotion (already seated in the event) before giving up for now.
-const MAX_SKIPS = 50;
-
 /**
  * Offers a freed seat to the head of the event's line (the promoter's handler for each
- * `seat.released`). Users already seated in the event are skipped and leave the line.
+ * `seat.released`). Users already seated in the event are skipped and leave the line, however
+ * many there are: the seat is never left AVAILABLE while someone who could take it waits.
  * Redelivery finds the seat no longer AVAILABLE and does nothing.
  */
 export async function promoteNextInLine(eventId: number, seatId: number): Promise<PromotionOutcome> {
-  for (let skipped = 0; skipped <= MAX_SKIPS; skipped++) {
+  let previous: number | undefined;
+  for (;;) {
     const [userId] = await store.headOfLine(eventId, 1);
     if (userId === undefined) return { outcome: "no_one_waiting" };
+    // Each turn removes the head; a head that stays means the line cannot move now (retried).
+    if (userId === previous) throw new Error(`waitlist of event ${eventId} did not move past user ${userId}`);
     const result = await sql.begin(async (tx) => {
       await inventory.lockUserForEvent(tx, userId, eventId);
       return offerSeatInTransaction(tx, eventId, seatId, userId);
@@ -95,46 +97,89 @@ export async function promoteNextInLine(eventId: number, seatId: number): Promis
     }
     if (result !== "skip") return { outcome: result };
     await store.removeFromLine(eventId, userId);
+    previous = userId;
   }
-  logger.warn({ event_id: eventId, seat_id: seatId }, "gave up promoting after skipping many seated users");
-  return { outcome: "no_one_waiting" };
 }
 
+// How many people at the head of a line an expired offer may go to in its own transaction; past
+// them (all already seated) the seat goes through the promoter, which walks the rest of the line.
+const HEADS_PER_EXPIRY = 5;
+
 /**
- * Releases expired offers and offers each seat to the next person at once; the `seat.released`
- * written in the same transaction makes sure the promoter does it if this process dies first.
+ * Expired offers: each seat is handed to the next person in line inside the transaction that
+ * releases it, so nobody who is not waiting can book it in between. An expired hold stays HELD
+ * (and refused to other buyers) until then; while Redis cannot say who waits it is kept as it is.
+ * Returns how many expired holds were handled.
  */
 export async function expireOffers(batch = 100): Promise<number> {
-  const expired = await sql.begin(async (tx) => {
-    const rows = await inventory.releaseExpiredHolds(tx, batch);
-    await writeOutbox(
-      tx,
-      rows.flatMap((h) => [
-        {
-          stream: Streams.seatReleased,
-          payload: { event_id: h.eventId, seat_id: h.seatId, seat_number: h.seatNumber, reason: "offer_expired" },
-        },
-        {
-          stream: Streams.notifications,
-          payload: {
-            to: h.email,
-            subject: "Your waitlist offer has expired",
-            text: `The seat ${h.seatNumber} held for you was not booked in time and has been offered to the next person.`,
-            kind: "waitlist_offer_expired",
-            dedupe_key: `offer-expired:${h.seatId}:${h.userId}`,
-          },
-        },
-      ]),
-    );
-    return rows;
-  });
-  if (expired.length === 0) return 0;
-  waitlistOffers.inc({ outcome: "expired" }, expired.length);
-  await afterCommit({ invalidate: [...new Set(expired.map((h) => h.eventId))].map(eventScope), outbox: true });
-  for (const h of expired) {
-    await promoteNextInLine(h.eventId, h.seatId).catch((err) =>
-      logger.warn({ err: errorMessage(err), seat_id: h.seatId }, "re-offer deferred to the promoter"),
-    );
+  let handled = 0;
+  for (const hold of await inventory.dueExpiredHolds(sql, batch)) {
+    if (await handOverExpiredOffer(hold)) handled++;
   }
-  return expired.length;
+  return handled;
+}
+
+async function handOverExpiredOffer(hold: inventory.DueHold): Promise<boolean> {
+  let heads: number[];
+  try {
+    heads = (await store.headOfLine(hold.eventId, HEADS_PER_EXPIRY + 1)).filter((u) => u !== hold.heldBy);
+  } catch (err) {
+    logger.warn({ err: errorMessage(err), seat_id: hold.seatId }, "expired offer kept until the waitlist can be read");
+    return false;
+  }
+  const done = await sql.begin(async (tx) => {
+    // Lock order as everywhere: users (ascending), then the seat.
+    for (const u of [...heads].sort((a, b) => a - b)) await inventory.lockUserForEvent(tx, u, hold.eventId);
+    const freed = await inventory.releaseExpiredHold(tx, hold.seatId, hold.heldBy);
+    if (!freed) return undefined; // booked, handed over or gone meanwhile
+    const skipped: number[] = [];
+    let offeredTo: number | undefined;
+    for (const u of heads) {
+      const result = await offerSeatInTransaction(tx, hold.eventId, hold.seatId, u);
+      if (result === "offered") offeredTo = u;
+      if (result !== "skip") break;
+      skipped.push(u);
+    }
+    await writeOutbox(tx, [
+      {
+        stream: Streams.notifications,
+        payload: {
+          to: freed.email,
+          subject: "Your waitlist offer has expired",
+          text: `The seat ${freed.seatNumber} held for you was not booked in time and has been offered to the next person.`,
+          kind: "waitlist_offer_expired",
+          dedupe_key: `offer-expired:${freed.seatId}:${freed.heldBy}:${freed.expiredAt.toISOString()}`,
+        },
+      },
+      ...(offeredTo === undefined
+        ? [
+            {
+              stream: Streams.seatReleased,
+              payload: {
+                event_id: hold.eventId,
+                seat_id: hold.seatId,
+                seat_number: hold.seatNumber,
+                reason: "offer_expired" as const,
+              },
+            },
+          ]
+        : []),
+    ]);
+    return { offeredTo, skipped };
+  });
+  if (!done) return false;
+  waitlistOffers.inc({ outcome: "expired" });
+  for (const u of done.skipped) await removeFromLineAfterCommit(hold.eventId, u);
+  if (done.offeredTo !== undefined) await afterOffer(hold.eventId, hold.seatId, done.offeredTo);
+  else await afterCommit({ invalidate: [eventScope(hold.eventId)], outbox: true });
+  return true;
+}
+
+/** After COMMIT the change stands: a Redis failure here is logged, never an error answer. */
+async function removeFromLineAfterCommit(eventId: number, userId: number): Promise<void> {
+  try {
+    await store.removeFromLine(eventId, userId);
+  } catch (err) {
+    logger.warn({ err: errorMessage(err), event_id: eventId, user_id: userId }, "could not remove from waitlist");
+  }
 }

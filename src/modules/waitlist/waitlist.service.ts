@@ -68,7 +68,7 @@ export async function dropStartedWaitlists(): Promise<number> {
 
 // What other modules may use of the waitlist: bookings hand a freed seat to the head of the line
 // in their own transaction; events move or drop a line; ops samples line sizes.
-export { afterOffer, offerSeatInTransaction, peekHeadOfLine } from "./waitlist.offers";
+export { afterOffer, expireOffers, offerSeatInTransaction, peekHeadOfLine, promoteNextInLine } from "./waitlist.offers";
 export {
   dropWaitlist,
   rescheduleWaitlist,
