@@ -1,7 +1,9 @@
 import type Redis from "ioredis";
 import type { z } from "zod";
+import { config } from "../config";
 import { errorMessage } from "../platform/error-message";
-import { streamGroupLag, streamGroupPending } from "../platform/metrics";
+import { throttledWarn } from "../platform/logger";
+import { streamGroupLag, streamGroupLagAlert, streamGroupPending } from "../platform/metrics";
 import { redis } from "../platform/redis";
 
 /**
@@ -16,12 +18,14 @@ import { redis } from "../platform/redis";
 /** Where entries go that could not be handled (retries exhausted or a permanent error). */
 export const deadLetterStream = (stream: string): string => `${stream}.dead`;
 
-/**
- * Approximate caps (`MAXLEN ~`, cheap) so a stream nobody reads cannot exhaust Redis memory. Far
- * above any realistic backlog: trimming an entry still pending would lose it.
+/*
+ * No stream has a length cap: `MAXLEN` trims regardless of consumer groups, so a long outage of a
+ * worker (or of Mailgun) would silently drop unread entries. The maintenance worker trims only
+ * what every group has read and acknowledged (trimConsumedEntries), and a growing backlog is
+ * visible as evently_stream_lag / evently_stream_lag_alert long before Redis memory is at risk
+ * (docs/workers.md, "Backlog alerts"). Should Redis still fill up, XADD fails, the outbox keeps
+ * the rows and the relay retries: nothing is lost.
  */
-export const STREAM_MAX_LEN = 100_000;
-export const DEAD_LETTER_MAX_LEN = 10_000;
 
 /** Entry fields: the payload as JSON, and the outbox row id when it came through the outbox. */
 export const EntryField = { payload: "payload", outboxId: "outbox_id" } as const;
@@ -65,7 +69,6 @@ export interface PublishOptions {
   /** Lets consumers recognise a re-published row (the relay is at-least-once). */
   outboxId?: number | string;
   client?: Redis;
-  maxLen?: number;
 }
 
 /**
@@ -77,7 +80,7 @@ export async function publish(stream: string, payload: unknown, opts: PublishOpt
   const client = opts.client ?? redis;
   const fields: string[] = [EntryField.payload, JSON.stringify(payload)];
   if (opts.outboxId !== undefined) fields.push(EntryField.outboxId, String(opts.outboxId));
-  const id = await client.xadd(stream, "MAXLEN", "~", opts.maxLen ?? STREAM_MAX_LEN, "*", ...fields);
+  const id = await client.xadd(stream, "*", ...fields);
   return id as string;
 }
 
@@ -152,6 +155,8 @@ export async function readStream(stream: string, client: Redis = redis): Promise
   return parseEntries(await client.xrange(stream, "-", "+"));
 }
 
+const warnLag = throttledWarn(60_000, "stream backlog above STREAM_LAG_ALERT: a consumer is down or too slow");
+
 /**
  * Sets the lag and pending gauges of a stream's consumer groups from XINFO GROUPS (all groups,
  * or only `group`). Used by each consumer for its own group and by /metrics for all of them.
@@ -163,7 +168,12 @@ export async function recordGroupBacklogs(stream: string, group?: string, client
     const info = fieldsToRecord(flat.map((v) => String(v)));
     if (group !== undefined && info.name !== group) continue;
     const labels = { stream, group: String(info.name) };
-    if (info.lag !== undefined && info.lag !== "null") streamGroupLag.set(labels, Number(info.lag));
+    const backlog = info.lag !== undefined && info.lag !== "null" ? Number(info.lag) : undefined;
+    if (backlog !== undefined) streamGroupLag.set(labels, backlog);
     streamGroupPending.set(labels, Number(info.pending));
+    const unhandled = (backlog ?? 0) + Number(info.pending);
+    const alarming = unhandled >= config.STREAM_LAG_ALERT;
+    streamGroupLagAlert.set(labels, alarming ? 1 : 0);
+    if (alarming) warnLag({ stream, group: labels.group, unhandled, threshold: config.STREAM_LAG_ALERT });
   }
 }
