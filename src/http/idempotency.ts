@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { idempotencyKeys } from "../db/schema";
 import { DomainError, ErrorCode, type FieldError } from "../domain/errors";
-import { sql, type Tx } from "../platform/db";
+import { type Executor, sql, type Tx } from "../platform/db";
 import type { Logger } from "../platform/logger";
 import { statusOf } from "./problem";
 
@@ -25,19 +25,21 @@ class Replay extends Error {
 }
 
 /**
- * Runs `work` in one transaction. With an Idempotency-Key, the key row is claimed first in that
- * same transaction: a concurrent request with the same key waits on the row's unique index until
- * the first commits, then answers from the stored response. The work runs under a savepoint, so
- * a refusal (a DomainError answered with a 4xx) rolls back only the work and is stored in the claimed row by the
- * same transaction: the stored answer is always the one the first caller got. 24 h, per user.
+ * Runs `work`, which must be atomic on its own (one statement, or its own transaction), on the
+ * executor it is given. Without an Idempotency-Key that is the pool: a one-statement booking is
+ * one round trip. With a key, the key row is claimed first in a transaction: a concurrent request
+ * with the same key waits on the row's unique index until the first commits, then answers from
+ * the stored response. The work then runs under a savepoint of that transaction, so a refusal (a
+ * DomainError answered with a 4xx) rolls back only the work and is stored in the claimed row by
+ * the same transaction: the stored answer is always the one the first caller got. 24 h, per user.
  */
 export async function runIdempotent(
   scope: { userId: number; key: string | undefined; fingerprint: string },
-  work: (tx: Tx) => Promise<{ status: number; body: unknown }>,
+  work: (ex: Executor) => Promise<{ status: number; body: unknown }>,
 ): Promise<StoredResponse> {
   const { userId, key } = scope;
   if (key === undefined) {
-    return { ...(await sql.begin(work)), replayed: false };
+    return { ...(await work(sql)), replayed: false };
   }
   // A json (not jsonb) parameter: postgres.js sends JSON.stringify(body), stored as that text.
   const store = (tx: Tx, status: number, body: unknown) =>

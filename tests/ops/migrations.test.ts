@@ -7,7 +7,10 @@ describe("migrations", () => {
     const url = process.env.DATABASE_URL as string;
     await Promise.all([runMigrations(url), runMigrations(url), runMigrations(url)]);
     const rows = await sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
-    expect(rows[0]?.n).toBe(2);
+    const journal = (await Bun.file(`${import.meta.dir}/../../migrations/meta/_journal.json`).json()) as {
+      entries: unknown[];
+    };
+    expect(rows[0]?.n).toBe(journal.entries.length);
   });
 
   it("let the database itself refuse a second BOOKED booking of one seat", async () => {
@@ -32,5 +35,27 @@ describe("migrations", () => {
       .begin((tx) => tx`insert into seats (event_id, seat_number, status) values (${e?.id}, 1, 'BOOKED')`)
       .catch((x) => x);
     expect(err.code).toBe("23514");
+  });
+
+  it("let the database refuse, behind the booking function's back, a BOOKED booking on a seat left AVAILABLE and a seat left BOOKED after its booking is cancelled", async () => {
+    const [u] = await sql`insert into users (email, hashed_password) values ('mig2@example.test', 'x') returning id`;
+    const [e] =
+      await sql`insert into events (name, start_time, capacity) values ('O', now() + interval '1 day', 2) returning id`;
+    const [s1] = await sql`insert into seats (event_id, seat_number) values (${e?.id}, 1) returning id`;
+    const bookingOnly = await sql
+      .begin(
+        (tx) =>
+          tx`insert into bookings (user_id, event_id, seat_id, seat_number) values (${u?.id}, ${e?.id}, ${s1?.id}, 1)`,
+      )
+      .catch((x) => x);
+    expect(bookingOnly.code).toBe("23514");
+    const [b] = await sql.begin(async (tx) => {
+      await tx`update seats set status = 'BOOKED' where id = ${s1?.id}`;
+      return tx`insert into bookings (user_id, event_id, seat_id, seat_number) values (${u?.id}, ${e?.id}, ${s1?.id}, 1) returning id`;
+    });
+    const cancelOnly = await sql
+      .begin((tx) => tx`update bookings set status = 'CANCELLED', cancelled_at = now() where id = ${b?.id}`)
+      .catch((x) => x);
+    expect(cancelOnly.code).toBe("23514");
   });
 });

@@ -4,12 +4,7 @@ import { bookings, events, seats, users } from "../../src/db/schema";
 import { selectPopularEvents, type EventRow as UtilizationRow } from "../../src/modules/analytics/analytics.repo";
 import { type BookingRow, findBooking } from "../../src/modules/bookings/bookings.repo";
 import { findLiveEvent } from "../../src/modules/events/events.repo";
-import {
-  type LockedSeat,
-  lockSeatForOffer,
-  lockSeatsByNumber,
-  type OfferSeat,
-} from "../../src/modules/inventory/inventory.repo";
+import { bookSeats, lockSeatForOffer, type OfferSeat } from "../../src/modules/inventory/inventory.repo";
 import { findUserById } from "../../src/modules/users/users.repo";
 import { readSql, sql } from "../../src/platform/db";
 import { createEvent } from "../support/fixtures";
@@ -80,10 +75,13 @@ describe("rows read through the repos", () => {
     expect(row?.createdAt).toBeInstanceOf(Date);
   });
 
-  it("seats: a locked seat has the LockedSeat keys, its columns named as in seats", async () => {
-    const [row] = await sql.begin((tx) => lockSeatsByNumber(tx, user.id, event.id, [2]));
-    const keys = keysOf<LockedSeat>({ id: true, seatNumber: true, status: true, heldBy: true });
-    expectRow(row, keys, [seats], []);
+  it("seats: the booking function answers the BookingOutcome shape", async () => {
+    const outcome = await bookSeats(sql, user.id, event.id, { seatNumbers: [3] }, 10);
+    expect(Object.keys(outcome).sort()).toEqual(["accepted_offers", "bookings", "code", "event_name", "venue"]);
+    if (outcome.code !== "OK") throw new Error(outcome.code);
+    expect(Object.keys(outcome.bookings[0] ?? {}).sort()).toEqual(["booking_id", "created_at", "seat_number"]);
+    const refused = await bookSeats(sql, user.id, event.id, { seatNumbers: [3] }, 10);
+    expect(refused).toEqual({ code: "SEAT_ALREADY_BOOKED", seats: [3] });
   });
 
   it("waitlist: a seat locked for an offer has the OfferSeat keys, its columns named as in seats", async () => {

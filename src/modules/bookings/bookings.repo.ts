@@ -4,12 +4,6 @@ import type { Executor, Tx } from "../../platform/db";
 type EventTableRow = typeof events.$inferSelect;
 type BookingTableRow = typeof bookings.$inferSelect;
 
-export type EventState = Pick<EventTableRow, "name" | "venue"> & {
-  started: boolean;
-  deleted: boolean;
-  userBooked: number;
-};
-
 /** A booking as the API shows it: the booking's columns, its event's name and venue. */
 export type BookingRow = Pick<
   BookingTableRow,
@@ -20,16 +14,6 @@ export type BookingRow = Pick<
     eventName: string;
     eventStarted: boolean;
   };
-
-/** The event's state and how many seats this user already holds in it. */
-export async function readEventState(tx: Tx, eventId: number, userId: number): Promise<EventState | undefined> {
-  const [row] = await tx<EventState[]>`
-    select e.name, e.venue, e.start_time <= now() as started, e.deleted_at is not null as deleted,
-           (select count(*) from bookings b
-             where b.user_id = ${userId} and b.event_id = ${eventId} and b.status = 'BOOKED')::int as user_booked
-    from events e where e.id = ${eventId}`;
-  return row;
-}
 
 const bookingSelect = (ex: Executor) => ex`
   select b.id as booking_id, b.event_id, b.user_id, b.seat_id, b.seat_number, b.status,

@@ -6,7 +6,7 @@ import { runIdempotent, type StoredResponse } from "../../http/idempotency";
 import { afterCommit } from "../../messaging/after-commit";
 import { Streams } from "../../messaging/catalog";
 import { writeOutbox } from "../../messaging/outbox";
-import { sql, type Tx } from "../../platform/db";
+import { type Executor, sql } from "../../platform/db";
 import { bookingConflicts, bookingsTotal, cancellationsTotal, waitlistOffers } from "../../platform/metrics";
 import * as inventory from "../inventory/inventory.service";
 import { afterOffer, offerSeatInTransaction, peekHeadOfLine } from "../waitlist/waitlist.service";
@@ -42,77 +42,62 @@ export function checkSeatRequest(req: SeatRequest): void {
   }
 }
 
+/** A refusal of the booking function as the client reads it. */
+function refusal(eventId: number, outcome: Exclude<inventory.BookingOutcome, { code: "OK" }>): DomainError {
+  switch (outcome.code) {
+    case "EVENT_NOT_FOUND":
+      return new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
+    case "EVENT_STARTED":
+      return new DomainError(ErrorCode.EVENT_STARTED, "The event has already started.");
+    case "SEAT_NOT_FOUND":
+      return new DomainError(ErrorCode.SEAT_NOT_FOUND, `Event ${eventId} has no seat ${listSeats(outcome.seats)}.`);
+    case "SEAT_ALREADY_BOOKED":
+      return new DomainError(ErrorCode.SEAT_ALREADY_BOOKED, `Seat ${listSeats(outcome.seats)} is already booked.`);
+    case "SEAT_HELD":
+      return new DomainError(ErrorCode.SEAT_HELD, `Seat ${listSeats(outcome.seats)} is held for someone else.`);
+    case "NOT_ENOUGH_SEATS":
+      return new DomainError(
+        ErrorCode.NOT_ENOUGH_SEATS,
+        `Only ${outcome.free} seats are free right now; ${outcome.wanted} requested.`,
+      );
+    case "USER_SEAT_LIMIT":
+      return new DomainError(
+        ErrorCode.USER_SEAT_LIMIT,
+        `You may hold at most ${outcome.max} seats for this event; you hold ${outcome.booked}.`,
+      );
+  }
+}
+
 /**
- * The booking transaction. Locks: the user's (user, event) advisory lock, then the seats in
- * ascending seat order (or SKIP LOCKED for best available). The event's state and the user's
- * seat count are read after both locks, in a statement of their own, so they reflect every
- * transaction that held those locks before us (a concurrent event delete locks seats too).
+ * One booking: the whole transaction is the database function book_seats (one statement, one
+ * round trip; lock order and checks in migrations/0003_booking_function.sql), run on `ex` (the
+ * pool, or an Idempotency-Key's transaction).
  */
-async function bookInTransaction(
-  tx: Tx,
+async function bookOnce(
+  ex: Executor,
   user: AuthUser,
   eventId: number,
   req: SeatRequest,
 ): Promise<{ bookings: BookingDto[]; acceptedOffers: number }> {
-  const wanted = "quantity" in req ? req.quantity : req.seatNumbers.length;
-  const seats =
-    "quantity" in req
-      ? await inventory.lockBestAvailable(tx, user.id, eventId, req.quantity)
-      : await inventory.lockSeatsByNumber(
-          tx,
-          user.id,
-          eventId,
-          [...req.seatNumbers].sort((a, b) => a - b),
-        );
-  const event = await repo.readEventState(tx, eventId, user.id);
-
-  if (!event || event.deleted) throw new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
-  if (event.started) throw new DomainError(ErrorCode.EVENT_STARTED, "The event has already started.");
-  if ("seatNumbers" in req && seats.length < req.seatNumbers.length) {
-    const found = new Set(seats.map((s) => s.seatNumber));
-    const missing = req.seatNumbers.filter((n) => !found.has(n));
-    throw new DomainError(ErrorCode.SEAT_NOT_FOUND, `Event ${eventId} has no seat ${listSeats(missing)}.`);
-  }
-  const booked = seats.filter((s) => s.status === "BOOKED").map((s) => s.seatNumber);
-  if (booked.length > 0) {
-    throw new DomainError(ErrorCode.SEAT_ALREADY_BOOKED, `Seat ${listSeats(booked)} is already booked.`);
-  }
-  const heldForOthers = seats
-    // A hold stays held, even past its end, until the janitor hands it to the next in line.
-    .filter((s) => s.status === "HELD" && s.heldBy !== user.id)
-    .map((s) => s.seatNumber);
-  if (heldForOthers.length > 0) {
-    throw new DomainError(ErrorCode.SEAT_HELD, `Seat ${listSeats(heldForOthers)} is held for someone on the waitlist.`);
-  }
-  if (seats.length < wanted) {
-    throw new DomainError(
-      ErrorCode.NOT_ENOUGH_SEATS,
-      `Only ${seats.length} seats are free right now; ${wanted} requested.`,
-    );
-  }
-  if (event.userBooked + wanted > config.MAX_SEATS_PER_USER_PER_EVENT) {
-    throw new DomainError(
-      ErrorCode.USER_SEAT_LIMIT,
-      `You may hold at most ${config.MAX_SEATS_PER_USER_PER_EVENT} seats for this event; you hold ${event.userBooked}.`,
-    );
-  }
-
-  const acceptedOffers = seats.filter((s) => s.status === "HELD" && s.heldBy === user.id).length;
-  const rows = await inventory.bookLockedSeats(tx, user.id, eventId, seats);
-  const bookings = rows.map((r) =>
+  const request = "quantity" in req ? req : { seatNumbers: [...req.seatNumbers].sort((a, b) => a - b) };
+  const outcome = await inventory.bookSeats(ex, user.id, eventId, request, config.MAX_SEATS_PER_USER_PER_EVENT);
+  if (outcome.code !== "OK") throw refusal(eventId, outcome);
+  const bookings = outcome.bookings.map((b) =>
     toBookingDto({
-      ...r,
+      bookingId: b.booking_id,
+      seatNumber: b.seat_number,
+      createdAt: new Date(b.created_at),
       eventId,
       userId: user.id,
       seatId: null,
       status: "BOOKED",
-      venue: event.venue,
-      eventName: event.name,
+      venue: outcome.venue,
+      eventName: outcome.event_name,
       cancelledAt: null,
       eventStarted: false,
     }),
   );
-  return { bookings, acceptedOffers };
+  return { bookings, acceptedOffers: outcome.accepted_offers };
 }
 
 /** Books seats (one, several by number, or best available); `single` shapes the seed's one-seat answer. */
@@ -129,8 +114,8 @@ export async function bookSeats(
   try {
     stored = await runIdempotent(
       { userId: user.id, key: options.idempotencyKey, fingerprint: options.fingerprint },
-      async (tx) => {
-        const { bookings, acceptedOffers } = await bookInTransaction(tx, user, eventId, req);
+      async (ex) => {
+        const { bookings, acceptedOffers } = await bookOnce(ex, user, eventId, req);
         outcome = { seats: bookings.length, acceptedOffers };
         return { status: 201, body: options.single ? bookings[0] : { bookings } };
       },

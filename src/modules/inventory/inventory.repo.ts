@@ -1,4 +1,4 @@
-import type { bookings, seats, users } from "../../db/schema";
+import type { seats, users } from "../../db/schema";
 import type { Executor, Tx } from "../../platform/db";
 
 /**
@@ -9,12 +9,6 @@ import type { Executor, Tx } from "../../platform/db";
 
 type SeatRow = typeof seats.$inferSelect;
 type UserRow = typeof users.$inferSelect;
-type BookingTableRow = typeof bookings.$inferSelect;
-
-export type LockedSeat = Pick<typeof seats.$inferSelect, "id" | "seatNumber" | "status" | "heldBy">;
-
-/** What booking a seat returns: the rest of the BookingRow is known to the caller. */
-export type NewBooking = Pick<BookingTableRow, "seatNumber" | "createdAt"> & { bookingId: number };
 
 /**
  * Serialises one user's bookings for one event, so the per-user seat limit is checked against
@@ -22,67 +16,6 @@ export type NewBooking = Pick<BookingTableRow, "seatNumber" | "createdAt"> & { b
  */
 export async function lockUserForEvent(tx: Tx, userId: number, eventId: number): Promise<void> {
   await tx`select pg_advisory_xact_lock(${userId % 2_147_483_647}::int4, ${eventId % 2_147_483_647}::int4)`;
-}
-
-/**
- * The user's (user, event) advisory lock, taken in the same statement as the seat locks that
- * follow it (one round trip less). It is acquired while the join produces rows, before LockRows
- * (the top of the plan) locks any seat, so the lock order "user, then seats" holds. Snapshot
- * note: seat rows locked FOR UPDATE are re-read at their newest version; anything that must
- * reflect the user's other bookings is read by a later statement (readEventState).
- */
-const userLock = (tx: Tx, userId: number, eventId: number) =>
-  tx`(select pg_advisory_xact_lock(${userId % 2_147_483_647}::int4, ${eventId % 2_147_483_647}::int4)) as user_lock`;
-
-/** The user's lock, then the named seats in ascending seat order (the planner walks the unique index). */
-export async function lockSeatsByNumber(
-  tx: Tx,
-  userId: number,
-  eventId: number,
-  seatNumbers: number[],
-): Promise<LockedSeat[]> {
-  const rows = await tx<LockedSeat[]>`
-    select s.id, s.seat_number, s.status, s.held_by
-    from ${userLock(tx, userId, eventId)}, seats s
-    where s.event_id = ${eventId} and s.seat_number = any(${seatNumbers}::int[])
-    order by s.seat_number
-    for update of s`;
-  return [...rows];
-}
-
-/** The user's lock, then the lowest free seats nobody else is locking now (no queueing on hot rows). */
-export async function lockBestAvailable(
-  tx: Tx,
-  userId: number,
-  eventId: number,
-  quantity: number,
-): Promise<LockedSeat[]> {
-  const rows = await tx<LockedSeat[]>`
-    select s.id, s.seat_number, s.status, s.held_by
-    from ${userLock(tx, userId, eventId)}, seats s
-    where s.event_id = ${eventId} and s.status = 'AVAILABLE'
-    order by s.seat_number
-    limit ${quantity}
-    for update of s skip locked`;
-  return [...rows];
-}
-
-/** Marks the locked seats BOOKED and inserts their bookings in one statement. */
-export async function bookLockedSeats(
-  tx: Tx,
-  userId: number,
-  eventId: number,
-  seats: LockedSeat[],
-): Promise<NewBooking[]> {
-  const rows = await tx<NewBooking[]>`
-    with marked as (
-      update seats set status = 'BOOKED', held_by = null, hold_expires_at = null
-      where id = any(${seats.map((s) => s.id)}::bigint[])
-      returning id, seat_number)
-    insert into bookings (user_id, event_id, seat_id, seat_number, status)
-    select ${userId}, ${eventId}, id, seat_number, 'BOOKED' from marked order by seat_number
-    returning id as booking_id, seat_number, created_at`;
-  return [...rows];
 }
 
 export async function lockSeatById(tx: Tx, seatId: number): Promise<void> {
@@ -156,4 +89,38 @@ export async function releaseExpiredHold(tx: Tx, seatId: number, heldBy: number)
       returning old.id as seat_id, old.event_id, old.seat_number, old.held_by, old.hold_expires_at as expired_at)
     select freed.*, u.email from freed join users u on u.id = freed.held_by`;
   return row;
+}
+
+/** What book_seats (migrations/0003_booking_function.sql) answers: bookings, or why not. */
+export type BookingOutcome =
+  | {
+      code: "OK";
+      bookings: { booking_id: number; seat_number: number; created_at: string }[];
+      event_name: string;
+      venue: string | null;
+      accepted_offers: number;
+    }
+  | { code: "EVENT_NOT_FOUND" | "EVENT_STARTED" }
+  | { code: "SEAT_NOT_FOUND" | "SEAT_ALREADY_BOOKED" | "SEAT_HELD"; seats: number[] }
+  | { code: "NOT_ENOUGH_SEATS"; free: number; wanted: number }
+  | { code: "USER_SEAT_LIMIT"; booked: number; max: number };
+
+/**
+ * The whole booking transaction in one statement (one round trip, a prepared statement): locks,
+ * checks and writes in the order the function's comment gives. Named seats, or `quantity` best
+ * available. Atomic on its own, or inside the caller's transaction (an Idempotency-Key's).
+ */
+export async function bookSeats(
+  ex: Executor,
+  userId: number,
+  eventId: number,
+  request: { seatNumbers: number[] } | { quantity: number },
+  maxPerUser: number,
+): Promise<BookingOutcome> {
+  const seatNumbers = "seatNumbers" in request ? request.seatNumbers : null;
+  const quantity = "quantity" in request ? request.quantity : null;
+  const [row] = await ex<{ outcome: BookingOutcome }[]>`
+    select book_seats(${userId}, ${eventId}, ${seatNumbers}::int[], ${quantity}::int, ${maxPerUser}) as outcome`;
+  if (!row) throw new Error("book_seats returned no row");
+  return row.outcome;
 }

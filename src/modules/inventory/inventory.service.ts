@@ -4,18 +4,15 @@
  * one place and neither module depends on the other's internals.
  */
 export {
-  bookLockedSeats,
+  type BookingOutcome,
+  bookSeats,
   type DueHold,
   dueExpiredHolds,
   type ExpiredHold,
   holdSeatFor,
-  type LockedSeat,
-  lockBestAvailable,
   lockSeatById,
   lockSeatForOffer,
-  lockSeatsByNumber,
   lockUserForEvent,
-  type NewBooking,
   type OfferSeat,
   releaseExpiredHold,
   type SeatHold,
