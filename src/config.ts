@@ -1,10 +1,16 @@
+import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import os from "node:os";
 import { z } from "zod";
 
 /** The only reader of process.env: every setting is parsed once, validated, and frozen. */
 
-const DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0123456789";
+// Secrets that have been written in this repository (an old development default, the tests'
+// secret): anyone can sign tokens with them, so production refuses them.
+const PUBLISHED_JWT_SECRETS = new Set([
+  "dev-only-insecure-jwt-secret-change-me-0123456789",
+  "test-secret-that-is-at-least-32-bytes-long!!",
+]);
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
@@ -76,11 +82,17 @@ const schema = z
       ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "must be at least 32 bytes" });
     }
     if (env.NODE_ENV === "production") {
-      if (!env.JWT_SECRET || env.JWT_SECRET === DEV_JWT_SECRET) {
+      if (!env.JWT_SECRET) {
         ctx.addIssue({
           code: "custom",
           path: ["JWT_SECRET"],
           message: "must be set to a secret of at least 32 bytes when NODE_ENV=production",
+        });
+      } else if (PUBLISHED_JWT_SECRETS.has(env.JWT_SECRET)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["JWT_SECRET"],
+          message: "is a value published in the Evently repository; generate one (openssl rand -hex 32)",
         });
       }
       if (env.BCRYPT_COST < 10) {
@@ -96,7 +108,10 @@ const schema = z
   })
   .transform((env) => ({
     ...env,
-    JWT_SECRET: env.JWT_SECRET ?? DEV_JWT_SECRET,
+    // Without one (never in production), a random secret: `bun run start` hands it to all its
+    // processes (scripts/lib/children.ts); a process started alone keeps its own.
+    JWT_SECRET: env.JWT_SECRET ?? randomBytes(32).toString("base64url"),
+    JWT_SECRET_GENERATED: env.JWT_SECRET === undefined,
     DATABASE_READ_URL: env.DATABASE_READ_URL ?? env.DATABASE_URL,
     MAILGUN_ENABLED: Boolean(env.MAILGUN_API_KEY && env.MAILGUN_DOMAIN),
   }));

@@ -17,6 +17,11 @@ const server = Bun.serve({
   fetch: app.fetch,
 });
 logger.info({ port: server.port }, "api listening");
+if (config.JWT_SECRET_GENERATED) {
+  logger.warn(
+    "JWT_SECRET is not set: this process signs with a random secret of its own; its tokens are refused by other processes and after a restart",
+  );
+}
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
