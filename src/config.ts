@@ -64,6 +64,10 @@ const schema = z
       .refine((list) => list.every(isAddressOrCidr), "each entry must be an IP address or CIDR (10.0.0.0/8)"),
     GATEWAY_PORT: intIn(1, 65535).default(8080),
     METRICS_PORT: intIn(0, 65535).default(0),
+    // JSON answers at least this large are compressed for clients that accept br or gzip.
+    COMPRESS_MIN_BYTES: intIn(0, 100 * 1024 * 1024).default(1024),
+    // A cached value larger than this is served but stored neither in Redis nor in process memory.
+    CACHE_MAX_VALUE_BYTES: intIn(1024, 512 * 1024 * 1024).default(1024 * 1024),
     JANITOR_INTERVAL_MS: intIn(100, 3_600_000).default(2_000),
     CACHE_WARM_INTERVAL_MS: intIn(1_000, 3_600_000).default(30_000),
     // Stream consumers: an entry unacknowledged this long is taken over by another consumer.

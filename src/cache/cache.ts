@@ -1,4 +1,5 @@
 import type Redis from "ioredis";
+import { config } from "../config";
 import { throttledWarn } from "../platform/logger";
 import { cacheFallbacks, cacheLoads, cacheMisses, countCacheHit } from "../platform/metrics";
 import { redis } from "../platform/redis";
@@ -51,6 +52,8 @@ export interface CacheOptions {
   /** In-process tier size; 0 turns it off. */
   localEntries?: number;
   localChars?: number;
+  /** Larger values are served but stored nowhere (default CACHE_MAX_VALUE_BYTES). */
+  maxValueBytes?: number;
 }
 
 interface VersionRead {
@@ -83,6 +86,7 @@ export class Cache {
       this.local,
       options.lockTtlMs ?? 3_000,
       options.lockWaitMs ?? 1_000,
+      options.maxValueBytes ?? config.CACHE_MAX_VALUE_BYTES,
       onRedisError,
     );
     this.coherence = new CacheCoherence(this.client, options.leaseMs);

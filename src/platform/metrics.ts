@@ -63,6 +63,13 @@ export const cacheLoads = new Counter({
   registers: [registry],
 });
 
+export const cacheOversize = new Counter({
+  name: "evently_cache_oversize_total",
+  help: "Values built but not stored because they exceed CACHE_MAX_VALUE_BYTES, by namespace",
+  labelNames: ["namespace"] as const,
+  registers: [registry],
+});
+
 export const cacheFallbacks = new Counter({
   name: "evently_cache_fallbacks_total",
   help: "Cache reads served straight from the loader because Redis was unreachable or slow, by namespace",

@@ -166,14 +166,19 @@ export async function hotAndUpcomingEventIds(limit: number): Promise<number[]> {
 }
 
 /** The seat map as one JSON text built by PostgreSQL (no per-row mapping in JS). */
-export async function seatMapJson(eventId: number, status?: string): Promise<string | undefined> {
+export async function seatMapJson(
+  eventId: number,
+  status?: string,
+  range?: { from: number; to: number },
+): Promise<string | undefined> {
   const [row] = await db.execute<{ live: boolean | null; seats: string }>(sql`
     select (select deleted_at is null from events where id = ${eventId}) as live,
            (select coalesce(json_agg(json_build_object(
                       'id', id, 'event_id', event_id, 'seat_number', seat_number,
                       'status', status, 'extradata', extradata) order by seat_number), '[]'::json)::text
             from seats
-            where event_id = ${eventId} ${status ? sql`and status = ${status}::seat_status` : sql``}) as seats`);
+            where event_id = ${eventId} ${status ? sql`and status = ${status}::seat_status` : sql``}
+              ${range ? sql`and seat_number between ${range.from} and ${range.to}` : sql``}) as seats`);
   return row?.live ? row.seats : undefined;
 }
 

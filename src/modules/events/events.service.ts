@@ -18,7 +18,7 @@ import { Streams, writeOutbox } from "../../messaging/outbox";
 import { db } from "../../platform/db";
 import { dropWaitlist, rescheduleWaitlist, waitlistSize } from "../waitlist/waitlist.store";
 import * as repo from "./events.repo";
-import type { EventCreate, EventDetailDto, EventDto, EventListFilters, EventUpdate } from "./events.schemas";
+import type { EventCreate, EventDetailDto, EventDto, EventListFilters, EventUpdate, SeatRange } from "./events.schemas";
 
 export function toEventDto(row: repo.EventRow): EventDto {
   return {
@@ -180,12 +180,15 @@ export async function deleteEvent(id: number): Promise<void> {
   await Promise.all([afterEventWrite(id), dropWaitlist(id)]);
 }
 
-/** The seat map as JSON text built by PostgreSQL, read through the cache. */
-export async function getSeatMap(id: number, status?: string): Promise<string> {
-  const json = await getOrLoadText(
-    seatMapEntry(id, status),
-    async () => (await repo.seatMapJson(id, status)) ?? "null",
-  );
+/**
+ * The seat map as JSON text built by PostgreSQL: the whole map through the cache, a page straight
+ * from the seats index (pages are cheap to read, and caching every range a client can name would
+ * let one client fill Redis).
+ */
+export async function getSeatMap(id: number, status?: string, range?: SeatRange): Promise<string> {
+  const json = range
+    ? ((await repo.seatMapJson(id, status, range)) ?? "null")
+    : await getOrLoadText(seatMapEntry(id, status), async () => (await repo.seatMapJson(id, status)) ?? "null");
   if (json === "null") throw eventNotFound(id);
   return json;
 }
