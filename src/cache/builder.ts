@@ -8,6 +8,7 @@ import {
   encodeValue,
   jitteredTtlMs,
   lockKeyOf,
+  NOTHING,
   type StoredValue,
 } from "./keys";
 import type { LocalTier } from "./local-tier";
@@ -66,7 +67,7 @@ export class ValueBuilder {
 
   /**
    * Loads the value and stores it in memory and (not awaited) in Redis, if still current there.
-   * A value over `maxValueBytes` is only returned: copying megabytes to and from Redis on every
+   * NOTHING is only returned (see keys.ts). A value over `maxValueBytes` is only returned too: copying megabytes to and from Redis on every
    * read costs more than building it, and the in-process tier would evict everything for it.
    */
   async loadAndStore(target: BuildTarget, load: () => Promise<string>, lock?: Lock): Promise<string> {
@@ -78,6 +79,10 @@ export class ValueBuilder {
       // Errors are never cached; free the lock so waiters elsewhere stop waiting for us.
       this.release(lock);
       throw err;
+    }
+    if (json === NOTHING) {
+      this.release(lock);
+      return json;
     }
     if (!this.fits(json)) {
       cacheOversize.inc({ namespace: target.entry.namespace });

@@ -95,6 +95,15 @@ describe("docker-compose.yml", () => {
     expect(Object.keys(compose.volumes).sort()).toEqual(["pgdata", "redisdata"]);
   });
 
+  it("caps Redis's memory and lets it evict only keys with a TTL (cache entries), never streams or waitlists", () => {
+    const command = services.redis.command as string[];
+    const arg = (name: string) => command[command.indexOf(name) + 1];
+    expect(command).toContain("--maxmemory");
+    expect(arg("--maxmemory")).toMatch(/^\d+(mb|gb)$/);
+    expect(arg("--maxmemory-policy")).toBe("volatile-ttl");
+    expect(arg("--appendonly")).toBe("yes");
+  });
+
   it("mounts the gateway files that exist in the repository into nginx", () => {
     for (const volume of services.nginx.volumes as string[]) {
       const [source] = volume.split(":");

@@ -16,7 +16,7 @@ import { DomainError, ErrorCode, pgErrorCode } from "../../domain/errors";
 import { afterCommit } from "../../messaging/after-commit";
 import { Streams, writeOutbox } from "../../messaging/outbox";
 import { db } from "../../platform/db";
-import { dropWaitlist, rescheduleWaitlist, waitlistSize } from "../waitlist/waitlist.store";
+import { dropWaitlist, waitlistSize } from "../waitlist/waitlist.store";
 import * as repo from "./events.repo";
 import type { EventCreate, EventDetailDto, EventDto, EventListFilters, EventUpdate, SeatRange } from "./events.schemas";
 
@@ -150,7 +150,6 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
       return updated;
     });
     await afterEventWrite(id);
-    if (changes.start_time !== undefined) await rescheduleWaitlist(id, row.startTime.getTime());
     return toEventDto(row);
   } catch (err) {
     duplicateEventAsConflict(err);

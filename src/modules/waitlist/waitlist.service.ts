@@ -1,5 +1,4 @@
 import { invalidateEventSeats } from "../../cache";
-import { isoTime } from "../../db/time";
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
 import { promoteNextInLine } from "./waitlist.offers";
@@ -33,8 +32,7 @@ export async function join(actor: AuthUser, eventId: number): Promise<{ created:
   if (event.has_available) {
     throw new DomainError(ErrorCode.SEATS_AVAILABLE, "Seats are still available: book one instead of waiting.");
   }
-  const startMs = new Date(isoTime(event.start_time)).getTime();
-  const joined = await store.joinWaitlist(eventId, actor.id, Date.now(), startMs);
+  const joined = await store.joinWaitlist(eventId, actor.id, Date.now());
   await invalidateEventSeats(eventId); // the event document shows waitlist_size
   if (joined.added) {
     // A seat freed between our availability check and the join found nobody waiting, so it
@@ -69,9 +67,12 @@ export async function entries(eventId: number, limit: number) {
   }));
 }
 
-/** Drops the lines of events that have started (their keys also expire at the start time). */
+/**
+ * Drops the lines of events that have started or were deleted, however long ago: lines have no
+ * TTL (so Redis never evicts them), and this sweep is what ends them.
+ */
 export async function dropStartedWaitlists(): Promise<number> {
-  const ids = await repo.recentlyStartedEventIds();
+  const ids = await repo.endedEventIdsAmong(await store.eventsWithWaitlists());
   await Promise.all(ids.map((id) => store.dropWaitlist(id)));
   return ids.length;
 }
