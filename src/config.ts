@@ -43,6 +43,9 @@ const schema = z
     JWT_SECRET: z.string().optional(),
     ACCESS_TOKEN_EXPIRE_MINUTES: intIn(1, 60 * 24 * 30).default(30),
     BCRYPT_COST: intIn(4, 15).default(10),
+    // Password hashes waiting behind the one running, per process; beyond it logins and
+    // registrations get 503 + Retry-After. 32 at cost 10 is about 2.5 s of waiting.
+    PASSWORD_QUEUE_MAX: intIn(0, 10_000).default(32),
     ADMIN_EMAIL: z.string().email().max(254).optional(),
     ADMIN_PASSWORD: z.string().optional(),
     WAITLIST_OFFER_TTL_SECONDS: intIn(1, 86_400).default(900),

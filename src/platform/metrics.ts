@@ -63,6 +63,13 @@ export const cacheLoads = new Counter({
   registers: [registry],
 });
 
+export const passwordJobs = new Counter({
+  name: "evently_password_jobs_total",
+  help: "bcrypt hashes and checks: done, refused (queue full, 503) or abandoned (client gone before its turn)",
+  labelNames: ["outcome"] as const,
+  registers: [registry],
+});
+
 export const cacheOversize = new Counter({
   name: "evently_cache_oversize_total",
   help: "Values built but not stored because they exceed CACHE_MAX_VALUE_BYTES, by namespace",
