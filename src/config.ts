@@ -66,7 +66,14 @@ const schema = z
       )
       .refine((list) => list.every(isAddressOrCidr), "each entry must be an IP address or CIDR (10.0.0.0/8)"),
     GATEWAY_PORT: intIn(1, 65535).default(8080),
-    METRICS_PORT: intIn(0, 65535).default(0),
+    // Prometheus metrics, never on PORT: the API pool shares METRICS_PORT (reusePort, like PORT);
+    // under `bun run start` the workers take the ports after it. 0 turns them off.
+    METRICS_PORT: intIn(0, 65535).default(9100),
+    // Loopback unless told otherwise (compose: 0.0.0.0 inside the container, never published).
+    METRICS_HOST: z
+      .string()
+      .default("127.0.0.1")
+      .refine((h) => isIP(h) !== 0 || h === "localhost", "must be an IP address (0.0.0.0 for every interface)"),
     // JSON answers at least this large are compressed for clients that accept br or gzip.
     COMPRESS_MIN_BYTES: intIn(0, 100 * 1024 * 1024).default(1024),
     // A cached value larger than this is served but stored neither in Redis nor in process memory.

@@ -31,10 +31,11 @@ export function apiChildren(): ChildSpec[] {
 }
 
 export function workerChildren(): ChildSpec[] {
-  // On one host each worker needs its own metrics port: METRICS_PORT, METRICS_PORT + 1, ...
+  // On one host the API pool shares METRICS_PORT and each worker takes its own after it:
+  // METRICS_PORT + 1, + 2, ... in WORKERS order.
   return WORKERS.map((name, i) => ({
     name,
     cmd: [bun, path.join(root, "workers", `${name}.ts`)],
-    env: config.METRICS_PORT > 0 ? { METRICS_PORT: String(config.METRICS_PORT + i) } : undefined,
+    env: config.METRICS_PORT > 0 ? { METRICS_PORT: String(config.METRICS_PORT + 1 + i) } : undefined,
   }));
 }

@@ -63,6 +63,12 @@ export const cacheLoads = new Counter({
   registers: [registry],
 });
 
+export const readinessChecks = new Counter({
+  name: "evently_readiness_checks_total",
+  help: "Readiness checks actually run (one PostgreSQL select 1 and one Redis PING each); /ready answers from the last one for about a second",
+  registers: [registry],
+});
+
 export const passwordJobs = new Counter({
   name: "evently_password_jobs_total",
   help: "bcrypt hashes and checks: done, refused (queue full, 503) or abandoned (client gone before its turn)",

@@ -1,9 +1,17 @@
 import { createApp } from "../../src/app";
 import { ensureAdmin } from "../../src/modules/auth/auth.service";
+import { createMetricsApp } from "../../src/modules/ops";
 import { insertUser } from "../../src/modules/users/users.repo";
 import { signAccessToken } from "../../src/platform/tokens";
 
 export const app = createApp();
+/** What METRICS_PORT serves, in process. */
+export const metricsApp = createMetricsApp();
+
+/** Prometheus text for this test process (`scope` as on METRICS_PORT: pool or process). */
+export async function metricsText(scope: "pool" | "process" = "pool"): Promise<string> {
+  return (await metricsApp.request(`/metrics?scope=${scope}`)).text();
+}
 
 export interface ApiResponse<T = any> {
   status: number;

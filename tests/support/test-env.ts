@@ -29,4 +29,6 @@ export const testEnv: Record<string, string> = {
   PASSWORD_QUEUE_MAX: "1000",
   RATE_LIMIT_ENABLED: "false",
   DB_POOL_SIZE: "20",
+  // Off unless a test asks for it (startApiProcesses gives each group a port of its own).
+  METRICS_PORT: "0",
 };
