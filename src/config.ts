@@ -112,6 +112,21 @@ const schema = z
       if (env.BCRYPT_COST < 10) {
         ctx.addIssue({ code: "custom", path: ["BCRYPT_COST"], message: "must be at least 10 in production" });
       }
+      // A store that lets anyone on its network in is one container away from every account.
+      const urls = {
+        DATABASE_URL: env.DATABASE_URL,
+        DATABASE_READ_URL: env.DATABASE_READ_URL,
+        REDIS_URL: env.REDIS_URL,
+      };
+      for (const [name, url] of Object.entries(urls)) {
+        if (url !== undefined && !new URL(url).password) {
+          ctx.addIssue({
+            code: "custom",
+            path: [name],
+            message: "must carry a password when NODE_ENV=production (scheme://user:password@host/...)",
+          });
+        }
+      }
     }
     if (env.ADMIN_PASSWORD !== undefined) {
       const bytes = Buffer.byteLength(env.ADMIN_PASSWORD);
