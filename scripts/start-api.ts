@@ -1,7 +1,7 @@
 import { closeDb } from "../src/platform/db";
 import { logger } from "../src/platform/logger";
 import { ensureConfiguredAdmin } from "./lib/bootstrap";
-import { apiChildren } from "./lib/children";
+import { apiChildren, withSharedSecret } from "./lib/children";
 import { supervise } from "./lib/supervisor";
 
 // The API pool: API_WORKERS processes sharing PORT with reusePort. Migrations are the
@@ -13,4 +13,4 @@ try {
   logger.error({ err }, "could not ensure the admin account");
   process.exit(1);
 }
-supervise(apiChildren());
+supervise(withSharedSecret(apiChildren()));

@@ -1,6 +1,6 @@
 import { logger } from "../src/platform/logger";
 import { bootstrap } from "./lib/bootstrap";
-import { apiChildren, workerChildren } from "./lib/children";
+import { apiChildren, withSharedSecret, workerChildren } from "./lib/children";
 import { supervise } from "./lib/supervisor";
 
 // One host, everything: migrate, ensure the admin, then the API pool and every worker.
@@ -10,4 +10,4 @@ try {
   logger.error({ err }, "start-up failed");
   process.exit(1);
 }
-supervise([...apiChildren(), ...workerChildren()]);
+supervise(withSharedSecret([...apiChildren(), ...workerChildren()]));

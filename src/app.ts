@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { config } from "./config";
 import { DomainError, ErrorCode } from "./domain/errors";
+import { compressJson } from "./http/compression";
 import { handleError } from "./http/error-handler";
 import { problemResponse } from "./http/problem";
 import { rateLimit } from "./http/rate-limit";
@@ -28,6 +29,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   const app = createRouter();
 
   app.use("*", requestContext);
+  app.use("*", compressJson(config.COMPRESS_MIN_BYTES));
   // Before the body is read, so a refused client costs one Redis call and nothing more.
   if (config.RATE_LIMIT_ENABLED) app.use("*", rateLimit);
   // Only where a body can come: a GET then skips one middleware layer.

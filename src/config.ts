@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import os from "node:os";
 import { z } from "zod";
@@ -5,7 +6,12 @@ import { errorMessage } from "./platform/error-message";
 
 /** The only reader of process.env: every setting is parsed once, validated, and frozen. */
 
-const DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0123456789";
+// Secrets that have been written in this repository (an old development default, the tests'
+// secret): anyone can sign tokens with them, so production refuses them.
+const PUBLISHED_JWT_SECRETS = new Set([
+  "dev-only-insecure-jwt-secret-change-me-0123456789",
+  "test-secret-that-is-at-least-32-bytes-long!!",
+]);
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
@@ -38,6 +44,9 @@ const schema = z
     JWT_SECRET: z.string().optional(),
     ACCESS_TOKEN_EXPIRE_MINUTES: intIn(1, 60 * 24 * 30).default(30),
     BCRYPT_COST: intIn(4, 15).default(10),
+    // Password hashes waiting behind the one running, per process; beyond it logins and
+    // registrations get 503 + Retry-After. 32 at cost 10 is about 2.5 s of waiting.
+    PASSWORD_QUEUE_MAX: intIn(0, 10_000).default(32),
     ADMIN_EMAIL: z.string().email().max(254).optional(),
     ADMIN_PASSWORD: z.string().optional(),
     WAITLIST_OFFER_TTL_SECONDS: intIn(1, 86_400).default(900),
@@ -58,7 +67,18 @@ const schema = z
       )
       .refine((list) => list.every(isAddressOrCidr), "each entry must be an IP address or CIDR (10.0.0.0/8)"),
     GATEWAY_PORT: intIn(1, 65535).default(8080),
-    METRICS_PORT: intIn(0, 65535).default(0),
+    // Prometheus metrics, never on PORT: the API pool shares METRICS_PORT (reusePort, like PORT);
+    // under `bun run start` the workers take the ports after it. 0 turns them off.
+    METRICS_PORT: intIn(0, 65535).default(9100),
+    // Loopback unless told otherwise (compose: 0.0.0.0 inside the container, never published).
+    METRICS_HOST: z
+      .string()
+      .default("127.0.0.1")
+      .refine((h) => isIP(h) !== 0 || h === "localhost", "must be an IP address (0.0.0.0 for every interface)"),
+    // JSON answers at least this large are compressed for clients that accept br or gzip.
+    COMPRESS_MIN_BYTES: intIn(0, 100 * 1024 * 1024).default(1024),
+    // A cached value larger than this is served but stored neither in Redis nor in process memory.
+    CACHE_MAX_VALUE_BYTES: intIn(1024, 512 * 1024 * 1024).default(1024 * 1024),
     JANITOR_INTERVAL_MS: intIn(100, 3_600_000).default(2_000),
     CACHE_WARM_INTERVAL_MS: intIn(1_000, 3_600_000).default(30_000),
     // Stream consumers: an entry unacknowledged this long is taken over by another consumer.
@@ -79,15 +99,36 @@ const schema = z
       ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "must be at least 32 bytes" });
     }
     if (env.NODE_ENV === "production") {
-      if (!env.JWT_SECRET || env.JWT_SECRET === DEV_JWT_SECRET) {
+      if (!env.JWT_SECRET) {
         ctx.addIssue({
           code: "custom",
           path: ["JWT_SECRET"],
           message: "must be set to a secret of at least 32 bytes when NODE_ENV=production",
         });
+      } else if (PUBLISHED_JWT_SECRETS.has(env.JWT_SECRET)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["JWT_SECRET"],
+          message: "is a value published in the Evently repository; generate one (openssl rand -hex 32)",
+        });
       }
       if (env.BCRYPT_COST < 10) {
         ctx.addIssue({ code: "custom", path: ["BCRYPT_COST"], message: "must be at least 10 in production" });
+      }
+      // A store that lets anyone on its network in is one container away from every account.
+      const urls = {
+        DATABASE_URL: env.DATABASE_URL,
+        DATABASE_READ_URL: env.DATABASE_READ_URL,
+        REDIS_URL: env.REDIS_URL,
+      };
+      for (const [name, url] of Object.entries(urls)) {
+        if (url !== undefined && !new URL(url).password) {
+          ctx.addIssue({
+            code: "custom",
+            path: [name],
+            message: "must carry a password when NODE_ENV=production (scheme://user:password@host/...)",
+          });
+        }
       }
     }
     if (env.ADMIN_PASSWORD !== undefined) {
@@ -99,7 +140,10 @@ const schema = z
   })
   .transform((env) => ({
     ...env,
-    JWT_SECRET: env.JWT_SECRET ?? DEV_JWT_SECRET,
+    // Without one (never in production), a random secret: `bun run start` hands it to all its
+    // processes (scripts/lib/children.ts); a process started alone keeps its own.
+    JWT_SECRET: env.JWT_SECRET ?? randomBytes(32).toString("base64url"),
+    JWT_SECRET_GENERATED: env.JWT_SECRET === undefined,
     DATABASE_READ_URL: env.DATABASE_READ_URL ?? env.DATABASE_URL,
     MAILGUN_ENABLED: Boolean(env.MAILGUN_API_KEY && env.MAILGUN_DOMAIN),
   }));

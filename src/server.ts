@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 import { config } from "./config";
+import { createMetricsApp } from "./modules/ops";
 import { startMetricsPublisher } from "./modules/ops/ops.metrics";
 import { closeDb } from "./platform/db";
 import { logger } from "./platform/logger";
@@ -17,6 +18,32 @@ const server = Bun.serve({
   fetch: app.fetch,
 });
 logger.info({ port: server.port }, "api listening");
+const metricsServer = config.METRICS_PORT > 0 ? serveMetrics() : undefined;
+if (config.JWT_SECRET_GENERATED) {
+  logger.warn(
+    "JWT_SECRET is not set: this process signs with a random secret of its own; its tokens are refused by other processes and after a restart",
+  );
+}
+
+/**
+ * Metrics on a port of their own (loopback by default): the API port is public. Shared by the
+ * pool like PORT. A port taken by something else costs the metrics, not the API (logged).
+ */
+function serveMetrics() {
+  try {
+    const metrics = Bun.serve({
+      port: config.METRICS_PORT,
+      hostname: config.METRICS_HOST,
+      reusePort: true,
+      fetch: createMetricsApp().fetch,
+    });
+    logger.info({ port: metrics.port, host: config.METRICS_HOST }, "metrics listening");
+    return metrics;
+  } catch (err) {
+    logger.warn({ port: config.METRICS_PORT, err: String(err) }, "metrics server not started");
+    return undefined;
+  }
+}
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -28,6 +55,7 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }, 10_000);
   await server.stop(false);
+  await metricsServer?.stop(true);
   stopMetricsPublisher();
   await Promise.allSettled([closeDb(), closeRedis()]);
   clearTimeout(force);

@@ -5,7 +5,8 @@ export const repoRoot = path.resolve(import.meta.dir, "../..");
 export interface LocalNginxOptions {
   /** Folder holding evently-http.conf and evently-server.conf. */
   rulesDir: string;
-  upstreamPort: number;
+  /** One upstream server per port (compose resolves `api` to every replica). */
+  upstreamPort: number | number[];
   listenPort: number;
   /** Writable folder for the pid file and nginx's temp files. */
   tempDir: string;
@@ -24,7 +25,13 @@ export function renderLocalNginxConf(template: string, opts: LocalNginxOptions):
     ["include /etc/nginx/evently/", `include ${opts.rulesDir.replace(/\/?$/, "/")}`],
     // Docker's DNS does not exist here, and `resolve` needs a newer nginx than Debian's.
     ["  resolver 127.0.0.11 valid=10s ipv6=off;\n", ""],
-    ["server api:3000 resolve;", `server 127.0.0.1:${opts.upstreamPort};`],
+    [
+      "server api:3000 resolve;",
+      [opts.upstreamPort]
+        .flat()
+        .map((port) => `server 127.0.0.1:${port};`)
+        .join("\n    "),
+    ],
     ["listen 80;", `listen 127.0.0.1:${opts.listenPort};`],
     // /dev/stdout cannot be opened when stdout is a socket (as under a test runner).
     ["access_log /dev/stdout evently_json;", `access_log ${t}/access.log evently_json;`],

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
+import { cacheOversize } from "../platform/metrics";
 import {
   type CacheEntry,
   type CacheKeys,
@@ -7,6 +8,7 @@ import {
   encodeValue,
   jitteredTtlMs,
   lockKeyOf,
+  NOTHING,
   type StoredValue,
 } from "./keys";
 import type { LocalTier } from "./local-tier";
@@ -39,6 +41,7 @@ export class ValueBuilder {
     private readonly local: LocalTier,
     private readonly lockTtlMs: number,
     private readonly lockWaitMs: number,
+    private readonly maxValueBytes: number,
     private readonly onRedisError: (err: unknown, op: string) => void,
   ) {}
 
@@ -62,7 +65,11 @@ export class ValueBuilder {
     return built.json;
   }
 
-  /** Loads the value and stores it in memory and (not awaited) in Redis, if still current there. */
+  /**
+   * Loads the value and stores it in memory and (not awaited) in Redis, if still current there.
+   * NOTHING is only returned (see keys.ts). A value over `maxValueBytes` is only returned too: copying megabytes to and from Redis on every
+   * read costs more than building it, and the in-process tier would evict everything for it.
+   */
   async loadAndStore(target: BuildTarget, load: () => Promise<string>, lock?: Lock): Promise<string> {
     const { keys, version } = target;
     let json: string;
@@ -70,8 +77,18 @@ export class ValueBuilder {
       json = await load();
     } catch (err) {
       // Errors are never cached; free the lock so waiters elsewhere stop waiting for us.
-      if (lock) this.client.evCacheRelease(lock.key, lock.token).catch((e) => this.onRedisError(e, "release"));
+      this.release(lock);
       throw err;
+    }
+    if (json === NOTHING) {
+      this.release(lock);
+      return json;
+    }
+    if (!this.fits(json)) {
+      cacheOversize.inc({ namespace: target.entry.namespace });
+      // Waiters elsewhere see the lock gone without a value and load for themselves.
+      this.release(lock);
+      return json;
     }
     const ttlMs = jitteredTtlMs(target.entry.ttlSeconds);
     const stored: StoredValue = { version, expiresAt: Date.now() + ttlMs, json };
@@ -92,6 +109,16 @@ export class ValueBuilder {
         .catch((err) => this.onRedisError(err, "store"));
     }
     return json;
+  }
+
+  private release(lock: Lock | undefined): void {
+    if (lock) this.client.evCacheRelease(lock.key, lock.token).catch((e) => this.onRedisError(e, "release"));
+  }
+
+  /** UTF-8 takes at least one byte per UTF-16 unit and at most three: count bytes only when in doubt. */
+  private fits(json: string): boolean {
+    if (json.length > this.maxValueBytes) return false;
+    return json.length * 3 <= this.maxValueBytes || Buffer.byteLength(json) <= this.maxValueBytes;
   }
 
   /**

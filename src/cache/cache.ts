@@ -1,4 +1,5 @@
 import type Redis from "ioredis";
+import { config } from "../config";
 import { errorMessage } from "../platform/error-message";
 import { throttledWarn } from "../platform/logger";
 import { cacheFallbacks, cacheLoads, cacheMisses, countCacheHit } from "../platform/metrics";
@@ -14,6 +15,7 @@ import {
   cacheKeysOf,
   decodeValue,
   type Json,
+  NOTHING,
   serialize,
   versionKeyOf,
 } from "./keys";
@@ -52,11 +54,15 @@ export interface CacheOptions {
   /** In-process tier size; 0 turns it off. */
   localEntries?: number;
   localChars?: number;
+  /** Larger values are served but stored nowhere (default CACHE_MAX_VALUE_BYTES). */
+  maxValueBytes?: number;
 }
 
 interface VersionRead {
   version: string;
   raw?: string;
+  /** This read started the scope's counter (it had none). */
+  started: boolean;
   /** Tag for an in-process copy at this version; undefined: do not trust it without asking Redis. */
   epoch?: number;
 }
@@ -66,7 +72,7 @@ export class Cache {
   private readonly local: LocalTier;
   private readonly flights = new SingleFlight<string>();
   private readonly offline = new FreshFlight<string>();
-  private readonly versionReads = new FreshFlight<[string, string?]>();
+  private readonly versionReads = new FreshFlight<{ version: string; raw?: string; started: boolean }>();
   private readonly builder: ValueBuilder;
   private readonly bumps: VersionBumps;
   private readonly coherence: CacheCoherence;
@@ -84,6 +90,7 @@ export class Cache {
       this.local,
       options.lockTtlMs ?? 3_000,
       options.lockWaitMs ?? 1_000,
+      options.maxValueBytes ?? config.CACHE_MAX_VALUE_BYTES,
       onRedisError,
     );
     this.coherence = new CacheCoherence(this.client, options.leaseMs);
@@ -140,6 +147,11 @@ export class Cache {
     const built = await this.flights.run(`${keys.value}@${version}`, () =>
       this.builder.rebuild({ entry, keys, version, epoch }, stale, load),
     );
+    // Nothing there, and the counter is ours: take it back (unless a write has moved it since),
+    // so a read of an id that does not exist leaves no key (keys.ts, NOTHING).
+    if (built === NOTHING && read.started) {
+      this.client.evCacheRelease(keys.version, version).catch((err) => this.redisFailed(err, "forget version"));
+    }
     return built as Json<T>;
   }
 
@@ -150,12 +162,14 @@ export class Cache {
    */
   private async readVersion(keys: CacheKeys): Promise<VersionRead> {
     let sentEpoch = -1;
-    const [version, raw] = await this.versionReads.run(keys.value, () => {
+    const { version, raw, started } = await this.versionReads.run(keys.value, async () => {
       sentEpoch = this.coherence.epoch;
       const ours = this.local.get(keys.value)?.version ?? "";
-      return this.client.evCacheRead(keys.version, keys.value, ours, freshVersion(), VERSION_TTL_MS);
+      const initial = freshVersion();
+      const [v, value] = await this.client.evCacheRead(keys.version, keys.value, ours, initial, VERSION_TTL_MS);
+      return { version: v, raw: value, started: v === initial };
     });
-    return { version, raw, epoch: this.coherence.observe(keys.version, version, sentEpoch) };
+    return { version, raw, started, epoch: this.coherence.observe(keys.version, version, sentEpoch) };
   }
 
   /** Rebuilds and stores a value now, whatever is cached (the cache warmer's entry point). */

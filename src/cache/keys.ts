@@ -95,6 +95,13 @@ export function jitteredTtlMs(ttlSeconds: number): number {
   return Math.max(1, Math.round(ttlSeconds * 1000 * (1 - TTL_JITTER * Math.random())));
 }
 
+/**
+ * What a loader returns for "nothing there" (an id that does not exist), as JSON text. It is never
+ * stored, and a read that finds nothing leaves no key behind: ids come from URLs, so anything kept
+ * per missing id would let one client fill Redis. A miss is a primary-key lookup; it needs no cache.
+ */
+export const NOTHING = "null";
+
 /** Runs a loader and encodes its value as JSON text; a loader must return a JSON value. */
 export async function serialize(loader: () => Promise<unknown>): Promise<string> {
   const json = JSON.stringify(await loader());

@@ -1,4 +1,5 @@
 import type { Server } from "bun";
+import { config } from "../config";
 import { errorMessage } from "../platform/error-message";
 import { logger } from "../platform/logger";
 import { processMetricsText, registry } from "../platform/metrics";
@@ -12,7 +13,7 @@ export function startMetricsServer(port: number): Server<undefined> | undefined 
   try {
     const server = Bun.serve({
       port,
-      hostname: "0.0.0.0",
+      hostname: config.METRICS_HOST,
       fetch: async (req) => {
         const { pathname } = new URL(req.url);
         if (pathname === "/metrics") {
@@ -22,7 +23,7 @@ export function startMetricsServer(port: number): Server<undefined> | undefined 
         return new Response("not found", { status: 404 });
       },
     });
-    logger.info({ port: server.port }, "metrics listening");
+    logger.info({ port: server.port, host: config.METRICS_HOST }, "metrics listening");
     return server;
   } catch (err) {
     logger.warn({ port, err: errorMessage(err) }, "metrics server not started");

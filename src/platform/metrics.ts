@@ -63,6 +63,26 @@ export const cacheLoads = new Counter({
   registers: [registry],
 });
 
+export const readinessChecks = new Counter({
+  name: "evently_readiness_checks_total",
+  help: "Readiness checks actually run (one PostgreSQL select 1 and one Redis PING each); /ready answers from the last one for about a second",
+  registers: [registry],
+});
+
+export const passwordJobs = new Counter({
+  name: "evently_password_jobs_total",
+  help: "bcrypt hashes and checks: done, refused (queue full, 503) or abandoned (client gone before its turn)",
+  labelNames: ["outcome"] as const,
+  registers: [registry],
+});
+
+export const cacheOversize = new Counter({
+  name: "evently_cache_oversize_total",
+  help: "Values built but not stored because they exceed CACHE_MAX_VALUE_BYTES, by namespace",
+  labelNames: ["namespace"] as const,
+  registers: [registry],
+});
+
 export const cacheFallbacks = new Counter({
   name: "evently_cache_fallbacks_total",
   help: "Cache reads served straight from the loader because Redis was unreachable or slow, by namespace",

@@ -4,7 +4,7 @@ import { analyticsScope } from "../../src/cache/scopes";
 import { signAccessToken } from "../../src/http/tokens";
 import { waitForRedis } from "../../src/platform/redis";
 import { bookOneMore, buildDataSet, type DataSet, dayFrom } from "../support/analytics-data";
-import { adminToken, api } from "../support/http";
+import { adminToken, api, metricsText } from "../support/http";
 import { runAppInFreshProcess } from "../support/processes";
 
 /** Expected figures for the data set in tests/support/analytics-data.ts, worked out by hand. */
@@ -239,9 +239,9 @@ describe("analytics", () => {
 
   it("counts cache hits by namespace in /metrics", async () => {
     await get("/venue-analytics");
-    const metrics = await api("GET", "/metrics");
-    expect(metrics.text).toMatch(/evently_cache_hits_total\{namespace="analytics"\} [1-9]/);
-    expect(metrics.text).toMatch(/evently_cache_misses_total\{namespace="analytics"\} [1-9]/);
+    const metrics = await metricsText();
+    expect(metrics).toMatch(/evently_cache_hits_total\{namespace="analytics"\} [1-9]/);
+    expect(metrics).toMatch(/evently_cache_misses_total\{namespace="analytics"\} [1-9]/);
   });
 
   it("answers from PostgreSQL, correctly, when Redis is unreachable", async () => {

@@ -33,7 +33,12 @@ describe("passwords", () => {
   it("hashes with the configured bcrypt cost, which production never lets drop below 10", async () => {
     const hash = await hashPassword("password-1");
     expect(bcrypt.getRounds(hash)).toBe(Number(process.env.BCRYPT_COST));
-    const prod = { NODE_ENV: "production", JWT_SECRET: "p".repeat(40) };
+    const prod = {
+      NODE_ENV: "production",
+      JWT_SECRET: "p".repeat(40),
+      DATABASE_URL: "postgres://evently:pg-secret@db:5432/evently",
+      REDIS_URL: "redis://:redis-secret@redis:6379/0",
+    };
     expect(parseConfig(prod).BCRYPT_COST).toBe(10);
     expect(() => parseConfig({ ...prod, BCRYPT_COST: "9" })).toThrow(/BCRYPT_COST/);
   });

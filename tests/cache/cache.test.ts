@@ -8,6 +8,7 @@ import { cacheHits } from "../../src/platform/metrics";
 import { redis, waitForRedis } from "../../src/platform/redis";
 import { CacheChild } from "../support/cache-child-driver";
 import { repoRoot } from "../support/processes";
+import { waitFor } from "../support/wait";
 
 let n = 0;
 /** A fresh namespace per test, so counters and keys never leak between tests. */
@@ -122,6 +123,9 @@ describe("read-through cache", () => {
     db.value = 2;
     await a.invalidate({ namespace: entry.namespace });
     expect(await b.getOrLoad(entry, db.load)).toBe(2);
+    // b stores its rebuild in Redis without waiting (the reader is answered first); once it has
+    // landed, a finds it there instead of loading again.
+    await waitFor(async () => ((await redis.get(valueKeyOf(entry))) ?? "").includes("2"), "b's rebuild in Redis");
     expect(await a.getOrLoad(entry, db.load)).toBe(2);
     expect(db.loads).toBe(2);
   });

@@ -75,14 +75,16 @@ describe("cached event reads", () => {
 describe("two API processes, one answering reads from memory", () => {
   it("never shows the second process's readers a seat that the first one has sold", async () => {
     const port = freePort();
+    const metricsPort = freePort();
     const other = spawnLogged([process.execPath, `${repoRoot}/src/server.ts`], {
       PORT: String(port),
+      METRICS_PORT: String(metricsPort),
       LOG_LEVEL: "warn",
     });
     const base = `http://127.0.0.1:${port}`;
     const readOther = async (path: string) => (await fetch(`${base}${path}`)).json() as Promise<any>;
     const localHits = async () => {
-      const text = await (await fetch(`${base}/metrics?scope=process`)).text();
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics?scope=process`)).text();
       return Number(/evently_cache_local_hits_total\{namespace="event"\} (\d+)/.exec(text)?.[1] ?? 0);
     };
     try {
@@ -131,7 +133,7 @@ async function apiOnPrivateRedis(redis: PrivateRedis, env: Record<string, string
     return { status: res.status, body: (await res.json()) as any, ms: performance.now() - t };
   };
   const eventHits = async () => {
-    const text = await (await fetch(`${api.url}/metrics`)).text();
+    const text = await (await fetch(`${api.metricsUrl}/metrics`)).text();
     return Number(/evently_cache_hits_total\{namespace="event"\} (\d+)/.exec(text)?.[1] ?? 0);
   };
   return { timed, eventHits, stop: () => api.stop() };
@@ -172,7 +174,13 @@ describe("Redis outage (a private redis-server killed or paused mid-run)", () =>
         hitsAfter = await api.eventHits();
       }
       expect(hitsAfter).toBeGreaterThan(hitsBefore);
-      expect((await timed("GET", "/ready")).body.redis).toBe("ok");
+      // /ready answers from a check at most about a second old.
+      let again = await timed("GET", "/ready");
+      for (let i = 0; i < 30 && again.body.redis !== "ok"; i++) {
+        await Bun.sleep(100);
+        again = await timed("GET", "/ready");
+      }
+      expect(again.body.redis).toBe("ok");
     } finally {
       await api.stop();
       await redis.dispose();

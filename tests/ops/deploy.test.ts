@@ -13,6 +13,7 @@ const read = (file: string) => Bun.file(path.join(repoRoot, file)).text();
 const compose = parse(await read("docker-compose.yml"), { merge: true }) as {
   services: Record<string, any>;
   volumes: any;
+  networks: any;
 };
 const dockerfile = await read("Dockerfile");
 const scripts = Object.keys(JSON.parse(await read("package.json")).scripts as Record<string, string>);
@@ -105,6 +106,15 @@ describe("docker-compose.yml", () => {
     expect(Object.keys(compose.volumes).sort()).toEqual(["pgdata", "redisdata"]);
   });
 
+  it("caps Redis's memory and lets it evict only keys with a TTL (cache entries), never streams or waitlists", () => {
+    const command = services.redis.command as string[];
+    const arg = (name: string) => command[command.indexOf(name) + 1];
+    expect(command).toContain("--maxmemory");
+    expect(arg("--maxmemory")).toMatch(/^\d+(mb|gb)$/);
+    expect(arg("--maxmemory-policy")).toBe("volatile-ttl");
+    expect(arg("--appendonly")).toBe("yes");
+  });
+
   it("mounts the gateway files that exist in the repository into nginx", () => {
     for (const volume of services.nginx.volumes as string[]) {
       const [source] = volume.split(":");
@@ -113,9 +123,12 @@ describe("docker-compose.yml", () => {
     expect(services.nginx.volumes).toContain("./nginx:/etc/nginx/evently:ro");
   });
 
-  it("gives the app a valid production configuration from .env.example, once a JWT secret is set", async () => {
+  // The three secrets compose refuses to start without; .env supplies them.
+  const SECRETS = { JWT_SECRET: "s".repeat(64), POSTGRES_PASSWORD: "pg-secret-1", REDIS_PASSWORD: "redis-secret-1" };
+
+  it("gives the app a valid production configuration from .env.example, once the secrets are set", async () => {
     const example = parseEnvFile(await read(".env.example"));
-    const vars = { ...example, JWT_SECRET: "s".repeat(64) };
+    const vars = { ...example, ...SECRETS };
     for (const name of APP_SERVICES) {
       const files = (services[name].env_file as { path: string; required?: boolean }[]).map((f) => f.path);
       expect(files).toEqual([".env.example", ".env"]);
@@ -125,9 +138,52 @@ describe("docker-compose.yml", () => {
       }
       const config = parseConfig(env);
       expect(config.NODE_ENV).toBe("production");
-      expect(config.DATABASE_URL).toBe("postgres://postgres:evently-dev-password@postgres:5432/evently");
-      expect(config.REDIS_URL).toBe("redis://redis:6379/0");
+      expect(config.DATABASE_URL).toBe("postgres://postgres:pg-secret-1@postgres:5432/evently");
+      expect(config.REDIS_URL).toBe("redis://:redis-secret-1@redis:6379/0");
     }
+  });
+
+  it("takes the PostgreSQL and Redis passwords from .env, with no default, and Redis requires its password", async () => {
+    const example = parseEnvFile(await read(".env.example"));
+    expect(example.POSTGRES_PASSWORD).toBe("");
+    expect(example.REDIS_PASSWORD).toBe("");
+    const app = services.api.environment as Record<string, string>;
+    const uses = [
+      services.postgres.environment.POSTGRES_PASSWORD,
+      app.DATABASE_URL,
+      app.REDIS_URL,
+      ...(services.redis.command as string[]),
+      services.redis.environment.REDISCLI_AUTH,
+    ].join(" ");
+    for (const name of ["POSTGRES_PASSWORD", "REDIS_PASSWORD"]) {
+      // Every use of the variable fails without it (`${VAR:?message}`); none has a default.
+      expect(uses).toContain(`\${${name}:?`);
+      expect(uses).not.toMatch(new RegExp(`\\$\\{${name}(:?-|\\})`));
+      const missing = { ...example, ...SECRETS, [name]: "" };
+      expect(() => interpolate(uses, missing)).toThrow(name);
+    }
+    const command = (services.redis.command as string[]).map((part) => interpolate(part, SECRETS));
+    expect(command[command.indexOf("--requirepass") + 1]).toBe("redis-secret-1");
+    // The health check authenticates through the environment, not on the command line.
+    expect(services.redis.healthcheck.test).toEqual(["CMD", "redis-cli", "ping"]);
+    expect(interpolate(services.redis.environment.REDISCLI_AUTH, SECRETS)).toBe("redis-secret-1");
+  });
+
+  it("trusts X-Forwarded-For only from the gateway: nginx has a fixed address no other container can get", async () => {
+    const network = compose.networks.default.ipam.config[0] as { subnet: string; ip_range: string };
+    const gateway = services.nginx.networks.default.ipv4_address as string;
+    for (const name of APP_SERVICES) expect(services[name].environment.TRUSTED_PROXIES).toBe(gateway);
+    const toInt = (ip: string) => ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+    const within = (ip: string, cidr: string) => {
+      const [base, bits] = cidr.split("/");
+      const size = 2 ** (32 - Number(bits));
+      return toInt(ip) >= toInt(base as string) && toInt(ip) < toInt(base as string) + size;
+    };
+    expect(within(gateway, network.subnet)).toBe(true);
+    // Docker hands out dynamic addresses from ip_range only: the gateway's lies outside it.
+    expect(within(network.ip_range.split("/")[0] as string, network.subnet)).toBe(true);
+    expect(within(gateway, network.ip_range)).toBe(false);
+    expect(parseEnvFile(await read(".env.example")).TRUSTED_PROXIES).toBeUndefined();
   });
 
   it("refuses to start without a JWT secret instead of shipping a public one", async () => {

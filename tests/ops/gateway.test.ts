@@ -216,4 +216,49 @@ describe("nginx gateway headers and errors (stub upstream)", () => {
       echo.stop(true);
     }
   }, 40_000);
+
+  // nginx gzips 200, 403 and 404 answers only; the API compresses its other large answers itself.
+  it("gzips JSON and problem+json for clients that accept it, and passes answers the API compressed untouched", async () => {
+    const big = JSON.stringify({ seats: Array.from({ length: 2_000 }, (_, i) => ({ seat_number: i + 1 })) });
+    const upstream = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req) => {
+        const path = new URL(req.url).pathname;
+        if (path === "/problem")
+          return new Response(big, { status: 404, headers: { "content-type": "application/problem+json" } });
+        if (path === "/already") {
+          return new Response(Bun.gzipSync(big), {
+            headers: { "content-type": "application/json", "content-encoding": "gzip" },
+          });
+        }
+        if (path === "/small") return Response.json({ ok: true });
+        return new Response(big, { headers: { "content-type": "application/json" } });
+      },
+    });
+    let gw: Gateway | undefined;
+    try {
+      gw = await startGateway(upstream.port as number);
+      const get = (path: string, acceptEncoding = "gzip") =>
+        fetch(`${gw?.url}${path}`, {
+          headers: { "accept-encoding": acceptEncoding },
+          decompress: false,
+        } as RequestInit);
+      for (const path of ["/seats", "/problem", "/already"]) {
+        const res = await get(path);
+        expect(res.headers.get("content-encoding")).toBe("gzip");
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        expect(bytes.length).toBeLessThan(big.length / 5);
+        expect(new TextDecoder().decode(Bun.gunzipSync(bytes))).toBe(big);
+      }
+      expect((await get("/seats")).headers.get("vary")).toContain("Accept-Encoding");
+      expect((await get("/small")).headers.get("content-encoding")).toBeNull();
+      const plain = await get("/seats", "identity");
+      expect(plain.headers.get("content-encoding")).toBeNull();
+      expect(await plain.text()).toBe(big);
+    } finally {
+      await gw?.stop();
+      upstream.stop(true);
+    }
+  }, 40_000);
 });

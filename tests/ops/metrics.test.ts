@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "bun:test";
 import { sql } from "../../src/platform/db";
 import { waitForRedis } from "../../src/platform/redis";
 import { createEvent } from "../support/fixtures";
-import { adminToken, api, manyUsers } from "../support/http";
+import { adminToken, api, manyUsers, metricsText } from "../support/http";
 import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/processes";
 
 let admin: { token: string };
@@ -17,7 +17,7 @@ function sample(text: string, series: string): number {
   const m = new RegExp(`^${escaped} (\\S+)$`, "m").exec(text);
   return m ? Number(m[1]) : 0;
 }
-const metrics = async (scope = "process") => (await api("GET", `/metrics?scope=${scope}`)).text;
+const metrics = (scope: "pool" | "process" = "process") => metricsText(scope);
 
 describe("/metrics", () => {
   it("moves the booking, conflict, cancellation and cache series when those things happen", async () => {
@@ -65,7 +65,8 @@ describe("/metrics", () => {
 
   it("sums counters over every API process behind one port", async () => {
     const port = freePort();
-    const env = { PORT: String(port), LOG_LEVEL: "warn" };
+    const metricsPort = freePort();
+    const env = { PORT: String(port), METRICS_PORT: String(metricsPort), LOG_LEVEL: "warn" };
     const servers = [
       spawnLogged([process.execPath, `${repoRoot}/src/server.ts`], env),
       spawnLogged([process.execPath, `${repoRoot}/src/server.ts`], env),
@@ -92,11 +93,11 @@ describe("/metrics", () => {
       const totals: number[] = [];
       for (let i = 0; i < 50 && totals.at(-1) !== 40; i++) {
         if (i > 0) await Bun.sleep(200);
-        totals.push(sample(await (await fetch(`${base}/metrics`)).text(), series));
+        totals.push(sample(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(), series));
       }
       expect(totals.at(-1)).toBe(40);
       expect(totals.every((n) => n <= 40)).toBe(true);
-      const own = sample(await (await fetch(`${base}/metrics?scope=process`)).text(), series);
+      const own = sample(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics?scope=process`)).text(), series);
       expect(own).toBeLessThan(40);
     } finally {
       for (const s of servers) s.proc.kill("SIGKILL");

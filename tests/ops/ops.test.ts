@@ -1,6 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import path from "node:path";
-import { api } from "../support/http";
+import { api, metricsApp } from "../support/http";
 import { runAppInFreshProcess } from "../support/processes";
 
 const _root = path.resolve(import.meta.dir, "../..");
@@ -44,9 +44,10 @@ describe("operations", () => {
 
   it("serves Prometheus metrics that count requests by route template", async () => {
     await api("GET", "/api/v1/users/12345");
-    const res = await api("GET", "/metrics");
+    const res = await metricsApp.request("/metrics");
     expect(res.status).toBe(200);
-    expect(res.text).toContain('http_requests_total{method="GET",route="/api/v1/users/:id",status="401"}');
-    expect(res.text).toContain("http_request_duration_seconds_bucket");
+    const text = await res.text();
+    expect(text).toContain('http_requests_total{method="GET",route="/api/v1/users/:id",status="401"}');
+    expect(text).toContain("http_request_duration_seconds_bucket");
   });
 });

@@ -1,10 +1,18 @@
 import { createApp } from "../../src/app";
 import { signAccessToken } from "../../src/http/tokens";
 import { ensureAdmin } from "../../src/modules/auth/auth.service";
+import { createMetricsApp } from "../../src/modules/ops";
 import { insertUser } from "../../src/modules/users/users.repo";
 import { sql } from "../../src/platform/db";
 
 export const app = createApp();
+/** What METRICS_PORT serves, in process. */
+export const metricsApp = createMetricsApp();
+
+/** Prometheus text for this test process (`scope` as on METRICS_PORT: pool or process). */
+export async function metricsText(scope: "pool" | "process" = "pool"): Promise<string> {
+  return (await metricsApp.request(`/metrics?scope=${scope}`)).text();
+}
 
 export interface ApiResponse<T = any> {
   status: number;

@@ -97,6 +97,8 @@ export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<Resp
 export interface ApiGroup {
   port: number;
   url: string;
+  /** The group's metrics port (METRICS_PORT), e.g. `${metricsUrl}/metrics`. */
+  metricsUrl: string;
   procs: Spawned[];
   stop(): Promise<void>;
 }
@@ -110,6 +112,7 @@ let groups = 0;
  */
 export async function startApiProcesses(count: number, env: Record<string, string> = {}): Promise<ApiGroup> {
   const port = freePort();
+  const metricsPort = env.METRICS_PORT ?? String(freePort());
   const prefix = `${testEnv.REDIS_KEY_PREFIX}g${++groups}:`;
   const procs: Spawned[] = [];
   const stop = async () => {
@@ -118,7 +121,12 @@ export async function startApiProcesses(count: number, env: Record<string, strin
   try {
     for (let i = 0; i < count; i++) {
       procs.push(
-        spawnLogged([process.execPath, "src/server.ts"], { PORT: String(port), REDIS_KEY_PREFIX: prefix, ...env }),
+        spawnLogged([process.execPath, "src/server.ts"], {
+          PORT: String(port),
+          REDIS_KEY_PREFIX: prefix,
+          ...env,
+          METRICS_PORT: metricsPort,
+        }),
       );
     }
     await Promise.all(procs.map((p) => p.waitForLine((l) => l.msg === "api listening")));
@@ -126,7 +134,7 @@ export async function startApiProcesses(count: number, env: Record<string, strin
     await stop();
     throw err;
   }
-  return { port, url: `http://127.0.0.1:${port}`, procs, stop };
+  return { port, url: `http://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}`, procs, stop };
 }
 
 /**

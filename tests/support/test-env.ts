@@ -25,6 +25,10 @@ export const testEnv: Record<string, string> = {
   JWT_SECRET: "test-secret-that-is-at-least-32-bytes-long!!",
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
   BCRYPT_COST: "4",
+  // Bursts of logins in tests are about other rules; tests of the bound set their own.
+  PASSWORD_QUEUE_MAX: "1000",
   RATE_LIMIT_ENABLED: "false",
   DB_POOL_SIZE: "20",
+  // Off unless a test asks for it (startApiProcesses gives each group a port of its own).
+  METRICS_PORT: "0",
 };

@@ -6,7 +6,7 @@ import { LoginSchema } from "./auth.schemas";
 import { issueToken, registerUser } from "./auth.service";
 
 export const handleRegister: AppRouteHandler<typeof register> = async (c) => {
-  return c.json(await registerUser(c.req.valid("json"), c.get("user")), 201);
+  return c.json(await registerUser(c.req.valid("json"), c.get("user"), c.req.raw.signal), 201);
 };
 
 export const handleToken: AppRouteHandler<typeof token> = async (c) => {
@@ -14,5 +14,5 @@ export const handleToken: AppRouteHandler<typeof token> = async (c) => {
   // A request with no body at all got `{}` from both validators: refuse it the same way.
   const parsed = LoginSchema.safeParse(isJson ? c.req.valid("json") : c.req.valid("form"));
   if (!parsed.success) throw validationError(parsed.error.issues, isJson ? "json" : "form");
-  return c.json(await issueToken(parsed.data.username, parsed.data.password, clientIp(c)), 200);
+  return c.json(await issueToken(parsed.data.username, parsed.data.password, clientIp(c), c.req.raw.signal), 200);
 };

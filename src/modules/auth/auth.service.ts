@@ -3,20 +3,22 @@ import { DomainError, ErrorCode } from "../../domain/errors";
 import { beginLoginAttempt } from "../../http/login-throttle";
 import { accessTokenTtlSeconds, revokeTokensOf, signAccessToken } from "../../http/tokens";
 import { logger } from "../../platform/logger";
-import { hashPassword, verifyPassword } from "../../platform/passwords";
+import { assertPasswordCapacity, hashPassword, verifyPassword } from "../../platform/passwords";
 import { toUserDto, type UserDto } from "../users/users.schemas";
 import { createUser, findUserByEmail, promoteToAdmin } from "../users/users.service";
 
+/** `signal`: the request's; a client that disconnects while its hash waits costs no hash. */
 export async function registerUser(
   input: { email: string; full_name?: string | null; password: string; is_admin: boolean },
   actor: AuthUser | undefined,
+  signal?: AbortSignal,
 ): Promise<UserDto> {
   if (input.is_admin && !actor?.isAdmin)
     throw new DomainError(ErrorCode.FORBIDDEN, "Only an admin can create another admin.");
   const row = await createUser({
     email: input.email,
     fullName: input.full_name ?? null,
-    hashedPassword: await hashPassword(input.password),
+    hashedPassword: await hashPassword(input.password, signal),
     isAdmin: input.is_admin,
   });
   if (!row) throw new DomainError(ErrorCode.EMAIL_TAKEN, "An account with this e-mail already exists.");
@@ -25,12 +27,14 @@ export async function registerUser(
 
 /**
  * Unknown e-mail and wrong password take the same path: one bcrypt compare, one 401.
- * Repeated failures for one account or from one client IP are throttled (429).
+ * Repeated failures for one account or from one client IP are throttled (429). When the password
+ * queue is full the answer is 503 before anything is counted or read.
  */
-export async function issueToken(username: string, password: string, clientIp?: string) {
+export async function issueToken(username: string, password: string, clientIp?: string, signal?: AbortSignal) {
+  assertPasswordCapacity();
   const attempt = await beginLoginAttempt(username, clientIp);
   const user = await findUserByEmail(username.toLowerCase());
-  const ok = await verifyPassword(password, user?.hashedPassword);
+  const ok = await verifyPassword(password, user?.hashedPassword, signal);
   await attempt.settle(Boolean(user && ok));
   if (!user || !ok) {
     throw new DomainError(ErrorCode.INVALID_CREDENTIALS, "Incorrect e-mail or password.");

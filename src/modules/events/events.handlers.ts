@@ -3,6 +3,7 @@ import { currentUser } from "../../http/auth";
 import { sendJson } from "../../http/json-response";
 import type { AppRouteHandler } from "../../http/router";
 import type * as routes from "./events.routes";
+import { seatRangeOf } from "./events.schemas";
 import * as service from "./events.service";
 
 export const handleCreate: AppRouteHandler<typeof routes.createEventRoute> = async (c) => {
@@ -34,6 +35,7 @@ export const handleEventBookings: AppRouteHandler<typeof routes.eventBookingsRou
 
 /** The seat map arrives as JSON text from PostgreSQL and is sent as is. */
 export const handleSeatMap: AppRouteHandler<typeof routes.seatMapRoute> = async (c) => {
-  const json = await service.getSeatMap(c.req.valid("param").id, c.req.valid("query").status);
+  const query = c.req.valid("query");
+  const json = await service.getSeatMap(c.req.valid("param").id, query.status, seatRangeOf(query));
   return sendJson(c, json as Json<never>, 200) as never;
 };

@@ -158,14 +158,20 @@ export async function hotAndUpcomingEventIds(ex: Executor, limit: number): Promi
 }
 
 /** The seat map as one JSON text built by PostgreSQL (no per-row mapping in JS). */
-export async function seatMapJson(ex: Executor, eventId: number, status?: string): Promise<string | undefined> {
+export async function seatMapJson(
+  ex: Executor,
+  eventId: number,
+  status?: string,
+  range?: { from: number; to: number },
+): Promise<string | undefined> {
   const [row] = await ex<{ live: boolean | null; seats: string }[]>`
     select (select deleted_at is null from events where id = ${eventId}) as live,
            (select coalesce(json_agg(json_build_object(
                       'id', id, 'event_id', event_id, 'seat_number', seat_number,
                       'status', status, 'extradata', extradata) order by seat_number), '[]'::json)::text
             from seats
-            where event_id = ${eventId} ${status ? ex`and status = ${status}::seat_status` : ex``}) as seats`;
+            where event_id = ${eventId} ${status ? ex`and status = ${status}::seat_status` : ex``}
+              ${range ? ex`and seat_number between ${range.from} and ${range.to}` : ex``}) as seats`;
   return row?.live ? row.seats : undefined;
 }
 

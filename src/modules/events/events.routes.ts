@@ -8,8 +8,8 @@ import {
   EventSchema,
   EventUpdateSchema,
   EventWithBookingsSchema,
+  SeatMapQuery,
   SeatSchema,
-  SeatStatusSchema,
 } from "./events.schemas";
 
 const tags = ["Events"];
@@ -88,6 +88,8 @@ export const seatMapRoute = createRoute({
   method: "get",
   path: "/events/{id}/seats",
   tags,
-  request: { params: IdParams, query: z.object({ status: SeatStatusSchema.optional() }) },
+  description:
+    "Seats in seat_number order: every seat, or one page with `from`/`to`. Large answers are compressed for clients that send `Accept-Encoding: br` or `gzip`.",
+  request: { params: IdParams, query: SeatMapQuery },
   responses: { 200: jsonContent(z.array(SeatSchema), "Seats in seat_number order"), ...problems(404) },
 });

@@ -11,7 +11,8 @@ export const DateTimeSchema = z.iso
 const Name = z.string().trim().min(1).max(200);
 const Venue = z.string().trim().max(200).nullish();
 const Description = z.string().max(5000).nullish();
-const Capacity = z.number().int().min(1).max(100_000);
+export const MAX_CAPACITY = 100_000;
+const Capacity = z.number().int().min(1).max(MAX_CAPACITY);
 
 export const EventCreateSchema = z
   .object({
@@ -94,6 +95,40 @@ export const EventListQuery = z.object({
 export type EventListFilters = z.output<typeof EventListQuery>;
 
 export const SeatStatusSchema = z.enum(["AVAILABLE", "HELD", "BOOKED"]);
+
+/** The most seats one `?from=&to=` page may span. */
+export const SEAT_RANGE_MAX = 10_000;
+const SeatNumberParam = (description: string) =>
+  z.coerce.number().int().min(1).max(MAX_CAPACITY).optional().openapi({ description, example: 1 });
+
+export const SeatMapQuery = z
+  .object({
+    status: SeatStatusSchema.optional(),
+    from: SeatNumberParam(
+      `First seat number of a page (inclusive). With \`from\` or \`to\` the answer is the seats in that range, at most ${SEAT_RANGE_MAX} (\`from\` defaults to 1, \`to\` to from + ${SEAT_RANGE_MAX - 1}); without both, every seat.`,
+    ),
+    to: SeatNumberParam("Last seat number of a page (inclusive)."),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, {
+    message: "must not be below from",
+    path: ["to"],
+  })
+  .refine((q) => q.to === undefined || q.to - (q.from ?? 1) < SEAT_RANGE_MAX, {
+    message: `a page spans at most ${SEAT_RANGE_MAX} seats`,
+    path: ["to"],
+  });
+
+export interface SeatRange {
+  from: number;
+  to: number;
+}
+
+/** The page a query asks for, or undefined for the whole map. */
+export function seatRangeOf(q: { from?: number; to?: number }): SeatRange | undefined {
+  if (q.from === undefined && q.to === undefined) return undefined;
+  const from = q.from ?? 1;
+  return { from, to: q.to ?? from + SEAT_RANGE_MAX - 1 };
+}
 
 export const SeatSchema = z
   .object({

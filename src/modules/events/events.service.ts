@@ -16,7 +16,7 @@ import { afterCommit } from "../../messaging/after-commit";
 import { Streams } from "../../messaging/catalog";
 import { writeOutbox } from "../../messaging/outbox";
 import { sql } from "../../platform/db";
-import { dropWaitlist, rescheduleWaitlist, waitlistSize, waitlistSizeIfKnown } from "../waitlist/waitlist.service";
+import { dropWaitlist, waitlistSize, waitlistSizeIfKnown } from "../waitlist/waitlist.service";
 import * as repo from "./events.repo";
 import {
   type EventCreate,
@@ -24,6 +24,7 @@ import {
   type EventDto,
   type EventListFilters,
   type EventUpdate,
+  type SeatRange,
   toEventBookingDto,
   toEventDto,
 } from "./events.schemas";
@@ -145,7 +146,6 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
       return updated;
     });
     await afterEventWrite(id);
-    if (changes.start_time !== undefined) await rescheduleWaitlist(id, row.startTime.getTime());
     return toEventDto(row);
   } catch (err) {
     duplicateEventAsConflict(err);
@@ -175,12 +175,15 @@ export async function deleteEvent(id: number): Promise<void> {
   await Promise.all([afterEventWrite(id), dropWaitlist(id)]);
 }
 
-/** The seat map as JSON text built by PostgreSQL, read through the cache. */
-export async function getSeatMap(id: number, status?: string): Promise<string> {
-  const json = await getOrLoadText(
-    seatMapEntry(id, status),
-    async () => (await repo.seatMapJson(sql, id, status)) ?? "null",
-  );
+/**
+ * The seat map as JSON text built by PostgreSQL: the whole map through the cache, a page straight
+ * from the seats index (pages are cheap to read, and caching every range a client can name would
+ * let one client fill Redis).
+ */
+export async function getSeatMap(id: number, status?: string, range?: SeatRange): Promise<string> {
+  const json = range
+    ? ((await repo.seatMapJson(sql, id, status, range)) ?? "null")
+    : await getOrLoadText(seatMapEntry(id, status), async () => (await repo.seatMapJson(sql, id, status)) ?? "null");
   if (json === "null") throw eventNotFound(id);
   return json;
 }

@@ -16,16 +16,7 @@ export const readyRoute = createRoute({
   method: "get",
   path: "/ready",
   tags,
-  description: "Readiness: 503 when PostgreSQL is unreachable; 200 with redis 'degraded' when only Redis is.",
-  responses: { 200: jsonContent(ReadySchema, "Ready (possibly degraded)"), ...problems(503) },
-});
-
-export const metricsRoute = createRoute({
-  method: "get",
-  path: "/metrics",
-  tags,
   description:
-    "Prometheus text. By default the whole API pool: counters and histograms summed over every live API process (snapshots shared through Redis), plus pool gauges sampled now. `?scope=process` answers with this process alone.",
-  request: { query: z.object({ scope: z.enum(["pool", "process"]).default("pool") }) },
-  responses: { 200: { description: "Prometheus metrics", content: { "text/plain": { schema: z.string() } } } },
+    "Readiness: 503 when PostgreSQL is unreachable; 200 with redis 'degraded' when only Redis is. Each process checks at most once a second and answers every probe in between from that check.",
+  responses: { 200: jsonContent(ReadySchema, "Ready (possibly degraded)"), ...problems(503) },
 });

@@ -31,11 +31,13 @@ export async function lowestAvailableSeatId(ex: Executor, eventId: number): Prom
   return row?.id;
 }
 
-/** Events that started recently: their waitlists are dropped (keys also expire at the start). */
-export async function recentlyStartedEventIds(ex: Executor): Promise<number[]> {
+/** Which of these events have started or been deleted (or never existed): their lines are over. */
+export async function endedEventIdsAmong(ex: Executor, ids: number[]): Promise<number[]> {
+  if (ids.length === 0) return [];
   const rows = await ex<Pick<typeof events.$inferSelect, "id">[]>`
-    select id from events where start_time <= now() and start_time > now() - interval '1 day'`;
-  return rows.map((r) => r.id);
+    select id from unnest(${ids}::bigint[]) as wanted(id)
+    where not exists (select 1 from events e where e.id = wanted.id and e.deleted_at is null and e.start_time > now())`;
+  return rows.map((r) => Number(r.id));
 }
 
 export async function emailsOf(ex: Executor, userIds: number[]): Promise<Map<number, string>> {

@@ -20,8 +20,7 @@ export async function join(actor: AuthUser, eventId: number): Promise<{ created:
   if (event.hasAvailable) {
     throw new DomainError(ErrorCode.SEATS_AVAILABLE, "Seats are still available: book one instead of waiting.");
   }
-  const startMs = event.startTime.getTime();
-  const joined = await store.joinWaitlist(eventId, actor.id, Date.now(), startMs);
+  const joined = await store.joinWaitlist(eventId, actor.id, Date.now());
   await invalidateEventSeats(eventId); // the event document shows waitlist_size
   if (joined.added) {
     // A seat freed between our availability check and the join found nobody waiting, so it
@@ -59,9 +58,12 @@ export async function entries(eventId: number, limit: number) {
   }));
 }
 
-/** Drops the lines of events that have started (their keys also expire at the start time). */
+/**
+ * Drops the lines of events that have started or were deleted, however long ago: lines have no
+ * TTL (so Redis never evicts them), and this sweep is what ends them.
+ */
 export async function dropStartedWaitlists(): Promise<number> {
-  const ids = await repo.recentlyStartedEventIds(sql);
+  const ids = await repo.endedEventIdsAmong(sql, await store.eventsWithWaitlists());
   await Promise.all(ids.map((id) => store.dropWaitlist(id)));
   return ids.length;
 }
@@ -71,7 +73,6 @@ export async function dropStartedWaitlists(): Promise<number> {
 export { afterOffer, expireOffers, offerSeatInTransaction, peekHeadOfLine, promoteNextInLine } from "./waitlist.offers";
 export {
   dropWaitlist,
-  rescheduleWaitlist,
   waitlistIndexKey,
   waitlistKey,
   waitlistSize,

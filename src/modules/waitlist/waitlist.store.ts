@@ -14,10 +14,11 @@ export interface WaitlistPosition {
   joinedAtMs: number;
 }
 
-// Join and read in one atomic script: the position answered is the one stored.
+// Join and read in one atomic script: the position answered is the one stored. The line has no
+// TTL on purpose: Redis evicts only keys with one (maxmemory-policy volatile-ttl, compose), so a
+// line can never be evicted; the janitor drops it once the event has started (dropStartedWaitlists).
 const JOIN = `
 local added = redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
-if tonumber(ARGV[3]) > 0 then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
 return {added, redis.call('ZRANK', KEYS[1], ARGV[2]), redis.call('ZSCORE', KEYS[1], ARGV[2]), redis.call('ZCARD', KEYS[1])}`;
 
 const POSITION = `
@@ -29,12 +30,7 @@ redis.defineCommand("waitlistJoin", { numberOfKeys: 1, lua: JOIN });
 redis.defineCommand("waitlistPosition", { numberOfKeys: 1, lua: POSITION });
 
 type Scripted = typeof redis & {
-  waitlistJoin(
-    key: string,
-    score: number,
-    member: string,
-    expireAtMs: number,
-  ): Promise<[number, number, string, number]>;
+  waitlistJoin(key: string, score: number, member: string): Promise<[number, number, string, number]>;
   waitlistPosition(key: string, member: string): Promise<[number, string, number] | null>;
 };
 const scripted = redis as Scripted;
@@ -51,14 +47,9 @@ async function withRedis<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export function joinWaitlist(eventId: number, userId: number, nowMs: number, expireAtMs: number) {
+export function joinWaitlist(eventId: number, userId: number, nowMs: number) {
   return withRedis("join", async () => {
-    const [added, rank, score, size] = await scripted.waitlistJoin(
-      waitlistKey(eventId),
-      nowMs,
-      String(userId),
-      expireAtMs,
-    );
+    const [added, rank, score, size] = await scripted.waitlistJoin(waitlistKey(eventId), nowMs, String(userId));
     if (added === 1) await redis.sadd(waitlistIndexKey, String(eventId));
     return { added: added === 1, position: rank + 1, size, joinedAtMs: Number(score) };
   });
@@ -116,19 +107,15 @@ export async function waitlistSizeIfKnown(eventId: number): Promise<number | und
   }
 }
 
-/** The line expires at the event's start: when the start moves, so does the expiry. */
-export async function rescheduleWaitlist(eventId: number, startMs: number): Promise<void> {
-  try {
-    await redis.pexpireat(waitlistKey(eventId), startMs);
-  } catch (err) {
-    logger.warn({ err: errorMessage(err), event_id: eventId }, "could not move the waitlist's expiry");
-  }
-}
-
 export async function dropWaitlist(eventId: number): Promise<void> {
   try {
-    await redis.del(waitlistKey(eventId));
+    await redis.multi().del(waitlistKey(eventId)).srem(waitlistIndexKey, String(eventId)).exec();
   } catch (err) {
     logger.warn({ err: errorMessage(err), event_id: eventId }, "could not drop waitlist");
   }
+}
+
+/** Ids of the events that have (or had) a line, as recorded at join time. */
+export async function eventsWithWaitlists(): Promise<number[]> {
+  return (await redis.smembers(waitlistIndexKey)).map(Number);
 }
