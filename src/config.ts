@@ -122,11 +122,15 @@ const schema = z
         REDIS_URL: env.REDIS_URL,
       };
       for (const [name, url] of Object.entries(urls)) {
-        if (url !== undefined && !new URL(url).password) {
+        if (url === undefined) continue;
+        const parsed = URL.canParse(url) ? new URL(url) : undefined;
+        if (!parsed?.password) {
           ctx.addIssue({
             code: "custom",
             path: [name],
-            message: "must carry a password when NODE_ENV=production (scheme://user:password@host/...)",
+            message: parsed
+              ? "must carry a password when NODE_ENV=production (scheme://user:password@host/...)"
+              : "must be a URL (scheme://user:password@host/...)",
           });
         }
       }

@@ -68,8 +68,9 @@ describe("worker processes", () => {
       const first = await run.waitForLine((l) => l.msg === "child started" && l.child === "notifier");
       for (const worker of WORKERS) await run.waitForLine((l) => l.msg === "worker running" && l.worker === worker);
       await run.waitForLine((l) => l.msg === "worker running" && l.worker === "notifier" && l.pid === first.child_pid);
-      const ports = run.lines.filter((l) => l.msg === "metrics listening").map((l) => l.port);
-      expect(ports.sort((a, b) => a - b)).toEqual(WORKERS.map((_, i) => metricsPort + i));
+      // The API pool shares METRICS_PORT; each worker takes its own after it.
+      const ports = run.lines.filter((l) => l.msg === "metrics listening" && l.port !== metricsPort).map((l) => l.port);
+      expect(ports.sort((a, b) => a - b)).toEqual(WORKERS.map((_, i) => metricsPort + 1 + i));
       process.kill(first.child_pid, "SIGKILL");
       const again = await run.waitForLine(
         (l) => l.msg === "child started" && l.child === "notifier" && l.child_pid !== first.child_pid,

@@ -5,6 +5,12 @@ import { killPod, type Pod, startPod } from "../support/pod-sandbox";
 import { freePort, waitForHttp } from "../support/processes";
 import { testEnv } from "../support/test-env";
 
+const withPassword = (url: string) => {
+  const u = new URL(url);
+  u.password = "pod-password";
+  return u.toString();
+};
+
 // The containers of deploy/kubernetes/ run as their manifests say (command, environment, user,
 // read-only root, probes, SIGTERM), in a sandbox standing in for a container runtime. The
 // sandbox needs root, as CI has. (The gateway's nginx, a newer one than Debian's: the
@@ -23,8 +29,10 @@ function podEnv(m: Manifest, overrides: Record<string, string>): Record<string, 
   const filled: Record<string, string> = {
     ...secret,
     JWT_SECRET: "j".repeat(64),
-    DATABASE_URL: testEnv.DATABASE_URL as string,
-    REDIS_URL: testEnv.REDIS_URL as string,
+    // Production refuses store URLs without a password; the test's stores ignore it (PostgreSQL's
+    // trust auth, a Redis with no password, which ioredis only warns about).
+    DATABASE_URL: withPassword(testEnv.DATABASE_URL as string),
+    REDIS_URL: withPassword(testEnv.REDIS_URL as string),
   };
   const env: Record<string, string> = {};
   for (const from of container(m).envFrom) {
