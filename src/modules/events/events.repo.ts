@@ -177,6 +177,16 @@ export async function seatMapJson(eventId: number, status?: string): Promise<str
   return row?.live ? row.seats : undefined;
 }
 
+/** Every seat's status as one character, seat_number order; undefined when the event is not live. */
+export async function seatStatusString(eventId: number): Promise<string | undefined> {
+  const [row] = await db.execute<{ live: boolean | null; statuses: string }>(sql`
+    select (select deleted_at is null from events where id = ${eventId}) as live,
+           (select coalesce(string_agg(case status when 'AVAILABLE' then 'A' when 'HELD' then 'H' else 'B' end,
+                                       '' order by seat_number), '')
+            from seats where event_id = ${eventId}) as statuses`);
+  return row?.live ? row.statuses : undefined;
+}
+
 export async function listEventBookings(eventId: number) {
   return db.execute<{
     booking_id: number;

@@ -88,6 +88,25 @@ export const SeatSchema = z
   })
   .openapi("Seat");
 
+/** Seat statuses in one character each, in the compact vector (and the live stream's snapshot). */
+export const SEAT_STATUS_CODES = { AVAILABLE: "A", HELD: "H", BOOKED: "B" } as const;
+
+export const SeatStatusVectorSchema = z
+  .object({
+    event_id: z.number().int(),
+    capacity: z.number().int(),
+    available: z.number().int().min(0),
+    held: z.number().int().min(0),
+    booked: z.number().int().min(0),
+    statuses: z.string().openapi({
+      description:
+        "One character per seat in seat_number order (character i is seat i + 1): A available, H held (a waitlist offer), B booked",
+      example: "AABHBA",
+    }),
+  })
+  .openapi("SeatStatusVector");
+export type SeatStatusVector = z.infer<typeof SeatStatusVectorSchema>;
+
 export const EventBookingSchema = z
   .object({
     booking_id: z.number().int(),

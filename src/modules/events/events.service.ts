@@ -9,6 +9,7 @@ import {
   type Json,
   refresh,
   seatMapEntry,
+  seatStatusEntry,
 } from "../../cache";
 import { isoTime, isoTimeOrNull } from "../../db/time";
 import type { AuthUser } from "../../domain/auth-user";
@@ -18,7 +19,14 @@ import { Streams, writeOutbox } from "../../messaging/outbox";
 import { db } from "../../platform/db";
 import { dropWaitlist, rescheduleWaitlist, waitlistSize } from "../waitlist/waitlist.store";
 import * as repo from "./events.repo";
-import type { EventCreate, EventDetailDto, EventDto, EventListFilters, EventUpdate } from "./events.schemas";
+import type {
+  EventCreate,
+  EventDetailDto,
+  EventDto,
+  EventListFilters,
+  EventUpdate,
+  SeatStatusVector,
+} from "./events.schemas";
 
 export function toEventDto(row: repo.EventRow): EventDto {
   return {
@@ -188,6 +196,25 @@ export async function getSeatMap(id: number, status?: string): Promise<string> {
   );
   if (json === "null") throw eventNotFound(id);
   return json;
+}
+
+/** The seat map in one character per seat, with the counts: what a live seat view polls. */
+export async function getSeatStatus(id: number): Promise<Json<SeatStatusVector>> {
+  const json = await getOrLoadJson(seatStatusEntry(id), async (): Promise<SeatStatusVector | null> => {
+    const statuses = await repo.seatStatusString(id);
+    if (statuses === undefined) return null;
+    const count = (c: string) => statuses.split(c).length - 1;
+    return {
+      event_id: id,
+      capacity: statuses.length,
+      available: count("A"),
+      held: count("H"),
+      booked: count("B"),
+      statuses,
+    };
+  });
+  if (json === "null") throw eventNotFound(id);
+  return json as string as Json<SeatStatusVector>;
 }
 
 export async function getEventWithBookings(id: number) {

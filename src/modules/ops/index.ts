@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { DomainError, ErrorCode } from "../../domain/errors";
-import { createRouter, jsonContent, problems } from "../../http/router";
+import { problems } from "../../http/openapi";
+import { createRouter, jsonContent } from "../../http/router";
 import { registry } from "../../platform/metrics";
 import { metricsText } from "./ops.metrics";
 import { checkReadiness } from "./ops.service";
@@ -10,6 +11,8 @@ const tags = ["Operations"];
 const health = createRoute({
   method: "get",
   path: "/health",
+  operationId: "getHealth",
+  summary: "Liveness",
   tags,
   description: "Liveness: answers without touching any dependency.",
   responses: { 200: jsonContent(z.object({ status: z.literal("ok") }), "The process is alive") },
@@ -24,6 +27,8 @@ const ReadySchema = z.object({
 const ready = createRoute({
   method: "get",
   path: "/ready",
+  operationId: "getReadiness",
+  summary: "Readiness (PostgreSQL and Redis)",
   tags,
   description: "Readiness: 503 when PostgreSQL is unreachable; 200 with redis 'degraded' when only Redis is.",
   responses: { 200: jsonContent(ReadySchema, "Ready (possibly degraded)"), ...problems(503) },
@@ -32,6 +37,8 @@ const ready = createRoute({
 const metrics = createRoute({
   method: "get",
   path: "/metrics",
+  operationId: "getMetrics",
+  summary: "Prometheus metrics",
   tags,
   description:
     "Prometheus text. By default the whole API pool: counters and histograms summed over every live API process (snapshots shared through Redis), plus pool gauges sampled now. `?scope=process` answers with this process alone.",
