@@ -1,9 +1,33 @@
+import { createEventlyClient, type EventlyClient, logIn, type Schemas } from "@evently/client";
 import { createApp } from "../../src/app";
 import { signAccessToken } from "../../src/http/tokens";
 import { ensureAdmin } from "../../src/modules/auth/auth.service";
 import { insertUser } from "../../src/modules/users/users.repo";
 
 export const app = createApp();
+
+/** In-process transport for the typed client: the same app, no network. */
+const inProcess = async (request: Request) => app.request(request);
+
+/**
+ * The typed client (packages/client) talking to the in-process app: what the OpenAPI document
+ * promises is what the compiler checks here. `api()` below stays for raw cases (malformed
+ * bodies, odd headers, undocumented paths).
+ */
+export const client: EventlyClient = createEventlyClient({ baseUrl: "http://evently.test", fetch: inProcess });
+
+/** The typed client signed in with `token`. */
+export function clientAs(token: string): EventlyClient {
+  return createEventlyClient({ baseUrl: "http://evently.test", fetch: inProcess, token: () => token });
+}
+
+/** The answer's data, or an error naming the operation's status and problem. */
+export function expectData<T>(result: { data?: T; error?: unknown; response: Response }, what: string): T {
+  if (result.data === undefined) {
+    throw new Error(`${what} failed: ${result.response.status} ${JSON.stringify(result.error)}`);
+  }
+  return result.data;
+}
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -49,20 +73,23 @@ export async function registerAndLogin(
 ): Promise<{ id: number; email: string; password: string; token: string }> {
   const email = uniqueEmail(label);
   const password = "correct-horse-1";
-  const reg = await api("POST", "/api/v1/auth/register", { body: { email, password, full_name: label } });
-  if (reg.status !== 201) throw new Error(`register failed: ${reg.status} ${reg.text}`);
-  const login = await api("POST", "/api/v1/auth/token", { form: { username: email, password } });
-  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.text}`);
-  return { id: reg.body.id, email, password, token: login.body.access_token };
+  const user = expectData(
+    await client.POST("/api/v1/auth/register", { body: { email, password, full_name: label } }),
+    "register",
+  );
+  const { access_token } = expectData(await logIn(client, email, password), "login");
+  return { id: user.id, email, password, token: access_token };
 }
 
 export async function adminToken(): Promise<{ id: number; token: string }> {
   const email = uniqueEmail("admin");
   await ensureAdmin(email, "admin-password-1", { resetPassword: false });
-  const login = await api("POST", "/api/v1/auth/token", { form: { username: email, password: "admin-password-1" } });
-  const me = await api("GET", "/api/v1/users/me", { token: login.body.access_token });
-  return { id: me.body.id, token: login.body.access_token };
+  const { access_token } = expectData(await logIn(client, email, "admin-password-1"), "admin login");
+  const me = expectData(await clientAs(access_token).GET("/api/v1/users/me"), "GET /users/me");
+  return { id: me.id, token: access_token };
 }
+
+export type EventDto = Schemas["Event"];
 
 /** Many users at once, straight through the repo (bcrypt per user would dominate big races). */
 export async function manyUsers(n: number, label = "crowd"): Promise<{ id: number; token: string }[]> {

@@ -11,6 +11,8 @@ const Name = z.string().trim().min(1).max(200);
 const Venue = z.string().trim().max(200).nullish();
 const Description = z.string().max(5000).nullish();
 const Capacity = z.number().int().min(1).max(100_000);
+// DateTimeSchema's own `type` override would hide the null the field accepts.
+const EndTime = DateTimeSchema.nullish().openapi({ type: ["string", "null"], format: "date-time" });
 
 export const EventCreateSchema = z
   .object({
@@ -18,7 +20,7 @@ export const EventCreateSchema = z
     venue: Venue,
     description: Description,
     start_time: DateTimeSchema,
-    end_time: DateTimeSchema.nullish(),
+    end_time: EndTime,
     capacity: Capacity,
   })
   .refine((e) => !e.end_time || e.end_time > e.start_time, {
@@ -33,7 +35,7 @@ export const EventUpdateSchema = z
     venue: Venue,
     description: Description,
     start_time: DateTimeSchema.optional(),
-    end_time: DateTimeSchema.nullish(),
+    end_time: EndTime,
     capacity: Capacity.optional(),
   })
   .openapi("EventUpdate");
