@@ -1,24 +1,65 @@
+import { afterAll } from "bun:test";
 import { createEventlyClient, type EventlyClient, logIn, type Schemas } from "@evently/client";
 import { createApp } from "../../src/app";
 import { signAccessToken } from "../../src/http/tokens";
 import { ensureAdmin } from "../../src/modules/auth/auth.service";
 import { insertUser } from "../../src/modules/users/users.repo";
+import { responseViolations, startContractProxy } from "./contract-proxy";
 
 export const app = createApp();
 
-/** In-process transport for the typed client: the same app, no network. */
-const inProcess = async (request: Request) => app.request(request);
+/**
+ * How requests reach the API. In-process (`app.request`) by default. With TEST_THROUGH_PRISM=1
+ * (tests/api/contract.test.ts sets it) every request goes over HTTP through Prism to a real API
+ * process, and an answer that does not match the OpenAPI document fails the request.
+ */
+const proxy =
+  process.env.TEST_THROUGH_PRISM === "1"
+    ? await startContractProxy(await (await app.request("/openapi.json")).text())
+    : undefined;
+if (proxy) afterAll(() => proxy.stop());
+
+async function transport(request: Request): Promise<Response> {
+  if (!proxy) return app.request(request);
+  const url = new URL(request.url);
+  const body = request.body ? await request.text() : undefined;
+  // Prism never answers a request whose JSON body does not parse: that one goes straight to the API.
+  const base = unparsableJson(request.headers, body) ? proxy.apiUrl : proxy.url;
+  const res = await fetch(`${base}${url.pathname}${url.search}`, {
+    method: request.method,
+    headers: request.headers,
+    body,
+    redirect: "manual",
+  });
+  const violations = responseViolations(res);
+  if (violations.length > 0) {
+    throw new Error(
+      `${request.method} ${url.pathname} answered ${res.status} against the document: ${JSON.stringify(violations)}`,
+    );
+  }
+  return res;
+}
+
+function unparsableJson(headers: Headers, body: string | undefined): boolean {
+  if (!body || !(headers.get("content-type") ?? "").includes("json")) return false;
+  try {
+    JSON.parse(body);
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 /**
  * The typed client (packages/client) talking to the in-process app: what the OpenAPI document
  * promises is what the compiler checks here. `api()` below stays for raw cases (malformed
  * bodies, odd headers, undocumented paths).
  */
-export const client: EventlyClient = createEventlyClient({ baseUrl: "http://evently.test", fetch: inProcess });
+export const client: EventlyClient = createEventlyClient({ baseUrl: "http://evently.test", fetch: transport });
 
 /** The typed client signed in with `token`. */
 export function clientAs(token: string): EventlyClient {
-  return createEventlyClient({ baseUrl: "http://evently.test", fetch: inProcess, token: () => token });
+  return createEventlyClient({ baseUrl: "http://evently.test", fetch: transport, token: () => token });
 }
 
 /** The answer's data, or an error naming the operation's status and problem. */
@@ -55,7 +96,7 @@ export async function api<T = any>(method: string, path: string, opts: RequestOp
     headers["content-type"] ??= "application/json";
     body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
   }
-  const res = await app.request(path, { method, headers, body });
+  const res = await transport(new Request(`http://evently.test${path}`, { method, headers, body }));
   const text = await res.text();
   let parsed: unknown = text;
   try {
