@@ -10,6 +10,7 @@ import { rateLimit } from "./http/rate-limit";
 import { requestContext } from "./http/request-context";
 import { type AppEnv, createRouter } from "./http/router";
 import { useTokenUserLoader } from "./http/tokens";
+import { adminRouter } from "./modules/admin";
 import { analyticsRouter } from "./modules/analytics";
 import { authRouter } from "./modules/auth";
 import { bookingsRouter } from "./modules/bookings";
@@ -45,6 +46,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   app.route("/", opsRouter);
   app.route("/", docsRouter);
+  app.route("/", adminRouter);
   app.route(API_PREFIX, authRouter);
   app.route(API_PREFIX, usersRouter);
   app.route(API_PREFIX, bookingsRouter);
