@@ -60,3 +60,14 @@ export async function promoteToAdmin(email: string, hashedPassword?: string): Pr
     .returning();
   return row;
 }
+
+/** The first live admin's e-mail, if any account is an admin (start-up says whether one exists). */
+export async function firstAdminEmail(): Promise<string | undefined> {
+  const [row] = await db
+    .select({ email: users.email })
+    .from(users)
+    .where(sql`${users.isAdmin} and ${users.deletedAt} is null`)
+    .orderBy(users.id)
+    .limit(1);
+  return row?.email;
+}
