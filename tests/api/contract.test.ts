@@ -34,7 +34,8 @@ describe("the API's answers against its OpenAPI document (Prism proxy)", () => {
 
   for (const file of files) {
     it(`${file} passes with every answer validated`, async () => {
-      const proc = Bun.spawn([process.execPath, "test", file], {
+      // Every request takes a detour through Prism: a test's own 5 s budget may not be enough.
+      const proc = Bun.spawn([process.execPath, "test", "--timeout", "60000", file], {
         cwd: repoRoot,
         env: { ...process.env, TEST_THROUGH_PRISM: "1" },
         stdout: "pipe",
