@@ -39,6 +39,12 @@ export async function dropDatabase(url: string, name: string): Promise<void> {
 
 export type Sql = postgres.Sql;
 
+/** Reads rows as the app does: camelCase columns, typed from the schema. */
 export function connect(url: string): Sql {
-  return postgres(url, { max: 4, onnotice: () => {}, connection: { application_name: "evently-bench" } });
+  return postgres(url, {
+    max: 4,
+    onnotice: () => {},
+    transform: { column: { from: postgres.toCamel, to: postgres.fromCamel } },
+    connection: { application_name: "evently-bench" },
+  });
 }

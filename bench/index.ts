@@ -1,4 +1,5 @@
 import os from "node:os";
+import { errorMessage } from "../src/platform/error-message";
 import { type BenchOptions, parseOptions, USAGE } from "./options";
 import { stopAll } from "./procs";
 import {
@@ -152,10 +153,10 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
         raw[scenario.name] = out.raw;
       } catch (err) {
         failed = true;
-        const message = (err as Error).message.split("\n")[0] ?? "failed";
-        log(`${scenario.name} failed: ${(err as Error).stack ?? message}`);
+        const message = errorMessage(err).split("\n")[0] ?? "failed";
+        log(`${scenario.name} failed: ${(err instanceof Error && err.stack) || message}`);
         for (const key of scenario.keys) rows.push(skippedRow(key, key, `FAILED: ${message}`));
-        raw[scenario.name] = { error: (err as Error).message };
+        raw[scenario.name] = { error: errorMessage(err) };
       }
       if (ctx.local) peakRssAfter[scenario.name] = apiPeakRss(ctx);
     }
@@ -224,7 +225,7 @@ try {
     code = await run(options, argv);
   }
 } catch (err) {
-  process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+  process.stderr.write(`bench failed: ${(err instanceof Error && err.stack) || errorMessage(err)}\n`);
 } finally {
   await stopAll(5_000);
 }

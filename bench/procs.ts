@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { Subprocess } from "bun";
+import { stopWithGrace } from "../src/platform/stop-process";
 
 /**
  * Every process the bench starts goes through here, so that a failure, Ctrl-C or SIGTERM stops
@@ -65,11 +66,7 @@ export function spawnTracked(
 
 /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
 export async function stopTracked(t: Tracked, graceMs = 15_000): Promise<void> {
-  if (t.proc.exitCode !== null || t.proc.signalCode !== null) return;
-  t.proc.kill("SIGTERM");
-  const timer = setTimeout(() => t.proc.kill("SIGKILL"), graceMs);
-  await t.proc.exited;
-  clearTimeout(timer);
+  await stopWithGrace(t.proc, graceMs);
 }
 
 export async function stopAll(graceMs = 15_000): Promise<void> {

@@ -1,3 +1,4 @@
+import type { users } from "../src/db/schema";
 import { signAccessToken } from "../src/http/tokens";
 import { hashPassword } from "../src/platform/passwords";
 import type { Sql } from "./database";
@@ -50,14 +51,14 @@ export async function createEvent(baseUrl: string, adminToken: string, label: st
 /** Inserts `count` users in one statement; ids come back contiguous on a fresh database. */
 export async function insertUsers(sql: Sql, count: number, tag: string): Promise<BenchUser[]> {
   const hash = await hashPassword(USER_PASSWORD);
-  const rows = await sql<{ id: number; token_version: number }[]>`
+  const rows = await sql<Pick<typeof users.$inferSelect, "id" | "tokenVersion">[]>`
     insert into users (email, full_name, hashed_password)
     select 'bench-' || ${tag} || '-' || g || '@bench.test', 'Bench user ' || g, ${hash}
     from generate_series(1, ${count}::int) g
     order by g
     returning id::int, token_version`;
   return Promise.all(
-    rows.map(async (r) => ({ id: r.id, token: await signAccessToken({ id: r.id, tokenVersion: r.token_version }) })),
+    rows.map(async (r) => ({ id: r.id, token: await signAccessToken({ id: r.id, tokenVersion: r.tokenVersion }) })),
   );
 }
 

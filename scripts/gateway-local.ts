@@ -2,7 +2,9 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { config } from "../src/config";
+import { errorMessage } from "../src/platform/error-message";
 import { logger } from "../src/platform/logger";
+import { stopWithGrace } from "../src/platform/stop-process";
 import { findNginx, renderLocalNginxConf, repoRoot } from "./lib/nginx-local";
 
 /**
@@ -31,7 +33,7 @@ try {
   await Bun.write(confPath, rendered);
 } catch (err) {
   await rm(tempDir, { recursive: true, force: true });
-  logger.error({ err: (err as Error).message }, "could not render the local nginx config");
+  logger.error({ err: errorMessage(err) }, "could not render the local nginx config");
   process.exit(1);
 }
 
@@ -58,8 +60,7 @@ function stop(signal: string): void {
   stopping = true;
   logger.info({ signal }, "gateway stopping");
   // QUIT: finish the requests in flight, then exit. TERM after 10 s if that takes too long.
-  child.kill("SIGQUIT");
-  setTimeout(() => child.kill("SIGTERM"), 10_000).unref();
+  void stopWithGrace(child, 10_000, { signal: "SIGQUIT", force: "SIGTERM" });
 }
 process.on("SIGTERM", () => stop("SIGTERM"));
 process.on("SIGINT", () => stop("SIGINT"));

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import os from "node:os";
 import { z } from "zod";
+import { errorMessage } from "./platform/error-message";
 
 /** The only reader of process.env: every setting is parsed once, validated, and frozen. */
 
@@ -64,6 +65,8 @@ const schema = z
     STREAM_VISIBILITY_TIMEOUT_MS: intIn(100, 3_600_000).default(30_000),
     // Deliveries of one entry before it goes to `<stream>.dead`.
     STREAM_MAX_DELIVERIES: intIn(1, 100).default(5),
+    // Undelivered + unacknowledged entries of one group that raise evently_stream_lag_alert.
+    STREAM_LAG_ALERT: intIn(1, 100_000_000).default(10_000),
     // First retry delay after a retryable handler error; doubles per delivery.
     STREAM_RETRY_DELAY_MS: intIn(10, 600_000).default(1_000),
     MAILGUN_API_KEY: z.string().optional(),
@@ -119,7 +122,7 @@ function loadConfig(): Config {
   try {
     return parseConfig(process.env);
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
+    process.stderr.write(`${errorMessage(err)}\n`);
     process.exit(1);
   }
 }

@@ -1,3 +1,4 @@
+import { errorMessage } from "../../src/platform/error-message";
 import { BOOK_RANDOM_SEAT, findPgbench, runPgbench } from "../pgbench";
 import { fmt, type Row, skippedRow } from "../report";
 import type { BenchContext } from "../setup";
@@ -37,8 +38,8 @@ export async function benchBooking(ctx: BenchContext): Promise<{ row: Row; raw: 
     Object.assign(row, { ratio: fmt.ratio(ratio), ratioValue: ratio });
     return { row, raw: { api, pgbench: ref } };
   } catch (err) {
-    row.reference = `FAILED: ${(err as Error).message}`;
-    return { row, raw: { api, pgbench: { error: (err as Error).message } } };
+    row.reference = `FAILED: ${errorMessage(err)}`;
+    return { row, raw: { api, pgbench: { error: errorMessage(err) } } };
   }
 }
 

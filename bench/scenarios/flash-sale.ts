@@ -1,3 +1,4 @@
+import { errorMessage } from "../../src/platform/error-message";
 import type { Sql } from "../database";
 import { runLoad, target } from "../load";
 import { BOOK_BEST_AVAILABLE, findPgbench, runPgbench } from "../pgbench";
@@ -19,7 +20,7 @@ export async function saleOutcome(sql: Sql, eventId: number): Promise<SaleOutcom
   const [row] = await sql<SaleOutcome[]>`
     select e.capacity,
       (select count(*) from seats where event_id = e.id and status = 'BOOKED')::int as sold,
-      (select count(*) from bookings where event_id = e.id and status = 'BOOKED')::int as "bookedBookings",
+      (select count(*) from bookings where event_id = e.id and status = 'BOOKED')::int as booked_bookings,
       (select count(*) from (select seat_id from bookings where event_id = e.id and status = 'BOOKED'
                              group by seat_id having count(*) > 1) d)::int as oversold
     from events e where e.id = ${eventId}`;
@@ -75,8 +76,8 @@ export async function benchFlashSale(ctx: BenchContext): Promise<{ rows: Row[]; 
     try {
       ({ reference, ratio, pgbenchRaw } = await pgbenchReference(ctx, pgbench, buyers, api.rps));
     } catch (err) {
-      reference = `FAILED: ${(err as Error).message}`;
-      pgbenchRaw = { error: (err as Error).message };
+      reference = `FAILED: ${errorMessage(err)}`;
+      pgbenchRaw = { error: errorMessage(err) };
     }
   }
   const rows: Row[] = [

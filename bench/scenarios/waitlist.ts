@@ -1,3 +1,4 @@
+import type { seats } from "../../src/db/schema";
 import { percentiles } from "../load-spec";
 import { fmt, type Row, skippedRow } from "../report";
 import { bookSeat, cancelBooking, createEvent, joinWaitlist } from "../seed";
@@ -68,9 +69,9 @@ async function waitForHold(ctx: BenchContext, seatId: number, deadline: number):
   const sql = ctx.local?.sql;
   if (!sql) return undefined;
   while (performance.now() < deadline) {
-    const [row] = await sql<{ status: string; held_by: number | null }[]>`
+    const [row] = await sql<Pick<typeof seats.$inferSelect, "status" | "heldBy">[]>`
       select status, held_by::int from seats where id = ${seatId}`;
-    if (row?.status === "HELD") return row.held_by ?? undefined;
+    if (row?.status === "HELD") return row.heldBy ?? undefined;
     await Bun.sleep(1);
   }
   return undefined;

@@ -1,7 +1,7 @@
 import { config } from "../../src/config";
 import { runMigrations } from "../../src/db/migrate";
 import { ensureAdmin } from "../../src/modules/auth/auth.service";
-import { firstAdminEmail } from "../../src/modules/users/users.repo";
+import { firstAdminEmail } from "../../src/modules/users/users.service";
 import { closeDb } from "../../src/platform/db";
 import { logger } from "../../src/platform/logger";
 

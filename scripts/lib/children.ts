@@ -6,7 +6,7 @@ const root = path.resolve(import.meta.dir, "../..");
 const bun = process.execPath;
 
 /** The worker entry points under workers/; `bun run start` starts one of each. */
-export const WORKERS: string[] = ["waitlist-promoter", "waitlist-janitor", "cache-warmer", "notifier"];
+export const WORKERS: string[] = ["waitlist-promoter", "waitlist-janitor", "cache-warmer", "notifier", "maintenance"];
 
 export function apiChildren(): ChildSpec[] {
   return Array.from({ length: config.API_WORKERS }, (_, i) => ({

@@ -1,5 +1,6 @@
 import type { Subprocess } from "bun";
 import { logger } from "../../src/platform/logger";
+import { stopWithGrace } from "../../src/platform/stop-process";
 
 export interface ChildSpec {
   name: string;
@@ -12,6 +13,8 @@ const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
 // A child that ran this long before dying is considered healthy: its back-off starts over.
 const HEALTHY_RUN_MS = 30_000;
+// Above the workers' own 8 s shutdown limit, so a child is only killed when it hangs.
+const STOP_GRACE_MS = 15_000;
 
 /**
  * Runs children, restarts any that dies (exponential back-off), and on SIGTERM/SIGINT forwards
@@ -44,15 +47,7 @@ export function supervise(specs: ChildSpec[]): void {
     if (stopping) return;
     stopping = true;
     logger.info({ signal, children: running.size }, "stopping children");
-    const exits = [...running.values()].map((child) => {
-      child.kill("SIGTERM");
-      return child.exited;
-    });
-    const force = setTimeout(() => {
-      for (const child of running.values()) child.kill("SIGKILL");
-    }, 15_000);
-    await Promise.allSettled(exits);
-    clearTimeout(force);
+    await Promise.allSettled([...running.values()].map((child) => stopWithGrace(child, STOP_GRACE_MS)));
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));

@@ -1,4 +1,5 @@
 import type Redis from "ioredis";
+import { errorMessage } from "../platform/error-message";
 import { throttledWarn } from "../platform/logger";
 import { cacheFallbacks, cacheLoads, cacheMisses, countCacheHit } from "../platform/metrics";
 import { redis } from "../platform/redis";
@@ -21,7 +22,7 @@ import { type CacheScripts, freshVersion, withCacheScripts } from "./scripts";
 import { FreshFlight, SingleFlight } from "./single-flight";
 
 /**
- * Read-through cache in Redis (see README "Caching").
+ * Read-through cache in Redis (design: README.md beside this file, docs/caching.md).
  *
  * A scope is what one invalidation covers: a namespace ("events:list") or one entity in it
  * ({namespace: "event", entity: 42}). Each scope has a version counter; every cached value is
@@ -31,7 +32,7 @@ import { FreshFlight, SingleFlight } from "./single-flight";
  * so a value built from a snapshot older than an invalidation is always tagged as stale.
  *
  * Each process keeps recent values in memory too. A copy is served without asking Redis only while
- * cache-coherence.ts vouches that no invalidation of its scope can have been missed; otherwise one
+ * coherence.ts vouches that no invalidation of its scope can have been missed; otherwise one
  * version read (shared by a burst of readers) decides.
  *
  * Redis is an accelerator only: when it is down, slow or unsure, reads go to the loader and errors
@@ -46,7 +47,7 @@ export interface CacheOptions {
   lockTtlMs?: number;
   /** How long others wait for that builder before loading themselves. */
   lockWaitMs?: number;
-  /** How long a reader trusts its in-process tier without hearing from Redis (cache-coherence.ts). */
+  /** How long a reader trusts its in-process tier without hearing from Redis (coherence.ts). */
   leaseMs?: number;
   /** In-process tier size; 0 turns it off. */
   localEntries?: number;
@@ -209,7 +210,7 @@ export class Cache {
   }
 
   private redisFailed(err: unknown, op: string): void {
-    this.warnRedis({ err: err instanceof Error ? err.message : String(err), op });
+    this.warnRedis({ err: errorMessage(err), op });
   }
 }
 

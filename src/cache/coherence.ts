@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
+import { errorMessage } from "../platform/error-message";
 import { logger, throttledWarn } from "../platform/logger";
 import type { CacheScripts } from "./scripts";
 
@@ -210,7 +211,7 @@ export class CacheCoherence {
           this.subscribed = true;
           if (this.reading) void this.renew();
         },
-        (err: Error) => this.warn({ err: err.message, op: "subscribe" }),
+        (err) => this.warn({ err: errorMessage(err), op: "subscribe" }),
       );
     });
     sub.on("message", (channel: string, message: string) => this.onMessage(channel, message));
@@ -244,7 +245,7 @@ export class CacheCoherence {
       this.ackQueue = [];
       this.client
         .publish(this.ackChannel, `${this.id} ${nonces.join(" ")}`)
-        .catch((err: Error) => this.warn({ err: err.message, op: "ack" }));
+        .catch((err) => this.warn({ err: errorMessage(err), op: "ack" }));
     });
   }
 
@@ -260,7 +261,7 @@ export class CacheCoherence {
       await sub.ping();
       if (epoch === this.epochValue && this.subscribed) this.trustedUntil = sentAt + this.leaseMs;
     } catch (err) {
-      this.warn({ err: (err as Error).message, op: "lease" });
+      this.warn({ err: errorMessage(err), op: "lease" });
     } finally {
       this.renewing = false;
     }

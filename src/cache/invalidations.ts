@@ -40,7 +40,7 @@ export class VersionBumps {
 
   /**
    * Never throws. Returns once every process has dropped its copies of the scope (see
-   * cache-coherence.ts); bounded by the command timeout plus one reader lease.
+   * coherence.ts); bounded by the command timeout plus one reader lease.
    */
   async bump(versionKey: string): Promise<void> {
     if (!this.breaker.usable) {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 
-/** Key naming and value encoding of the Redis cache (src/lib/cache.ts). */
+/** Key naming and value encoding of the Redis cache (cache.ts). */
 
 export interface CacheScope {
   /** A fixed name chosen in code ("event", "events:list", "analytics"); also the metrics label. */
@@ -30,7 +30,7 @@ export interface StoredValue {
   version: string;
   expiresAt: number;
   json: string;
-  /** In-process only: the coherence epoch in which `version` was confirmed current (see cache-coherence.ts). */
+  /** In-process only: the coherence epoch in which `version` was confirmed current (see coherence.ts). */
   epoch?: number;
 }
 

@@ -2,7 +2,7 @@ import type { StoredValue } from "./keys";
 
 /**
  * The in-process tier: recently used values, kept by Redis key. Whether a copy may be served is
- * decided elsewhere (cache-coherence.ts vouches for it, or a version read from Redis matches it).
+ * decided elsewhere (coherence.ts vouches for it, or a version read from Redis matches it).
  * Bounded by entries and characters; least recently used entries go first.
  */
 export class LocalTier {

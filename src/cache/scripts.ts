@@ -42,7 +42,7 @@ return 0
 
 /**
  * Moves the version on (INCR), or starts it at a fresh time-based value; keeps it alive. Then tells
- * every process's in-process tier (src/lib/cache-coherence.ts): "<nonce> <scope key> <version>".
+ * every process's in-process tier (coherence.ts): "<nonce> <scope key> <version>".
  */
 const BUMP = `
 local v

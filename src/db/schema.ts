@@ -123,6 +123,9 @@ export const bookings = pgTable(
     index("bookings_user_idx").on(t.userId, t.eventId),
     // Event booking lists and per-event analytics.
     index("bookings_event_status_idx").on(t.eventId, t.status),
+    // The booking function's per-user seat count: an index-only count of this user's BOOKED
+    // bookings in the event, as cheap when the event has sold out as when it is empty.
+    index("bookings_event_user_booked_idx").on(t.eventId, t.userId).where(sql`${t.status} = 'BOOKED'`),
     // Booking trends group by day over a recent window.
     index("bookings_created_at_idx").on(t.createdAt),
     check("bookings_booked_has_seat", sql`${t.status} <> 'BOOKED' or ${t.seatId} is not null`),

@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
 import { config } from "../config";
 import { DomainError, ErrorCode } from "../domain/errors";
+import { errorMessage } from "../platform/error-message";
 import { throttledWarn } from "../platform/logger";
 import { redis } from "../platform/redis";
 import { limitSubject, UNKNOWN_CLIENT } from "./ip-address";
 
 /**
- * Brute-force protection for POST /auth/token (SPEC "Robustness rules"): LOGIN_MAX_FAILURES
+ * Brute-force protection for POST /auth/token (docs/security.md): LOGIN_MAX_FAILURES
  * failures for one account, or five times that from one client, within a 15-minute window
  * → 429. Counters live in Redis so every API process sees the same count.
  *
@@ -54,7 +55,7 @@ const ipKey = (ip: string) => `login:ip:${limitSubject(ip)}`;
 
 const warnFailOpen = throttledWarn(10_000, "login throttle unavailable: not counting failures");
 function logFailOpen(err: unknown): void {
-  warnFailOpen({ err: (err as Error).message });
+  warnFailOpen({ err: errorMessage(err) });
 }
 
 export interface LoginAttempt {

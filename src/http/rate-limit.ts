@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { config } from "../config";
 import { DomainError, ErrorCode } from "../domain/errors";
+import { errorMessage } from "../platform/error-message";
 import { logger, throttledWarn } from "../platform/logger";
 import { isRedisReady, redis, redisBreaker } from "../platform/redis";
 import { clientIp } from "./client-ip";
@@ -126,7 +127,7 @@ export function createRateLimiter(opts: RateLimiterOptions): MiddlewareHandler<A
     try {
       decision = await takeToken(policy, limitSubject(clientIp(c)));
     } catch (err) {
-      failOpen((err as Error).message);
+      failOpen(errorMessage(err));
     }
     if (!decision) return next();
 

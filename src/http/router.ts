@@ -63,8 +63,8 @@ type AnyHandler = (c: Context<AppEnv>, next: Next) => unknown;
 /**
  * Routes whose only input is the path (`GET /events/{id}`, `DELETE /bookings/cancel/{id}`) check
  * it in the handler's own call, with a synchronous safeParse, instead of through zod-openapi's
- * async validator middleware: one middleware layer less, measured at 13 % of the throughput of a
- * cached `GET /events/{id}` (README "Benchmark"). Same schema, same 422 problem, same
+ * async validator middleware: one middleware layer less on the hottest reads (docs/benchmark.md
+ * says how that is measured). Same schema, same 422 problem, same
  * `c.req.valid("param")` in the handler, same OpenAPI document. Routes with a query, body or
  * headers keep the library's validators, in the library's order.
  */

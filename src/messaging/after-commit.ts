@@ -1,6 +1,6 @@
 import { type CacheScope, invalidate } from "../cache";
+import { errorMessage } from "../platform/error-message";
 import { logger } from "../platform/logger";
-import { errorMessage } from "./handler-errors";
 import { kickOutboxRelay } from "./relay";
 
 export interface AfterCommit {

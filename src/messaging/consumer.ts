@@ -1,10 +1,14 @@
 import os from "node:os";
 import type Redis from "ioredis";
+import type { z } from "zod";
 import { config } from "../config";
+import { errorMessage } from "../platform/error-message";
 import { type Logger, logger } from "../platform/logger";
 import { streamEntriesProcessed, streamEntriesRetried } from "../platform/metrics";
 import { createBlockingRedis, redis } from "../platform/redis";
-import { classifyFailure, errorMessage, PermanentError } from "./handler-errors";
+import { WakeableSleep } from "../platform/sleep";
+import { payloadSchema, type StreamName, type StreamPayload } from "./catalog";
+import { classifyFailure } from "./handler-errors";
 import {
   claimForRetry,
   claimIdleEntries,
@@ -16,7 +20,7 @@ import {
   readNewEntries,
   releaseEntries,
 } from "./stream-ops";
-import { EntryField, ensureGroup, type RawEntry, recordGroupBacklogs } from "./streams";
+import { decodePayload, EntryField, ensureGroup, type RawEntry, recordGroupBacklogs } from "./streams";
 
 export interface StreamEntry<T> {
   stream: string;
@@ -31,18 +35,15 @@ export interface StreamEntry<T> {
 
 /**
  * Handles one entry. Delivery is at-least-once, so a handler must be idempotent. Throw to fail:
- * PermanentError or a DomainError whose code is not transient → dead letter at once; anything else → retried with back-off
+ * PermanentError or a DomainError whose code is not transient → dead letter at once;
+ * anything else → retried with back-off
  * up to the cap. Keep it well under the visibility timeout, or another consumer takes it over.
  */
 export type StreamHandler<T> = (entry: StreamEntry<T>, log: Logger) => Promise<void>;
 
-export interface ConsumerOptions<T> {
-  stream: string;
+interface ConsumerSettings {
   /** One group per kind of work (e.g. "waitlist-promoter"); replicas share it and split entries. */
   group: string;
-  handler: StreamHandler<T>;
-  /** Validates the decoded JSON payload; a throw dead-letters the entry as malformed. */
-  parse?: (payload: unknown) => T;
   /** Unique per process by default (host-pid-n). */
   consumer?: string;
   batchSize?: number;
@@ -50,6 +51,20 @@ export interface ConsumerOptions<T> {
   visibilityTimeoutMs?: number;
   maxDeliveries?: number;
   retryDelayMs?: number;
+}
+
+/** A stream of the catalogue (catalog.ts): its payload schema comes from there. */
+export interface CatalogueConsumerOptions<S extends StreamName> extends ConsumerSettings {
+  stream: S;
+  handler: StreamHandler<StreamPayload<S>>;
+}
+
+/** Any other stream (tests, tools): the caller brings the schema. */
+export interface ConsumerOptions<T> extends ConsumerSettings {
+  stream: string;
+  /** Every entry is parsed with it before the handler runs; one that does not fit is dead-lettered. */
+  schema: z.ZodType<T>;
+  handler: StreamHandler<T>;
 }
 
 export interface StreamConsumer {
@@ -67,8 +82,13 @@ const MAX_CLAIM_PAGES = 10;
 let sequence = 0;
 
 /** Starts one consumer loop: XREADGROUP for new entries, XAUTOCLAIM for abandoned ones, retries, dead letters. */
-export function startConsumer<T>(opts: ConsumerOptions<T>): StreamConsumer {
-  const loop = new ConsumerLoop(opts);
+export function startConsumer<S extends StreamName>(opts: CatalogueConsumerOptions<S>): StreamConsumer;
+export function startConsumer<T>(opts: ConsumerOptions<T>): StreamConsumer;
+export function startConsumer<S extends StreamName>(
+  opts: CatalogueConsumerOptions<S> | ConsumerOptions<unknown>,
+): StreamConsumer {
+  const loop =
+    "schema" in opts ? new ConsumerLoop(opts) : new ConsumerLoop({ ...opts, schema: payloadSchema(opts.stream) });
   const done = loop.run();
   return { name: loop.ref.consumer, done, stop: () => loop.stop(done) };
 }
@@ -96,7 +116,7 @@ class ConsumerLoop<T> {
   private groupReady = false;
   private nextClaimAt = 0;
   private nextPruneAt = 0;
-  private wake: (() => void) | undefined;
+  private readonly backoff = new WakeableSleep();
   // The blocking connection's CLIENT ID, so stop() can end a blocked read at once (CLIENT UNBLOCK).
   private connId: number | undefined;
 
@@ -132,7 +152,7 @@ class ConsumerLoop<T> {
         // The stream or group vanished (Redis restarted empty, or the key was deleted): recreate.
         if (errorMessage(err).includes("NOGROUP")) this.groupReady = false;
         this.log.warn({ err: errorMessage(err), failures }, "consumer loop error; retrying");
-        await this.pause(Math.min(250 * 2 ** failures, 5_000));
+        await this.backoff.sleep(Math.min(250 * 2 ** failures, 5_000));
       }
     }
     this.conn.disconnect();
@@ -141,7 +161,7 @@ class ConsumerLoop<T> {
 
   async stop(done: Promise<void>): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    this.backoff.wake();
     // Ends a blocked XREADGROUP as if it had timed out (no entry is handed out), instead of waiting
     // up to blockMs. Best effort: the timer below covers a failure.
     if (this.reading && this.connId !== undefined) await redis.client("UNBLOCK", this.connId).catch(() => 0);
@@ -240,28 +260,18 @@ class ConsumerLoop<T> {
       // Delivered over and over without an outcome: its consumers keep dying or timing out on it.
       return this.deadLetter(raw, deliveries, "max_deliveries", "delivered too often without being acknowledged", log);
     }
-    let payload: T;
-    try {
-      payload = this.decode(raw);
-    } catch (err) {
-      return this.deadLetter(raw, deliveries, "malformed", errorMessage(err), log);
-    }
+    const decoded = decodePayload(raw, this.opts.schema);
+    if (!decoded.ok) return this.deadLetter(raw, deliveries, "malformed", decoded.error, log);
     const started = performance.now();
     try {
-      await this.opts.handler({ stream: this.ref.stream, id: raw.id, outboxId, payload, deliveries }, log);
+      const entry = { stream: this.ref.stream, id: raw.id, outboxId, payload: decoded.payload, deliveries };
+      await this.opts.handler(entry, log);
     } catch (err) {
       return this.onFailure(raw, deliveries, err, log);
     }
     await redis.xack(this.ref.stream, this.ref.group, raw.id);
     streamEntriesProcessed.inc({ stream: this.ref.stream, group: this.ref.group });
     log.info({ ms: Math.round(performance.now() - started) }, "stream entry handled");
-  }
-
-  private decode(raw: RawEntry): T {
-    const text = raw.fields[EntryField.payload];
-    if (text === undefined) throw new PermanentError("entry has no payload field");
-    const json: unknown = JSON.parse(text);
-    return this.opts.parse ? this.opts.parse(json) : (json as T);
   }
 
   private async onFailure(raw: RawEntry, deliveries: number, err: unknown, log: Logger): Promise<void> {
@@ -278,17 +288,5 @@ class ConsumerLoop<T> {
   private async deadLetter(raw: RawEntry, deliveries: number, reason: DeadLetterReason, error: string, log: Logger) {
     await deadLetter(this.ref, raw, { reason, error, deliveries });
     log.error({ reason, err: error }, "stream entry moved to the dead-letter stream");
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const finish = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(finish, ms);
-      this.wake = finish;
-    });
   }
 }

@@ -35,7 +35,3 @@ export function classifyFailure(err: unknown): FailureKind {
   // Network errors, timeouts, PostgreSQL and Redis hiccups: worth another try.
   return "retryable";
 }
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -1,6 +1,7 @@
+import { errorMessage } from "../platform/error-message";
 import { logger } from "../platform/logger";
 import { redis } from "../platform/redis";
-import { errorMessage, RetryableError } from "./handler-errors";
+import { RetryableError } from "./handler-errors";
 
 export interface OnceOptions {
   /** How long a claim lasts if its holder dies mid-way; longer than the work can take. */

@@ -1,40 +1,23 @@
-import { outbox } from "../db/schema";
+import type { JSONValue } from "postgres";
 import type { Executor } from "../platform/db";
+import type { StreamName, StreamPayload } from "./catalog";
 
-/** Stream names: the outbox row's `stream` is the Redis stream it is relayed to. */
-export const Streams = {
-  seatReleased: "seat.released",
-  eventChanged: "event.changed",
-  notifications: "notifications",
-} as const;
-export type StreamName = (typeof Streams)[keyof typeof Streams];
+/** One row per catalogued stream, its payload of that stream's type. */
+export type OutboxRow = { [S in StreamName]: { stream: S; payload: StreamPayload<S> } }[StreamName];
 
-export interface SeatReleasedPayload {
-  event_id: number;
-  seat_id: number;
-  seat_number: number;
-  reason: "cancelled" | "offer_expired" | "offer_declined" | "capacity_added";
-}
-
-export interface EventChangedPayload {
-  event_id: number;
-  change: "created" | "updated" | "deleted" | "seats";
-}
-
-export interface NotificationPayload {
-  to: string;
-  subject: string;
-  text: string;
-  kind: string;
-  /** Makes redelivery harmless: the notifier sends each key at most once. */
-  dedupe_key: string;
-}
+// Two parameters a row: a statement stays far below PostgreSQL's 65,535 bind parameters however
+// many rows a change writes (an event deleted with 100,000 bookings writes 100,000).
+const ROWS_PER_STATEMENT = 1_000;
 
 /**
- * Writes an outbox row inside the caller's transaction: the event exists iff the change
- * committed. The relay publishes it to Redis afterwards.
+ * Writes outbox rows inside the caller's transaction: the event exists iff the change
+ * committed. The relay publishes them to Redis afterwards.
  */
-export async function writeOutbox(tx: Executor, rows: { stream: StreamName; payload: object }[]): Promise<void> {
-  if (rows.length === 0) return;
-  await tx.insert(outbox).values(rows);
+export async function writeOutbox(tx: Executor, rows: OutboxRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const values = rows
+      .slice(i, i + ROWS_PER_STATEMENT)
+      .map((r) => ({ stream: r.stream, payload: tx.json(r.payload as JSONValue) }));
+    await tx`insert into outbox ${tx(values)}`;
+  }
 }

@@ -1,5 +1,6 @@
+import { errorMessage } from "../platform/error-message";
 import { type Logger, logger } from "../platform/logger";
-import { errorMessage } from "./handler-errors";
+import { WakeableSleep } from "../platform/sleep";
 import type { Stoppable } from "./worker-runner";
 
 export interface PeriodicJob {
@@ -18,7 +19,7 @@ export interface PeriodicJob {
 export function startPeriodic(job: PeriodicJob): Stoppable {
   const log = logger.child({ job: job.name });
   let stopped = false;
-  let wake: (() => void) | undefined;
+  const pause = new WakeableSleep();
   const done = (async () => {
     while (!stopped) {
       try {
@@ -26,23 +27,14 @@ export function startPeriodic(job: PeriodicJob): Stoppable {
       } catch (err) {
         log.warn({ err: errorMessage(err) }, "periodic job failed; next run on schedule");
       }
-      if (stopped) break;
-      await new Promise<void>((resolve) => {
-        const finish = () => {
-          clearTimeout(timer);
-          wake = undefined;
-          resolve();
-        };
-        const timer = setTimeout(finish, job.everyMs);
-        wake = finish;
-      });
+      if (!stopped) await pause.sleep(job.everyMs);
     }
   })();
   return {
     done,
     stop: async () => {
       stopped = true;
-      wake?.();
+      pause.wake();
       await done;
     },
   };

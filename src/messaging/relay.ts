@@ -1,10 +1,11 @@
-import { and, asc, count, inArray, isNull, lt, sql } from "drizzle-orm";
 import type Redis from "ioredis";
-import { outbox } from "../db/schema";
-import { db } from "../platform/db";
+import type { outbox } from "../db/schema";
+import { sql } from "../platform/db";
+import { errorMessage } from "../platform/error-message";
 import { logger } from "../platform/logger";
 import { outboxBacklog, outboxRelayed } from "../platform/metrics";
 import { redis } from "../platform/redis";
+import { WakeableSleep } from "../platform/sleep";
 import { publish } from "./streams";
 
 /**
@@ -34,6 +35,8 @@ export class RedisUnavailableError extends Error {
   }
 }
 
+type OutboxRow = Pick<typeof outbox.$inferSelect, "id" | "stream" | "payload">;
+
 export interface RelayOptions {
   batchSize?: number;
   client?: Redis;
@@ -44,27 +47,20 @@ export async function relayOutbox(opts: RelayOptions = {}): Promise<number> {
   const client = opts.client ?? redis;
   // Without a connection every XADD would fail: do not lock rows (or open a transaction) for nothing.
   if (client.status !== "ready") throw new RedisUnavailableError();
-  const rows = await db.transaction(async (tx) => {
-    const batch = await tx
-      .select({ id: outbox.id, stream: outbox.stream, payload: outbox.payload })
-      .from(outbox)
-      .where(isNull(outbox.publishedAt))
-      .orderBy(asc(outbox.id))
-      .limit(opts.batchSize ?? BATCH_SIZE)
-      .for("update", { skipLocked: true });
-    if (batch.length === 0) return batch;
+  const rows = await sql.begin(async (tx) => {
+    const batch = await tx<OutboxRow[]>`
+      select id, stream, payload from outbox
+      where published_at is null
+      order by id
+      limit ${opts.batchSize ?? BATCH_SIZE}
+      for update skip locked`;
+    if (batch.length === 0) return [];
     // Sent together (pipelined, in order on one connection); any failure rolls the batch back.
     await Promise.all(batch.map((row) => publish(row.stream, row.payload, { outboxId: row.id, client })));
-    await tx
-      .update(outbox)
-      .set({ publishedAt: sql`now()`, attempts: sql`${outbox.attempts} + 1` })
-      .where(
-        inArray(
-          outbox.id,
-          batch.map((row) => row.id),
-        ),
-      );
-    return batch;
+    await tx`
+      update outbox set published_at = now(), attempts = attempts + 1
+      where id = any(${batch.map((row) => row.id)}::bigint[])`;
+    return [...batch];
   });
   for (const row of rows) outboxRelayed.inc({ stream: row.stream });
   return rows.length;
@@ -84,7 +80,7 @@ export async function drainOutbox(opts: RelayOptions = {}, shouldStop: () => boo
 
 /** Unpublished rows right now (the partial index keeps this cheap). */
 export async function countOutboxBacklog(): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(outbox).where(isNull(outbox.publishedAt));
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from outbox where published_at is null`;
   return row?.n ?? 0;
 }
 
@@ -94,17 +90,14 @@ export async function countOutboxBacklog(): Promise<number> {
  */
 export async function purgePublishedOutbox(retentionMs = PUBLISHED_RETENTION_MS, limit = 1_000): Promise<number> {
   const cutoff = new Date(Date.now() - retentionMs);
-  const doomed = db
-    .select({ id: outbox.id })
-    .from(outbox)
-    .where(lt(outbox.publishedAt, cutoff))
-    .orderBy(asc(outbox.id))
-    .limit(limit)
-    .for("update", { skipLocked: true });
-  const deleted = await db
-    .delete(outbox)
-    .where(and(inArray(outbox.id, doomed), lt(outbox.publishedAt, cutoff)))
-    .returning({ id: outbox.id });
+  const deleted = await sql`
+    delete from outbox
+    where id in (
+        select id from outbox where published_at < ${cutoff}
+        order by id limit ${limit}
+        for update skip locked)
+      and published_at < ${cutoff}
+    returning id`;
   return deleted.length;
 }
 
@@ -120,17 +113,7 @@ let activeLoop: OutboxRelayLoop | undefined;
 export function startOutboxRelayLoop(opts: { intervalMs?: number; batchSize?: number } = {}): OutboxRelayLoop {
   const intervalMs = opts.intervalMs ?? 250;
   let stopped = false;
-  let wake: (() => void) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const finish = () => {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(finish, ms);
-      wake = finish;
-    });
+  const pause = new WakeableSleep();
 
   const done = (async () => {
     let failures = 0;
@@ -154,17 +137,17 @@ export function startOutboxRelayLoop(opts: { intervalMs?: number; batchSize?: nu
       }
       if (Date.now() - lastPurge > PURGE_EVERY_MS) {
         lastPurge = Date.now();
-        await purgePublishedOutbox().catch((err) => logger.warn({ err: String(err) }, "outbox purge failed"));
+        await purgePublishedOutbox().catch((err) => logger.warn({ err: errorMessage(err) }, "outbox purge failed"));
       }
-      if (!stopped) await sleep(failures > 0 ? Math.min(intervalMs * 2 ** failures, MAX_BACKOFF_MS) : intervalMs);
+      if (!stopped) await pause.sleep(failures > 0 ? Math.min(intervalMs * 2 ** failures, MAX_BACKOFF_MS) : intervalMs);
     }
   })();
 
   const loop: OutboxRelayLoop = {
-    kick: () => wake?.(),
+    kick: () => pause.wake(),
     stop: async () => {
       stopped = true;
-      wake?.();
+      pause.wake();
       await done;
       if (activeLoop === loop) activeLoop = undefined;
     },
@@ -176,7 +159,7 @@ export function startOutboxRelayLoop(opts: { intervalMs?: number; batchSize?: nu
 function logRelayFailure(err: unknown, failures: number): void {
   // One line when the outage starts, then one every ~20 failures: a long outage must not flood logs.
   if (failures !== 1 && failures % 20 !== 0) return;
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = errorMessage(err);
   logger.warn({ err: reason, failures }, "outbox relay failed; rows stay in the outbox and are retried");
 }
 
@@ -206,12 +189,12 @@ export function kickOutboxRelay(): void {
         await drainOutbox();
       } while (kickAgain);
     })()
-      .catch((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, "outbox kick failed"))
+      .catch((err) => logger.warn({ err: errorMessage(err) }, "outbox kick failed"))
       .finally(() => {
         kickInFlight = undefined;
       });
   } catch (err) {
-    logger.warn({ err: String(err) }, "outbox kick failed");
+    logger.warn({ err: errorMessage(err) }, "outbox kick failed");
   }
 }
 

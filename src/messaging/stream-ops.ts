@@ -1,9 +1,9 @@
 import type Redis from "ioredis";
 import { streamEntriesDeadLettered } from "../platform/metrics";
 import { redis } from "../platform/redis";
-import { compareStreamIds, DEAD_LETTER_MAX_LEN, deadLetterStream, parseEntries, type RawEntry } from "./streams";
+import { compareStreamIds, deadLetterStream, parseEntries, type RawEntry } from "./streams";
 
-/** Consumer-group operations used by workers/lib/consumer.ts, kept apart so the loop stays readable. */
+/** Consumer-group operations used by the consumer loop (consumer.ts), kept apart so the loop stays readable. */
 
 export interface GroupRef {
   stream: string;
@@ -73,9 +73,6 @@ export async function deadLetter(
 ): Promise<void> {
   await redis.xadd(
     deadLetterStream(ref.stream),
-    "MAXLEN",
-    "~",
-    DEAD_LETTER_MAX_LEN,
     "*",
     ...Object.entries(entry.fields).flat(),
     "source_stream",

@@ -1,27 +1,31 @@
 import type Redis from "ioredis";
-import { streamGroupLag, streamGroupPending } from "../platform/metrics";
+import type { z } from "zod";
+import { config } from "../config";
+import { errorMessage } from "../platform/error-message";
+import { throttledWarn } from "../platform/logger";
+import { streamGroupLag, streamGroupLagAlert, streamGroupPending } from "../platform/metrics";
 import { redis } from "../platform/redis";
-import { type StreamName, Streams } from "./outbox";
 
 /**
- * Redis stream conventions shared by the outbox relay (publisher) and workers/lib/consumer.ts.
+ * Redis stream conventions shared by the outbox relay (publisher) and the consumer loop (consumer.ts).
  *
  * Keys are the plain stream names; the ioredis client adds REDIS_KEY_PREFIX itself, and does so
  * for every stream command we use (XADD, XGROUP CREATE, XREADGROUP … STREAMS, XAUTOCLAIM, XCLAIM,
- * XACK, XPENDING, XINFO, XTRIM): tests/streams.test.ts checks the raw keys, so a client upgrade
+ * XACK, XPENDING, XINFO, XTRIM): tests/messaging/streams.test.ts checks the raw keys, so a client upgrade
  * that broke it would fail there rather than in production.
  */
-export { type StreamName, Streams };
 
 /** Where entries go that could not be handled (retries exhausted or a permanent error). */
 export const deadLetterStream = (stream: string): string => `${stream}.dead`;
 
-/**
- * Approximate caps (`MAXLEN ~`, cheap) so a stream nobody reads cannot exhaust Redis memory. Far
- * above any realistic backlog: trimming an entry still pending would lose it.
+/*
+ * No stream has a length cap: `MAXLEN` trims regardless of consumer groups, so a long outage of a
+ * worker (or of Mailgun) would silently drop unread entries. The maintenance worker trims only
+ * what every group has read and acknowledged (trimConsumedEntries), and a growing backlog is
+ * visible as evently_stream_lag / evently_stream_lag_alert long before Redis memory is at risk
+ * (docs/workers.md, "Backlog alerts"). Should Redis still fill up, XADD fails, the outbox keeps
+ * the rows and the relay retries: nothing is lost.
  */
-export const STREAM_MAX_LEN = 100_000;
-export const DEAD_LETTER_MAX_LEN = 10_000;
 
 /** Entry fields: the payload as JSON, and the outbox row id when it came through the outbox. */
 export const EntryField = { payload: "payload", outboxId: "outbox_id" } as const;
@@ -31,23 +35,52 @@ export interface RawEntry {
   fields: Record<string, string>;
 }
 
+export type DecodedPayload<T> = { ok: true; payload: T } | { ok: false; error: string };
+
+/**
+ * Reads an entry's payload and checks it against `schema`. Never throws: an entry without a
+ * payload, with one that is not JSON, or with one its stream's schema refuses, comes back with a
+ * short reason for the dead letter.
+ */
+export function decodePayload<T>(entry: RawEntry, schema: z.ZodType<T>): DecodedPayload<T> {
+  const text = entry.fields[EntryField.payload];
+  if (text === undefined) return { ok: false, error: "entry has no payload field" };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, error: `payload is not JSON: ${errorMessage(err)}` };
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? { ok: true, payload: parsed.data } : { ok: false, error: summariseIssues(parsed.error) };
+}
+
+/** Zod's complaints in one short line: `seat_id: Invalid input: expected number, received string; …`. */
+export function summariseIssues(error: z.ZodError, max = 5): string {
+  const parts = error.issues.slice(0, max).map((issue) => {
+    const where = issue.path.length > 0 ? issue.path.join(".") : "payload";
+    return `${where}: ${issue.message}`;
+  });
+  if (error.issues.length > max) parts.push(`and ${error.issues.length - max} more`);
+  return parts.join("; ");
+}
+
 export interface PublishOptions {
   /** Lets consumers recognise a re-published row (the relay is at-least-once). */
   outboxId?: number | string;
   client?: Redis;
-  maxLen?: number;
 }
 
 /**
  * Appends one entry and returns its id. Code that changes PostgreSQL should not call this after
- * COMMIT: write the outbox row in the transaction instead (src/lib/outbox.ts), so the event can
+ * COMMIT: write the outbox row in the transaction instead (outbox.ts), so the event can
  * never be lost; direct publishing is for the relay and for tests.
  */
 export async function publish(stream: string, payload: unknown, opts: PublishOptions = {}): Promise<string> {
   const client = opts.client ?? redis;
   const fields: string[] = [EntryField.payload, JSON.stringify(payload)];
   if (opts.outboxId !== undefined) fields.push(EntryField.outboxId, String(opts.outboxId));
-  const id = await client.xadd(stream, "MAXLEN", "~", opts.maxLen ?? STREAM_MAX_LEN, "*", ...fields);
+  const id = await client.xadd(stream, "*", ...fields);
   return id as string;
 }
 
@@ -65,7 +98,7 @@ export async function ensureGroup(stream: string, group: string, client: Redis =
  * Trims entries that are older than `keepMs` and that every consumer group is done with: read
  * (at or before its last-delivered id) and acknowledged (before its oldest pending entry). A
  * lagging or stopped worker therefore loses nothing. With no group at all, trims by age alone.
- * For the janitor; never on a request path. Returns how many entries went.
+ * For the maintenance worker; never on a request path. Returns how many entries went.
  */
 export async function trimConsumedEntries(stream: string, keepMs: number, client: Redis = redis): Promise<number> {
   if ((await client.exists(stream)) === 0) return 0;
@@ -122,6 +155,8 @@ export async function readStream(stream: string, client: Redis = redis): Promise
   return parseEntries(await client.xrange(stream, "-", "+"));
 }
 
+const warnLag = throttledWarn(60_000, "stream backlog above STREAM_LAG_ALERT: a consumer is down or too slow");
+
 /**
  * Sets the lag and pending gauges of a stream's consumer groups from XINFO GROUPS (all groups,
  * or only `group`). Used by each consumer for its own group and by /metrics for all of them.
@@ -133,7 +168,12 @@ export async function recordGroupBacklogs(stream: string, group?: string, client
     const info = fieldsToRecord(flat.map((v) => String(v)));
     if (group !== undefined && info.name !== group) continue;
     const labels = { stream, group: String(info.name) };
-    if (info.lag !== undefined && info.lag !== "null") streamGroupLag.set(labels, Number(info.lag));
+    const backlog = info.lag !== undefined && info.lag !== "null" ? Number(info.lag) : undefined;
+    if (backlog !== undefined) streamGroupLag.set(labels, backlog);
     streamGroupPending.set(labels, Number(info.pending));
+    const unhandled = (backlog ?? 0) + Number(info.pending);
+    const alarming = unhandled >= config.STREAM_LAG_ALERT;
+    streamGroupLagAlert.set(labels, alarming ? 1 : 0);
+    if (alarming) warnLag({ stream, group: labels.group, unhandled, threshold: config.STREAM_LAG_ALERT });
   }
 }

@@ -1,4 +1,5 @@
 import type { Server } from "bun";
+import { errorMessage } from "../platform/error-message";
 import { logger } from "../platform/logger";
 import { processMetricsText, registry } from "../platform/metrics";
 
@@ -24,7 +25,7 @@ export function startMetricsServer(port: number): Server<undefined> | undefined 
     logger.info({ port: server.port }, "metrics listening");
     return server;
   } catch (err) {
-    logger.warn({ port, err: err instanceof Error ? err.message : String(err) }, "metrics server not started");
+    logger.warn({ port, err: errorMessage(err) }, "metrics server not started");
     return undefined;
   }
 }

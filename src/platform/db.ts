@@ -1,11 +1,11 @@
-import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { config } from "../config";
-import * as schema from "../db/schema";
 
 /**
- * One postgres.js pool per process. Timeouts are set on the server session so that a client
- * that dies mid-transaction cannot keep a seat row locked, and an unreachable server fails fast.
+ * One postgres.js pool per process, and the only way the code queries PostgreSQL: tagged
+ * templates sent as named prepared statements (parsed and planned once per connection).
+ * Timeouts are set on the server session so that a client that dies mid-transaction cannot keep
+ * a seat row locked, and an unreachable server fails fast.
  */
 function createClient(url: string, max: number) {
   return postgres(url, {
@@ -14,7 +14,12 @@ function createClient(url: string, max: number) {
     idle_timeout: 30,
     prepare: true,
     onnotice: () => {},
-    // Our ids and counts fit in 2^53: read int8 as a number, not a string, in raw queries too.
+    // Result columns come back camelCase and sql(obj) helpers write snake_case columns: rows are
+    // typed from the Drizzle schema. Only column names: postgres.camel would also rename the keys
+    // inside json/jsonb values (outbox payloads, stored idempotent responses), which must stay as
+    // written.
+    transform: { column: { from: postgres.toCamel, to: postgres.fromCamel } },
+    // Our ids and counts fit in 2^53: read int8 as a number, not a string.
     types: {
       int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
     },
@@ -27,21 +32,19 @@ function createClient(url: string, max: number) {
   });
 }
 
-export const sqlClient = createClient(config.DATABASE_URL, config.DB_POOL_SIZE);
-export const db = drizzle(sqlClient, { schema });
-export type Db = typeof db;
-export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
-/** Either the pool or an open transaction: repo functions accept both. */
-export type Executor = Db | Tx;
+export const sql = createClient(config.DATABASE_URL, config.DB_POOL_SIZE);
+export type Sql = typeof sql;
+export type Tx = postgres.TransactionSql<Sql extends postgres.Sql<infer T> ? T : never>;
+/** Either the pool or an open transaction: every repo function takes one as its first argument. */
+export type Executor = Sql | Tx;
 
 /** Analytics may read from a replica; booking never does. */
-export const readSqlClient =
+export const readSql: Sql =
   config.DATABASE_READ_URL === config.DATABASE_URL
-    ? sqlClient
+    ? sql
     : createClient(config.DATABASE_READ_URL, Math.max(2, Math.floor(config.DB_POOL_SIZE / 2)));
-export const readDb = readSqlClient === sqlClient ? db : drizzle(readSqlClient, { schema });
 
 export async function closeDb(): Promise<void> {
-  await sqlClient.end({ timeout: 5 });
-  if (readSqlClient !== sqlClient) await readSqlClient.end({ timeout: 5 });
+  await sql.end({ timeout: 5 });
+  if (readSql !== sql) await readSql.end({ timeout: 5 });
 }

@@ -98,6 +98,13 @@ export const streamGroupLag = new Gauge({
   registers: [registry],
 });
 
+export const streamGroupLagAlert = new Gauge({
+  name: "evently_stream_lag_alert",
+  help: "1 while a consumer group's undelivered plus unacknowledged entries are at or above STREAM_LAG_ALERT",
+  labelNames: ["stream", "group"] as const,
+  registers: [registry],
+});
+
 export const streamGroupPending = new Gauge({
   name: "evently_stream_pending",
   help: "Stream entries delivered to the consumer group but not yet acknowledged (sampled by its consumers)",
@@ -166,6 +173,7 @@ export const deadLetterGauge = new Gauge({
 export const POOL_SAMPLED_METRICS = new Set([
   "evently_stream_lag",
   "evently_stream_pending",
+  "evently_stream_lag_alert",
   "evently_outbox_backlog",
   "evently_waitlist_size",
   "evently_dead_letters",

@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from "bun:test";
-import path from "node:path";
 import { invalidate } from "../../src/cache/cache";
 import { analyticsScope } from "../../src/cache/scopes";
 import { signAccessToken } from "../../src/http/tokens";
 import { waitForRedis } from "../../src/platform/redis";
 import { bookOneMore, buildDataSet, type DataSet, dayFrom } from "../support/analytics-data";
 import { adminToken, api } from "../support/http";
+import { runAppInFreshProcess } from "../support/processes";
 
 /** Expected figures for the data set in tests/support/analytics-data.ts, worked out by hand. */
 let data: DataSet;
@@ -245,24 +245,17 @@ describe("analytics", () => {
   });
 
   it("answers from PostgreSQL, correctly, when Redis is unreachable", async () => {
-    const script = `
-      const { createApp } = await import("./src/app.ts");
-      const app = createApp();
-      const out = [];
+    type Answer = { status: number; ms: number; body: any };
+    const [summary, week] = await runAppInFreshProcess<[Answer, Answer]>(
+      `const out = [];
       for (const path of ["/summary", "/booking-trends?days=7"]) {
         const t = performance.now();
         const res = await app.request("${A}" + path, { headers: { authorization: "Bearer ${admin}" } });
         out.push({ status: res.status, ms: performance.now() - t, body: await res.json() });
       }
-      process.stdout.write(JSON.stringify(out));
-      process.exit(0);`;
-    const proc = Bun.spawn([process.execPath, "-e", script], {
-      cwd: path.resolve(import.meta.dir, "../.."),
-      env: { ...process.env, REDIS_URL: "redis://127.0.0.1:1/0" },
-      stdout: "pipe",
-    });
-    const [summary, week] = JSON.parse(await new Response(proc.stdout).text());
-    await proc.exited;
+      return out;`,
+      { REDIS_URL: "redis://127.0.0.1:1/0" },
+    );
     expect(summary.status).toBe(200);
     const { last_updated: _, ...figures } = summary.body;
     expect(figures).toEqual(totals);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "bun:test";
 import path from "node:path";
 import { sign } from "hono/jwt";
 import { ensureAdmin } from "../../src/modules/auth/auth.service";
-import { sqlClient } from "../../src/platform/db";
+import { sql } from "../../src/platform/db";
 import { adminToken, api, registerAndLogin, uniqueEmail } from "../support/http";
 
 const SECRET = process.env.JWT_SECRET as string;
@@ -51,7 +51,7 @@ describe("registration", () => {
     const email = uniqueEmail("sneaky");
     const res = await api("POST", "/api/v1/auth/register", { body: { email, password: "password-1", is_admin: true } });
     expect(res.status).toBe(403);
-    const rows = await sqlClient`select 1 from users where email = ${email}`;
+    const rows = await sql`select 1 from users where email = ${email}`;
     expect(rows.length).toBe(0);
   });
 
@@ -84,9 +84,9 @@ describe("registration", () => {
     });
     expect(res.status).toBe(201);
     expect(res.body.id).not.toBe(999999);
-    const [row] = await sqlClient`select token_version, hashed_password from users where id = ${res.body.id}`;
-    expect(row?.token_version).toBe(0);
-    expect(row?.hashed_password).toStartWith("$2");
+    const [row] = await sql`select token_version, hashed_password from users where id = ${res.body.id}`;
+    expect(row?.tokenVersion).toBe(0);
+    expect(row?.hashedPassword).toStartWith("$2");
   });
 });
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "bun:test";
-import { sqlClient } from "../../src/platform/db";
+import { sql } from "../../src/platform/db";
 import { createEvent, seatInvariants, startEvent } from "../support/fixtures";
 import { adminToken, api, registerAndLogin } from "../support/http";
 
@@ -50,7 +50,7 @@ describe("cancelling", () => {
     expect(res.body).toMatchObject({ booking_id: booking.booking_id, status: "CANCELLED", seat_number: 2 });
     expect(res.body.cancelled_at).not.toBeNull();
     expect((await seatInvariants(event.id)).available).toBe(3);
-    const released = await sqlClient`select payload from outbox where stream = 'seat.released'
+    const released = await sql`select payload from outbox where stream = 'seat.released'
                                      and (payload->>'event_id')::bigint = ${event.id}`;
     expect(released.map((r) => r.payload)).toEqual([
       expect.objectContaining({ event_id: event.id, seat_number: 2, reason: "cancelled" }),

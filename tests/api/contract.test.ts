@@ -3,7 +3,7 @@ import { Glob } from "bun";
 import { responseViolations, startContractProxy } from "../support/contract-proxy";
 import { createEvent } from "../support/fixtures";
 import { adminToken, api } from "../support/http";
-import { repoRoot } from "../support/spawn";
+import { repoRoot } from "../support/processes";
 
 /**
  * The API's own HTTP tests, run again over real HTTP through Stoplight Prism's validating proxy

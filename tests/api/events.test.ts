@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "bun:test";
-import { sqlClient } from "../../src/platform/db";
+import { sql } from "../../src/platform/db";
 import { createEvent, seatInvariants } from "../support/fixtures";
 import { adminToken, api, registerAndLogin } from "../support/http";
 
@@ -15,7 +15,7 @@ const future = (days: number) => new Date(Date.now() + days * 86_400_000).toISOS
 describe("creating events", () => {
   it("creates the event and seats 1..capacity in one go", async () => {
     const event = await createEvent(admin.token, { capacity: 250 });
-    const seats = await sqlClient`select min(seat_number)::int as lo, max(seat_number)::int as hi, count(*)::int as n
+    const seats = await sql`select min(seat_number)::int as lo, max(seat_number)::int as hi, count(*)::int as n
                                    from seats where event_id = ${event.id}`;
     expect(seats[0]).toEqual({ lo: 1, hi: 250, n: 250 });
     const detail = await api("GET", `/api/v1/events/${event.id}`);
@@ -29,7 +29,7 @@ describe("creating events", () => {
   });
 
   it("rejects bad capacities, bad dates and over-long fields with 422 and writes nothing", async () => {
-    const before = await sqlClient`select count(*)::int as n from events`;
+    const before = await sql`select count(*)::int as n from events`;
     const bad = [
       { name: "A", start_time: future(1), capacity: 0 },
       { name: "A", start_time: future(1), capacity: -5 },
@@ -47,7 +47,7 @@ describe("creating events", () => {
       expect(res.status).toBe(422);
       expect(res.body.code).toBe("VALIDATION_FAILED");
     }
-    const after = await sqlClient`select count(*)::int as n from events`;
+    const after = await sql`select count(*)::int as n from events`;
     expect(after[0]?.n).toBe(before[0]?.n);
   });
 
@@ -174,7 +174,7 @@ describe("deleting events", () => {
     expect((await api("GET", `/api/v1/events/${event.id}`)).status).toBe(404);
     const mine = await api("GET", `/api/v1/bookings/${booking.body.booking_id}`, { token: user.token });
     expect(mine.body.status).toBe("CANCELLED");
-    const notes = await sqlClient`select payload from outbox where stream = 'notifications'
+    const notes = await sql`select payload from outbox where stream = 'notifications'
                                   and payload->>'kind' = 'event_cancelled' and payload->>'dedupe_key' like ${`event-deleted:${event.id}:%`}`;
     expect(notes.length).toBe(1);
     expect((await api("DELETE", `/api/v1/events/${event.id}`, { token: admin.token })).status).toBe(404);

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "bun:test";
-import path from "node:path";
 import { config } from "../../src/config";
 import { waitForRedis } from "../../src/platform/redis";
 import { app, registerAndLogin, uniqueEmail } from "../support/http";
+import { runAppInFreshProcess } from "../support/processes";
 
 const MAX = config.LOGIN_MAX_FAILURES;
 const PASSWORD = "correct-horse-1"; // registerAndLogin's password
@@ -118,10 +118,8 @@ describe("login throttling", () => {
   });
 
   it("still logs people in, unthrottled, when Redis is down", async () => {
-    const script = `
-      const { createApp } = await import("./src/app.ts");
-      const app = createApp();
-      const post = (path, body) => app.request(path, {
+    const statuses = await runAppInFreshProcess<number[]>(
+      `const post = (path, body) => app.request(path, {
         method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
       const email = "down-" + Date.now() + "@example.test";
       await post("/api/v1/auth/register", { email, password: "${PASSWORD}" });
@@ -129,19 +127,10 @@ describe("login throttling", () => {
       for (let i = 0; i < ${MAX + 3}; i++)
         statuses.push((await post("/api/v1/auth/token", { username: email, password: "wrong-password-9" })).status);
       statuses.push((await post("/api/v1/auth/token", { username: email, password: "${PASSWORD}" })).status);
-      process.stdout.write(JSON.stringify(statuses));
-      process.exit(0);`;
-    const proc = Bun.spawn([process.execPath, "-e", script], {
-      cwd: path.resolve(import.meta.dir, "../.."),
-      env: { ...process.env, REDIS_URL: "redis://127.0.0.1:1/0" },
-      stdout: "pipe",
-    });
-    try {
-      const statuses = JSON.parse(await new Response(proc.stdout).text()) as number[];
-      expect(statuses).toEqual([...Array(MAX + 3).fill(401), 200]);
-    } finally {
-      proc.kill("SIGKILL");
-    }
+      return statuses;`,
+      { REDIS_URL: "redis://127.0.0.1:1/0" },
+    );
+    expect(statuses).toEqual([...Array(MAX + 3).fill(401), 200]);
   }, 30_000);
 
   it("throttles guesses of current_password on PATCH /users/me like login failures (issue 13.4)", async () => {

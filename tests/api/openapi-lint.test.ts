@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { api } from "../support/http";
-import { repoRoot } from "../support/spawn";
+import { repoRoot } from "../support/processes";
 
 const redocly = path.join(repoRoot, "node_modules/.bin/redocly");
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "bun:test";
-import { startApiProcesses } from "../support/api-processes";
 import { uniqueEmail } from "../support/http";
+import { startApiProcesses } from "../support/processes";
 
 describe("password hashing under a burst", () => {
   it("keeps answering other requests while 40 registrations hash at once at bcrypt cost 10", async () => {

@@ -2,10 +2,10 @@ import { describe, expect, it } from "bun:test";
 import bcrypt from "bcryptjs";
 import { sign } from "hono/jwt";
 import { parseConfig } from "../../src/config";
-import { sqlClient } from "../../src/platform/db";
+import { sql } from "../../src/platform/db";
 import { hashPassword } from "../../src/platform/passwords";
-import { startApiProcesses } from "../support/api-processes";
 import { api, registerAndLogin, uniqueEmail } from "../support/http";
+import { startApiProcesses } from "../support/processes";
 
 const SECRET = process.env.JWT_SECRET as string;
 
@@ -49,7 +49,7 @@ describe("tokens", () => {
 
   it("refuses the token of a deleted user", async () => {
     const user = await registerAndLogin("deleted");
-    await sqlClient`update users set deleted_at = now() where id = ${user.id}`;
+    await sql`update users set deleted_at = now() where id = ${user.id}`;
     expect((await api("GET", "/api/v1/users/me", { token: user.token })).status).toBe(401);
   });
 
@@ -70,8 +70,8 @@ describe("mass assignment and enumeration", () => {
     });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: user.id, email: user.email, full_name: "Still Me", is_admin: false });
-    const [row] = await sqlClient`select is_admin, email, token_version from users where id = ${user.id}`;
-    expect(row).toEqual({ is_admin: false, email: user.email, token_version: 0 });
+    const [row] = await sql`select is_admin, email, token_version from users where id = ${user.id}`;
+    expect(row).toEqual({ isAdmin: false, email: user.email, tokenVersion: 0 });
   });
 
   it("answers a non-admin the same 403 for another user's id whether it exists or not", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { type ApiGroup, startApiProcesses } from "../support/api-processes";
 import { uniqueEmail } from "../support/http";
+import { type ApiGroup, startApiProcesses } from "../support/processes";
 
 /** Revocation must reach every API process before the change that caused it is answered (issue 13.3). */
 let group: ApiGroup;

@@ -1,10 +1,13 @@
 import { beforeAll, describe, expect, it } from "bun:test";
+import type { seats } from "../../src/db/schema";
 import { expireOffers, promoteNextInLine } from "../../src/modules/waitlist/waitlist.offers";
 import { waitlistKey } from "../../src/modules/waitlist/waitlist.store";
-import { sqlClient } from "../../src/platform/db";
+import { sql } from "../../src/platform/db";
 import { redis } from "../../src/platform/redis";
 import { createEvent, seatInvariants, startEvent } from "../support/fixtures";
 import { adminToken, api, registerAndLogin } from "../support/http";
+
+type SeatRow = typeof seats.$inferSelect;
 
 let admin: { token: string; id: number };
 beforeAll(async () => {
@@ -19,17 +22,19 @@ async function soldOutEvent(capacity = 2) {
     const b = await api("POST", `/api/v1/events/${event.id}/book/${seat}`, { token: buyer.token });
     buyers.push({ ...buyer, bookingId: b.body.booking_id as number, seatId: 0 });
   }
-  const seats = await sqlClient`select id, seat_number from seats where event_id = ${event.id} order by seat_number`;
-  for (const [i, s] of seats.entries()) if (buyers[i]) buyers[i].seatId = s.id;
+  const rows = await sql<
+    Pick<SeatRow, "id" | "seatNumber">[]
+  >`select id, seat_number from seats where event_id = ${event.id} order by seat_number`;
+  for (const [i, s] of rows.entries()) if (buyers[i]) buyers[i].seatId = s.id;
   return { event, buyers };
 }
 
-const seatOf = async (eventId: number, n: number) =>
-  (await sqlClient`select id, status, held_by from seats where event_id = ${eventId} and seat_number = ${n}`)[0] as {
-    id: number;
-    status: string;
-    held_by: number | null;
-  };
+async function seatOf(eventId: number, n: number) {
+  const [row] = await sql<Pick<SeatRow, "id" | "status" | "heldBy">[]>`
+    select id, status, held_by from seats where event_id = ${eventId} and seat_number = ${n}`;
+  if (!row) throw new Error(`event ${eventId} has no seat ${n}`);
+  return row;
+}
 
 describe("joining the waitlist", () => {
   it("joins a sold-out event (201), keeps the first place on a second join (200), and reports it", async () => {
@@ -96,31 +101,58 @@ describe("offers", () => {
 
     // The cancel itself offers seat 1 to user 1: it is never AVAILABLE for a fast buyer to take.
     await api("DELETE", `/api/v1/bookings/cancel/${buyers[0]?.bookingId}`, { token: buyers[0]?.token });
-    expect(await seatOf(event.id, 1)).toMatchObject({ status: "HELD", held_by: u1.id });
+    expect(await seatOf(event.id, 1)).toMatchObject({ status: "HELD", heldBy: u1.id });
     const stolen = await api("POST", `/api/v1/events/${event.id}/book/1`, { token: u2.token });
     expect(stolen.body.code).toBe("SEAT_HELD");
     const quick = await api("POST", `/api/v1/events/${event.id}/bookings`, { token: u3.token, body: { quantity: 1 } });
     expect(quick.body.code).toBe("NOT_ENOUGH_SEATS");
     expect((await api("POST", `/api/v1/events/${event.id}/book/1`, { token: u1.token })).status).toBe(201);
     expect((await api("GET", `/api/v1/waitlist/${event.id}`, { token: u2.token })).body.position).toBe(1);
-    const note = await sqlClient`select payload from outbox where stream = 'notifications'
+    const note = await sql`select payload from outbox where stream = 'notifications'
                                  and payload->>'kind' = 'waitlist_offer' and payload->>'to' = ${u1.email}`;
     expect(note.length).toBe(1);
 
     // Seat 2 goes to user 2, who lets it expire: the janitor's sweep re-offers it to user 3.
     await api("DELETE", `/api/v1/bookings/cancel/${buyers[1]?.bookingId}`, { token: buyers[1]?.token });
     const seat2 = buyers[1]?.seatId as number;
-    expect(await seatOf(event.id, 2)).toMatchObject({ status: "HELD", held_by: u2.id });
-    await sqlClient`update seats set hold_expires_at = now() - interval '1 second' where id = ${seat2}`;
+    expect(await seatOf(event.id, 2)).toMatchObject({ status: "HELD", heldBy: u2.id });
+    await sql`update seats set hold_expires_at = now() - interval '1 second' where id = ${seat2}`;
     expect(await expireOffers()).toBe(1);
-    expect(await seatOf(event.id, 2)).toMatchObject({ status: "HELD", held_by: u3.id });
+    expect(await seatOf(event.id, 2)).toMatchObject({ status: "HELD", heldBy: u3.id });
 
     // User 3 lets it expire too; nobody is left, so the seat ends AVAILABLE: never stuck.
-    await sqlClient`update seats set hold_expires_at = now() - interval '1 second' where id = ${seat2}`;
+    await sql`update seats set hold_expires_at = now() - interval '1 second' where id = ${seat2}`;
     expect(await expireOffers()).toBe(1);
-    expect(await seatOf(event.id, 2)).toMatchObject({ status: "AVAILABLE", held_by: null });
+    expect(await seatOf(event.id, 2)).toMatchObject({ status: "AVAILABLE", heldBy: null });
     const inv = await seatInvariants(event.id);
     expect(inv).toMatchObject({ booked: 1, held: 0, available: 1, bookedSeatsWithoutOneBooking: 0 });
+  });
+
+  it("never lets a buyer who is not waiting take an expired offer while people wait (issue 13.10)", async () => {
+    const { event, buyers } = await soldOutEvent(1);
+    const [w1, w2] = [await registerAndLogin("e1"), await registerAndLogin("e2")];
+    const outsider = await registerAndLogin("outsider");
+    for (const w of [w1, w2]) await api("POST", `/api/v1/waitlist/${event.id}`, { token: w.token });
+    await api("DELETE", `/api/v1/bookings/cancel/${buyers[0]?.bookingId}`, { token: buyers[0]?.token });
+    expect(await seatOf(event.id, 1)).toMatchObject({ status: "HELD", heldBy: w1.id });
+    await sql`update seats set hold_expires_at = now() - interval '1 second' where event_id = ${event.id}`;
+
+    // The outsider keeps trying, before, during and after the janitor's sweep.
+    const tries: Promise<number>[] = [];
+    const hammer = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        tries.push(api("POST", `/api/v1/events/${event.id}/book/1`, { token: outsider.token }).then((r) => r.status));
+      }
+    };
+    hammer(50);
+    const sweep = expireOffers();
+    hammer(100);
+    expect(await sweep).toBe(1);
+    hammer(50);
+    const statuses = await Promise.all(tries);
+    expect(statuses.filter((s) => s === 201)).toEqual([]);
+    expect(await seatOf(event.id, 1)).toMatchObject({ status: "HELD", heldBy: w2.id });
+    expect((await api("POST", `/api/v1/events/${event.id}/book/1`, { token: w2.token })).status).toBe(201);
   });
 
   it("offers seats added by a capacity increase, once each however often the release is delivered", async () => {
@@ -129,7 +161,7 @@ describe("offers", () => {
     await api("POST", `/api/v1/waitlist/${event.id}`, { token: w1.token });
     await api("POST", `/api/v1/waitlist/${event.id}`, { token: w2.token });
     await api("PUT", `/api/v1/events/${event.id}`, { token: admin.token, body: { capacity: 2 } });
-    const released = await sqlClient`select payload from outbox where stream = 'seat.released'
+    const released = await sql`select payload from outbox where stream = 'seat.released'
                                      and (payload->>'event_id')::bigint = ${event.id}`;
     expect(released.map((r) => r.payload.reason)).toEqual(["capacity_added"]);
     const seatId = released[0]?.payload.seat_id as number;
@@ -171,7 +203,7 @@ describe("offers", () => {
       const inLine = (await api("GET", `/api/v1/waitlist/${event.id}`, { token: w.token })).status === 200;
       // Either the join was refused (the seat is free to book), or the seat is offered to them.
       if (joined.status === 409) expect(seat.status).toBe("AVAILABLE");
-      else expect(seat).toMatchObject({ status: "HELD", held_by: w.id });
+      else expect(seat).toMatchObject({ status: "HELD", heldBy: w.id });
       expect(inLine && seat.status === "AVAILABLE").toBe(false);
     }
   });

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { type Report, ROW_KEYS } from "../../bench/report";
-import { repoRoot } from "../support/spawn";
+import { repoRoot } from "../support/processes";
 import { maintenanceUrl } from "../support/test-env";
 
 // `bun run bench` end to end, CI-sized: real stack, real load generator, real pgbench, tiny numbers.

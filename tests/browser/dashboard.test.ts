@@ -4,8 +4,8 @@ import path from "node:path";
 import { createEventlyClient, type EventlyClient, logIn } from "@evently/client";
 import type { Browser, Page } from "playwright-core";
 import { ensureAdmin } from "../../src/modules/auth/auth.service";
-import { type ApiGroup, startApiProcesses } from "../support/api-processes";
 import { ensureDashboardBuilt, launchChromium, screenshotDir } from "../support/browser";
+import { type ApiGroup, startApiProcesses } from "../support/processes";
 
 /**
  * The admin dashboard in a real browser (Debian's Chromium through playwright-core) against real

@@ -3,11 +3,11 @@ import Redis from "ioredis";
 import { Cache, invalidate } from "../../src/cache/cache";
 import { LEASE_MS } from "../../src/cache/coherence";
 import { waitForRedis } from "../../src/platform/redis";
-import { CacheChild } from "../support/cache-processes";
+import { CacheChild } from "../support/cache-child-driver";
 import { PrivateRedis } from "../support/redis-server";
 
 /**
- * Reads served from process memory without a Redis round trip (src/lib/cache-coherence.ts), seen
+ * Reads served from process memory without a Redis round trip (src/cache/coherence.ts), seen
  * from outside: a second process holds a cached value while its "database" changes behind its back,
  * so only an invalidation from this process can make it read the new value.
  */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { CacheChild } from "../support/cache-processes";
+import { CacheChild } from "../support/cache-child-driver";
 import { PrivateRedis } from "../support/redis-server";
 
 /**

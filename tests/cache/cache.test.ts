@@ -6,8 +6,8 @@ import { Cache, type CacheEntry, cache, getOrLoadJson, invalidate } from "../../
 import { valueKeyOf, versionKeyOf } from "../../src/cache/keys";
 import { cacheHits } from "../../src/platform/metrics";
 import { redis, waitForRedis } from "../../src/platform/redis";
-import { CacheChild } from "../support/cache-processes";
-import { repoRoot } from "../support/spawn";
+import { CacheChild } from "../support/cache-child-driver";
+import { repoRoot } from "../support/processes";
 
 let n = 0;
 /** A fresh namespace per test, so counters and keys never leak between tests. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "bun:test";
-import { type ApiGroup, startApiProcesses, startRedisServer } from "../support/api-processes";
+import { type ApiGroup, startApiProcesses } from "../support/processes";
+import { PrivateRedis } from "../support/redis-server";
 
 /** One limit for the whole pool: 1 r/s with a burst of 9, so 10 pass at once and the rest wait. */
 const LIMITED = { RATE_LIMIT_ENABLED: "true", RATE_LIMIT_RPS: "1", RATE_LIMIT_BURST: "9" };
@@ -99,7 +100,8 @@ describe("application rate limiter across real API processes", () => {
   }, 30_000);
 
   it("lets requests through, and says so in the log, when Redis goes away", async () => {
-    const redis = await startRedisServer();
+    const redis = new PrivateRedis();
+    await redis.start();
     let group: ApiGroup | undefined;
     try {
       group = await startLimited(1, { RATE_LIMIT_BURST: "2", REDIS_URL: redis.url });
@@ -119,18 +121,19 @@ describe("application rate limiter across real API processes", () => {
       expect(warned?.level).toBe(40);
     } finally {
       await group?.stop();
-      await redis.kill();
+      await redis.dispose();
     }
   }, 30_000);
 
   it("stays fast when Redis hangs: one command timeout, then the limiter steps aside for a moment", async () => {
-    const redis = await startRedisServer();
+    const redis = new PrivateRedis();
+    await redis.start();
     let group: ApiGroup | undefined;
     try {
       group = await startLimited(1, { RATE_LIMIT_BURST: "2", REDIS_URL: redis.url });
       expect((await get(group)).headers.get("x-ratelimit-limit")).toBe("3");
 
-      redis.signal("SIGSTOP");
+      redis.pause();
       const started = performance.now();
       const statuses = [];
       for (let i = 0; i < 10; i++) statuses.push((await get(group)).status);
@@ -139,9 +142,9 @@ describe("application rate limiter across real API processes", () => {
       // A 500 ms timeout on each of the 10 would take 5 s or more; expect far less.
       expect(elapsed).toBeLessThan(3_000);
     } finally {
-      redis.signal("SIGCONT");
+      redis.resume();
       await group?.stop();
-      await redis.kill();
+      await redis.dispose();
     }
   }, 30_000);
 });

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { type NotificationPayload, Streams, writeOutbox } from "../../src/messaging/outbox";
+import { type NotificationPayload, Streams } from "../../src/messaging/catalog";
+import { writeOutbox } from "../../src/messaging/outbox";
 import { publish, readStream } from "../../src/messaging/streams";
-import { db } from "../../src/platform/db";
+import { sql } from "../../src/platform/db";
 import { redis, waitForRedis } from "../../src/platform/redis";
-import { repoRoot, type Spawned, spawnLogged } from "../support/spawn";
+import { repoRoot, type Spawned, spawnLogged } from "../support/processes";
 import { waitFor } from "../support/wait";
 
 /** A local stand-in for Mailgun's HTTP API that records every request it gets. */
@@ -78,7 +79,7 @@ const pending = async () => Number(((await redis.xpending(Streams.notifications,
 describe("notifier worker", () => {
   it("e-mails an outbox notification through Mailgun's API with basic auth and form fields", async () => {
     const n = notification("alice@example.test");
-    await db.transaction((tx) => writeOutbox(tx, [{ stream: Streams.notifications, payload: n }]));
+    await sql.begin((tx) => writeOutbox(tx, [{ stream: Streams.notifications, payload: n }]));
     await withNotifier(mailgunEnv, async (worker) => {
       await waitFor(() => callsTo(n.to).length === 1, "the Mailgun request");
       const [call] = callsTo(n.to);
@@ -92,7 +93,7 @@ describe("notifier worker", () => {
         text: n.text,
       });
       const sent = await worker.waitForLine((l) => l.msg === "notification e-mailed");
-      expect(sent).toMatchObject({ to: n.to, mailgun_id: expect.stringContaining("@mg.example.test") });
+      expect(sent).toMatchObject({ dedupe_key: n.dedupe_key, mailgun_id: expect.stringContaining("@mg.example.test") });
       expect(JSON.stringify(worker.lines)).not.toContain("key-test-123");
       await waitFor(async () => (await pending()) === 0, "the ack");
     });
@@ -103,7 +104,7 @@ describe("notifier worker", () => {
     await withNotifier(mailgunEnv, async (worker) => {
       await publish(Streams.notifications, n);
       await waitFor(() => callsTo(n.to).length === 2, "the retry");
-      await worker.waitForLine((l) => l.msg === "notification e-mailed" && l.to === n.to);
+      await worker.waitForLine((l) => l.msg === "notification e-mailed" && l.dedupe_key === n.dedupe_key);
       const retry = await worker.waitForLine((l) => l.msg === "stream handler failed; will retry");
       expect(retry.err).toContain("500");
       await waitFor(async () => (await pending()) === 0, "the ack");
@@ -146,15 +147,37 @@ describe("notifier worker", () => {
     });
   }, 30_000);
 
-  it("only logs the message when Mailgun is not configured", async () => {
+  it("only logs the message when Mailgun is not configured, and shows its text at debug level only", async () => {
     const n = notification("carol@example.test");
     const before = calls.length;
-    await withNotifier({ MAILGUN_API_KEY: "", MAILGUN_DOMAIN: "", STREAM_RETRY_DELAY_MS: "100" }, async (worker) => {
+    const env = { MAILGUN_API_KEY: "", MAILGUN_DOMAIN: "", STREAM_RETRY_DELAY_MS: "100", LOG_LEVEL: "debug" };
+    await withNotifier(env, async (worker) => {
       await publish(Streams.notifications, n);
       const logged = await worker.waitForLine((l) => l.msg?.startsWith("notification (Mailgun not configured"));
-      expect(logged).toMatchObject({ to: n.to, subject: n.subject, text: n.text, kind: n.kind });
+      expect(logged).toMatchObject({ to: n.to, subject: n.subject, text: n.text, kind: n.kind, level: 20 });
       await waitFor(async () => (await pending()) === 0, "the ack");
     });
     expect(calls.length).toBe(before);
+  }, 30_000);
+
+  it("never logs a recipient or a message text at the default level (issue 13.13)", async () => {
+    const mailed = notification("dave@example.test");
+    const logged = notification("erin@example.test");
+    const secretsOf = (n: typeof mailed) => [n.to, n.text, n.subject];
+    const lines: Record<string, unknown>[] = [];
+    await withNotifier(mailgunEnv, async (worker) => {
+      await publish(Streams.notifications, mailed);
+      await waitFor(() => callsTo(mailed.to).length === 1, "the Mailgun call");
+      await waitFor(async () => (await pending()) === 0, "the ack");
+      lines.push(...worker.lines);
+    });
+    await withNotifier({ MAILGUN_API_KEY: "", MAILGUN_DOMAIN: "", STREAM_RETRY_DELAY_MS: "100" }, async (worker) => {
+      await publish(Streams.notifications, logged);
+      await worker.waitForLine((l) => l.msg === "notification not sent: Mailgun not configured");
+      lines.push(...worker.lines);
+    });
+    const text = JSON.stringify(lines);
+    for (const secret of [...secretsOf(mailed), ...secretsOf(logged)]) expect(text).not.toContain(secret);
+    expect(lines.some((l) => l.msg === "notification e-mailed" && l.dedupe_key === mailed.dedupe_key)).toBe(true);
   }, 30_000);
 });

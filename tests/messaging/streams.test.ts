@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import Redis from "ioredis";
 import { config } from "../../src/config";
+import { Streams } from "../../src/messaging/catalog";
 import {
   compareStreamIds,
   deadLetterStream,
   ensureGroup,
   publish,
   readStream,
-  Streams,
+  recordGroupBacklogs,
   trimConsumedEntries,
 } from "../../src/messaging/streams";
+import { streamGroupLagAlert } from "../../src/platform/metrics";
 import { redis, waitForRedis } from "../../src/platform/redis";
 
 // A client without the key prefix, to see the keys as Redis stores them.
@@ -92,4 +94,25 @@ describe("stream keys and groups", () => {
     expect(compareStreamIds("10-2", "10-10")).toBe(-1);
     expect(compareStreamIds("10-1", "10-1")).toBe(0);
   });
+
+  it("keeps every unread entry however long the consumer is away (no length cap drops them, issue 13.11)", async () => {
+    const stream = "cap.outage";
+    await ensureGroup(stream, "notifier");
+    const total = 120_000; // above the old MAXLEN ~ 100,000
+    for (let i = 0; i < total; i += 1_000) {
+      const pipeline = redis.pipeline();
+      for (let j = i; j < i + 1_000; j++) pipeline.xadd(stream, "*", "payload", String(j));
+      await pipeline.exec();
+    }
+    await publish(stream, { n: total });
+    expect(await redis.xlen(stream)).toBe(total + 1);
+    // Nothing read yet: the maintenance trim must not drop any of it either.
+    expect(await trimConsumedEntries(stream, 0)).toBe(0);
+    expect(await redis.xlen(stream)).toBe(total + 1);
+    // …and the backlog raises the alert gauge (STREAM_LAG_ALERT, 10,000 by default).
+    await recordGroupBacklogs(stream);
+    const alert = (await streamGroupLagAlert.get()).values.find((v) => v.labels.stream === stream);
+    expect(alert?.value).toBe(1);
+    await redis.del(stream);
+  }, 60_000);
 });

@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from "bun:test";
-import { sqlClient } from "../../src/platform/db";
+import type { seats } from "../../src/db/schema";
+import { sql } from "../../src/platform/db";
 import { waitForRedis } from "../../src/platform/redis";
 import { createEvent, seatInvariants } from "../support/fixtures";
 import { adminToken, api, manyUsers } from "../support/http";
+import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/processes";
 import { PrivateRedis } from "../support/redis-server";
-import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/spawn";
 import { waitFor } from "../support/wait";
 
 /** Waitlist promotion with the real worker processes (promoter, janitor) as child processes. */
@@ -17,11 +18,14 @@ beforeAll(async () => {
   admin = await adminToken();
 });
 
-const seat = async (eventId: number, n: number) =>
-  (await sqlClient`select status, held_by from seats where event_id = ${eventId} and seat_number = ${n}`)[0] as {
-    status: string;
-    held_by: number | null;
-  };
+type SeatRow = typeof seats.$inferSelect;
+
+async function seat(eventId: number, n: number) {
+  const [row] = await sql<Pick<SeatRow, "status" | "heldBy">[]>`
+    select status, held_by from seats where event_id = ${eventId} and seat_number = ${n}`;
+  if (!row) throw new Error(`event ${eventId} has no seat ${n}`);
+  return row;
+}
 
 /** An event whose `capacity` seats are booked by `buyers` (one seat each). */
 async function soldOut(capacity: number, via = api) {
@@ -49,19 +53,19 @@ describe("waitlist with worker processes", () => {
       await promoter.waitForLine((l) => l.msg === "worker running");
 
       await api("DELETE", `/api/v1/bookings/cancel/${bookings[0]}`, { token: buyers[0]?.token });
-      await waitFor(async () => (await seat(event.id, 1)).held_by === u1?.id, "offer to user 1");
+      await waitFor(async () => (await seat(event.id, 1)).heldBy === u1?.id, "offer to user 1");
       const other = await api("POST", `/api/v1/events/${event.id}/book/1`, { token: u2?.token });
       expect(other.body.code).toBe("SEAT_HELD");
       expect((await api("POST", `/api/v1/events/${event.id}/book/1`, { token: u1?.token })).status).toBe(201);
 
       await api("DELETE", `/api/v1/bookings/cancel/${bookings[1]}`, { token: buyers[1]?.token });
-      await waitFor(async () => (await seat(event.id, 2)).held_by === u2?.id, "offer to user 2");
+      await waitFor(async () => (await seat(event.id, 2)).heldBy === u2?.id, "offer to user 2");
       // User 2 does nothing. (That offer was made by this test process, whose TTL is the default
       // 900 s: age it.) The janitor expires it and offers the seat to user 3 with its 2 s TTL.
-      await sqlClient`update seats set hold_expires_at = now() where event_id = ${event.id} and seat_number = 2`;
-      await waitFor(async () => (await seat(event.id, 2)).held_by === u3?.id, "offer to user 3");
+      await sql`update seats set hold_expires_at = now() where event_id = ${event.id} and seat_number = 2`;
+      await waitFor(async () => (await seat(event.id, 2)).heldBy === u3?.id, "offer to user 3");
       await waitFor(async () => (await seat(event.id, 2)).status === "AVAILABLE", "the seat freed at the end");
-      expect(await seat(event.id, 2)).toEqual({ status: "AVAILABLE", held_by: null });
+      expect(await seat(event.id, 2)).toEqual({ status: "AVAILABLE", heldBy: null });
       expect(await seatInvariants(event.id)).toMatchObject({ booked: 1, held: 0, available: 1 });
     } finally {
       promoter.proc.kill("SIGKILL");
@@ -87,8 +91,10 @@ describe("waitlist with worker processes", () => {
 
       second = worker("waitlist-promoter", env);
       await waitFor(async () => (await seatInvariants(event.id)).held === 30, "30 offers", 30_000);
-      const holders = await sqlClient`select held_by from seats where event_id = ${event.id} and status = 'HELD'`;
-      const ids = holders.map((h) => h.held_by as number);
+      const holders = await sql<
+        Pick<SeatRow, "heldBy">[]
+      >`select held_by from seats where event_id = ${event.id} and status = 'HELD'`;
+      const ids = holders.map((h) => h.heldBy as number);
       expect(new Set(ids).size).toBe(30);
       expect(new Set(ids)).toEqual(new Set(waiters.map((w) => w.id)));
       expect((await api("GET", `/api/v1/events/${event.id}`)).body.waitlist_size).toBe(0);
@@ -126,14 +132,16 @@ describe("waitlist with worker processes", () => {
         bookings.map((id, i) => http("DELETE", `/api/v1/bookings/cancel/${id}`, { token: buyers[i]?.token })),
       );
       expect(cancels.map((c) => c.status)).toEqual([200, 200]);
-      const waiting = await sqlClient`select count(*)::int as n from outbox
+      const waiting = await sql`select count(*)::int as n from outbox
         where stream = 'seat.released' and published_at is null and (payload->>'event_id')::bigint = ${event.id}`;
       expect(waiting[0]?.n).toBe(2);
 
       await redis.start();
       await waitFor(async () => (await seatInvariants(event.id)).held === 2, "offers after Redis returns", 30_000);
-      const holders = await sqlClient`select held_by from seats where event_id = ${event.id} and status = 'HELD'`;
-      expect(new Set(holders.map((h) => h.held_by))).toEqual(new Set(waiters.map((w) => w.id)));
+      const holders = await sql<
+        Pick<SeatRow, "heldBy">[]
+      >`select held_by from seats where event_id = ${event.id} and status = 'HELD'`;
+      expect(new Set(holders.map((h) => h.heldBy))).toEqual(new Set(waiters.map((w) => w.id)));
     } finally {
       server.proc.kill("SIGKILL");
       promoter.proc.kill("SIGKILL");

@@ -1,13 +1,17 @@
 import { beforeAll, describe, expect, it } from "bun:test";
-import { Streams, writeOutbox } from "../../src/messaging/outbox";
+import { Streams } from "../../src/messaging/catalog";
+import { writeOutbox } from "../../src/messaging/outbox";
 import { getEventDetail } from "../../src/modules/events/events.service";
-import { db, sqlClient } from "../../src/platform/db";
+import { sql } from "../../src/platform/db";
 import { cacheHits } from "../../src/platform/metrics";
 import { redis, waitForRedis } from "../../src/platform/redis";
-import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/spawn";
+import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/processes";
 import { waitFor } from "../support/wait";
 
 beforeAll(() => waitForRedis(5_000));
+
+// Every process under workers/, in the order `bun run start` gives them metrics ports.
+const WORKERS = ["waitlist-promoter", "waitlist-janitor", "cache-warmer", "notifier", "maintenance"];
 
 describe("worker processes", () => {
   it("cache-warmer warms the changed event's document from the outbox and exposes its metrics on METRICS_PORT", async () => {
@@ -17,10 +21,10 @@ describe("worker processes", () => {
     });
     try {
       await worker.waitForLine((l) => l.msg === "worker running");
-      const [event] = await sqlClient`insert into events (name, start_time, capacity)
+      const [event] = await sql`insert into events (name, start_time, capacity)
                                       values ('Warm me', now() + interval '1 day', 3) returning id`;
-      await sqlClient`insert into seats (event_id, seat_number) select ${event?.id}, generate_series(1, 3)`;
-      await db.transaction((tx) =>
+      await sql`insert into seats (event_id, seat_number) select ${event?.id}, generate_series(1, 3)`;
+      await sql.begin((tx) =>
         writeOutbox(tx, [{ stream: Streams.eventChanged, payload: { event_id: event?.id, change: "updated" } }]),
       );
       const seen = await worker.waitForLine((l) => l.event_id === event?.id && l.msg === "event document warmed");
@@ -53,12 +57,19 @@ describe("worker processes", () => {
     }
   }, 30_000);
 
-  it("bun run start supervises the workers and restarts one killed with kill -9", async () => {
-    const run = spawnLogged([process.execPath, "run", "start"], { PORT: String(freePort()), API_WORKERS: "1" });
+  it("bun run start runs every worker, each with its own metrics port, and restarts one killed with kill -9", async () => {
+    const metricsPort = freePort();
+    const run = spawnLogged([process.execPath, "run", "start"], {
+      PORT: String(freePort()),
+      API_WORKERS: "1",
+      METRICS_PORT: String(metricsPort),
+    });
     try {
       const first = await run.waitForLine((l) => l.msg === "child started" && l.child === "notifier");
-      await run.waitForLine((l) => l.msg === "child started" && l.child === "cache-warmer");
+      for (const worker of WORKERS) await run.waitForLine((l) => l.msg === "worker running" && l.worker === worker);
       await run.waitForLine((l) => l.msg === "worker running" && l.worker === "notifier" && l.pid === first.child_pid);
+      const ports = run.lines.filter((l) => l.msg === "metrics listening").map((l) => l.port);
+      expect(ports.sort((a, b) => a - b)).toEqual(WORKERS.map((_, i) => metricsPort + i));
       process.kill(first.child_pid, "SIGKILL");
       const again = await run.waitForLine(
         (l) => l.msg === "child started" && l.child === "notifier" && l.child_pid !== first.child_pid,

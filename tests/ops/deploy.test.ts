@@ -1,10 +1,11 @@
 import { describe, expect, it } from "bun:test";
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { Glob } from "bun";
 import { parse } from "yaml";
+import { WORKERS as START_CHILDREN } from "../../scripts/lib/children";
 import { parseConfig } from "../../src/config";
-import { startApiProcesses } from "../support/api-processes";
-import { freePort, repoRoot } from "../support/spawn";
+import { freePort, repoRoot, startApiProcesses } from "../support/processes";
 
 // No Docker engine runs here: these tests read the files the engine would, and check what
 // `docker compose config` and `docker build` would otherwise only tell us on a deploy.
@@ -17,7 +18,7 @@ const dockerfile = await read("Dockerfile");
 const scripts = Object.keys(JSON.parse(await read("package.json")).scripts as Record<string, string>);
 const services = compose.services;
 
-const WORKERS = ["waitlist-promoter", "waitlist-janitor", "cache-warmer", "notifier"];
+const WORKERS = ["waitlist-promoter", "waitlist-janitor", "cache-warmer", "notifier", "maintenance"];
 const APP_SERVICES = ["migrate", "api", ...WORKERS];
 
 /** The JSON-array commands of the Dockerfile (CMD, HEALTHCHECK ... CMD). */
@@ -68,6 +69,15 @@ describe("docker-compose.yml", () => {
       .map((c) => c[2] as string);
     expect(runs.length).toBeGreaterThanOrEqual(7);
     for (const script of runs) expect(scripts).toContain(script);
+  });
+
+  it("runs every process under workers/: a service here, a package script, and a child of `bun run start`", () => {
+    const files = [...new Glob("*.ts").scanSync({ cwd: path.join(repoRoot, "workers") })].map((f) =>
+      f.replace(/\.ts$/, ""),
+    );
+    expect(files.sort()).toEqual([...WORKERS].sort());
+    expect([...START_CHILDREN].sort()).toEqual([...WORKERS].sort());
+    for (const w of WORKERS) expect(scripts).toContain(`worker:${w}`);
   });
 
   it("starts the API and workers only after PostgreSQL and Redis are healthy and migrate has finished", () => {

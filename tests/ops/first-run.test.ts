@@ -1,6 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { stopProcess } from "../support/api-processes";
-import { freePort, spawnLogged } from "../support/spawn";
+import { freePort, spawnLogged, stopProcess } from "../support/processes";
 
 /** What `bun run start` says to a person on a first run (real processes). */
 const plainLines = (lines: Record<string, any>[]) => lines.filter((l) => l.plain).map((l) => l.plain as string);

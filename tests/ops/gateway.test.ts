@@ -2,8 +2,7 @@ import { describe, expect, it } from "bun:test";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { findNginx, renderLocalNginxConf } from "../../scripts/lib/nginx-local";
-import { startApiProcesses, stopProcess } from "../support/api-processes";
-import { freePort, repoRoot, type Spawned, spawnLogged } from "../support/spawn";
+import { freePort, repoRoot, type Spawned, spawnLogged, startApiProcesses, stopProcess } from "../support/processes";
 
 interface Gateway {
   url: string;

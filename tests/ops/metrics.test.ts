@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "bun:test";
-import { sqlClient } from "../../src/platform/db";
+import { sql } from "../../src/platform/db";
 import { waitForRedis } from "../../src/platform/redis";
 import { createEvent } from "../support/fixtures";
 import { adminToken, api, manyUsers } from "../support/http";
-import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/spawn";
+import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/processes";
 
 let admin: { token: string };
 beforeAll(async () => {
@@ -58,7 +58,8 @@ describe("/metrics", () => {
     await api("POST", `/api/v1/waitlist/${event.id}`, { token: w2?.token });
     const text = await metrics();
     expect(sample(text, `evently_waitlist_size{event_id="${event.id}"}`)).toBe(2);
-    const [{ n }] = (await sqlClient`select count(*)::int as n from outbox where published_at is null`) as any;
+    const [{ n } = { n: -1 }] = await sql<{ n: number }[]>`
+      select count(*)::int as n from outbox where published_at is null`;
     expect(sample(text, "evently_outbox_backlog")).toBe(n);
   });
 

@@ -1,23 +1,25 @@
 import { describe, expect, it } from "bun:test";
 import { runMigrations } from "../../src/db/migrate";
-import { sqlClient } from "../../src/platform/db";
+import { sql } from "../../src/platform/db";
 
 describe("migrations", () => {
   it("apply again, from several processes at once, without error or duplicates", async () => {
     const url = process.env.DATABASE_URL as string;
     await Promise.all([runMigrations(url), runMigrations(url), runMigrations(url)]);
-    const rows = await sqlClient`select count(*)::int as n from drizzle.__drizzle_migrations`;
-    expect(rows[0]?.n).toBe(2);
+    const rows = await sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
+    const journal = (await Bun.file(`${import.meta.dir}/../../migrations/meta/_journal.json`).json()) as {
+      entries: unknown[];
+    };
+    expect(rows[0]?.n).toBe(journal.entries.length);
   });
 
   it("let the database itself refuse a second BOOKED booking of one seat", async () => {
-    const [u] =
-      await sqlClient`insert into users (email, hashed_password) values ('mig@example.test', 'x') returning id`;
+    const [u] = await sql`insert into users (email, hashed_password) values ('mig@example.test', 'x') returning id`;
     const [e] =
-      await sqlClient`insert into events (name, start_time, capacity) values ('M', now() + interval '1 day', 1) returning id`;
-    const [s] = await sqlClient`insert into seats (event_id, seat_number) values (${e?.id}, 1) returning id`;
+      await sql`insert into events (name, start_time, capacity) values ('M', now() + interval '1 day', 1) returning id`;
+    const [s] = await sql`insert into seats (event_id, seat_number) values (${e?.id}, 1) returning id`;
     const book = () =>
-      sqlClient.begin(async (tx) => {
+      sql.begin(async (tx) => {
         await tx`update seats set status = 'BOOKED' where id = ${s?.id}`;
         await tx`insert into bookings (user_id, event_id, seat_id, seat_number) values (${u?.id}, ${e?.id}, ${s?.id}, 1)`;
       });
@@ -28,10 +30,32 @@ describe("migrations", () => {
 
   it("let the database refuse a BOOKED seat without a booking", async () => {
     const [e] =
-      await sqlClient`insert into events (name, start_time, capacity) values ('N', now() + interval '1 day', 1) returning id`;
-    const err = await sqlClient
+      await sql`insert into events (name, start_time, capacity) values ('N', now() + interval '1 day', 1) returning id`;
+    const err = await sql
       .begin((tx) => tx`insert into seats (event_id, seat_number, status) values (${e?.id}, 1, 'BOOKED')`)
       .catch((x) => x);
     expect(err.code).toBe("23514");
+  });
+
+  it("let the database refuse, behind the booking function's back, a BOOKED booking on a seat left AVAILABLE and a seat left BOOKED after its booking is cancelled", async () => {
+    const [u] = await sql`insert into users (email, hashed_password) values ('mig2@example.test', 'x') returning id`;
+    const [e] =
+      await sql`insert into events (name, start_time, capacity) values ('O', now() + interval '1 day', 2) returning id`;
+    const [s1] = await sql`insert into seats (event_id, seat_number) values (${e?.id}, 1) returning id`;
+    const bookingOnly = await sql
+      .begin(
+        (tx) =>
+          tx`insert into bookings (user_id, event_id, seat_id, seat_number) values (${u?.id}, ${e?.id}, ${s1?.id}, 1)`,
+      )
+      .catch((x) => x);
+    expect(bookingOnly.code).toBe("23514");
+    const [b] = await sql.begin(async (tx) => {
+      await tx`update seats set status = 'BOOKED' where id = ${s1?.id}`;
+      return tx`insert into bookings (user_id, event_id, seat_id, seat_number) values (${u?.id}, ${e?.id}, ${s1?.id}, 1) returning id`;
+    });
+    const cancelOnly = await sql
+      .begin((tx) => tx`update bookings set status = 'CANCELLED', cancelled_at = now() where id = ${b?.id}`)
+      .catch((x) => x);
+    expect(cancelOnly.code).toBe("23514");
   });
 });

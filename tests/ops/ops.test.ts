@@ -1,25 +1,18 @@
 import { describe, expect, it } from "bun:test";
 import path from "node:path";
 import { api } from "../support/http";
+import { runAppInFreshProcess } from "../support/processes";
 
-const root = path.resolve(import.meta.dir, "../..");
+const _root = path.resolve(import.meta.dir, "../..");
 
 /** Runs GET /ready in a fresh process whose pools point wherever `env` says. */
-async function readyIn(env: Record<string, string>) {
-  const script = `
-    const { createApp } = await import("./src/app.ts");
-    const t = performance.now();
-    const res = await createApp().request("/ready");
-    process.stdout.write(JSON.stringify({ status: res.status, ms: performance.now() - t, body: await res.json() }));
-    process.exit(0);`;
-  const proc = Bun.spawn([process.execPath, "-e", script], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdout: "pipe",
-  });
-  const out = await new Response(proc.stdout).text();
-  await proc.exited;
-  return JSON.parse(out) as { status: number; ms: number; body: any };
+function readyIn(env: Record<string, string>) {
+  return runAppInFreshProcess<{ status: number; ms: number; body: any }>(
+    `const t = performance.now();
+    const res = await app.request("/ready");
+    return { status: res.status, ms: performance.now() - t, body: await res.json() };`,
+    env,
+  );
 }
 
 describe("operations", () => {

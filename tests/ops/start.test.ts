@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { freePort, spawnLogged, waitForHttp } from "../support/spawn";
+import { freePort, spawnLogged, waitForHttp } from "../support/processes";
 
 describe("bun run start (real processes)", () => {
   it("serves /health, ensures the admin, restarts a killed API child, and stops on SIGTERM", async () => {

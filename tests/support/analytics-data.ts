@@ -1,4 +1,4 @@
-import { sqlClient } from "../../src/platform/db";
+import { sql } from "../../src/platform/db";
 
 /**
  * A known data set for the analytics tests, written straight with SQL in one transaction (the
@@ -67,12 +67,12 @@ export async function buildDataSet(): Promise<DataSet> {
   const hash = "$2b$04$7EqJtq98hPqEX7fNZaFWoOhi5BWX4Z3ZJkBd0S2V1s5P4vYQxgkKW";
   const users = {} as DataSet["users"];
   const events = {} as DataSet["events"];
-  const [{ today }] = (await sqlClient`select to_char((now() at time zone 'UTC')::date, 'YYYY-MM-DD') as today`) as [
+  const [{ today }] = (await sql`select to_char((now() at time zone 'UTC')::date, 'YYYY-MM-DD') as today`) as [
     { today: string },
   ];
   // 01:00 UTC on the given day: a fixed hour keeps each booking on its intended calendar day.
   const at = (day: number) => `${dayFrom(today, day)}T01:00:00Z`;
-  await sqlClient.begin(async (tx) => {
+  await sql.begin(async (tx) => {
     for (const name of ["alice", "bob", "carol", "erin", "dave"] as UserName[]) {
       const email = `${name}@analytics.test`;
       const deleted = name === "dave" ? new Date().toISOString() : null;
@@ -105,7 +105,7 @@ export async function buildDataSet(): Promise<DataSet> {
 /** Adds one BOOKED booking today (seat 5 of E2, free in the data set); for the caching test. */
 export async function bookOneMore(data: DataSet): Promise<void> {
   const eventId = data.events.E2.id;
-  await sqlClient.begin(async (tx) => {
+  await sql.begin(async (tx) => {
     const [seat] = await tx`update seats set status = 'BOOKED' where event_id = ${eventId} and seat_number = 5
       returning id`;
     await tx`insert into bookings (user_id, event_id, seat_id, seat_number, status)

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { type Browser, chromium } from "playwright-core";
-import { repoRoot } from "./spawn";
+import { repoRoot } from "./processes";
 
 /** Debian's Chromium (`apt-get install -y chromium`; .ci/run installs it). No browser download. */
 export const CHROMIUM = "/usr/bin/chromium";

@@ -6,6 +6,7 @@
  */
 
 import { cache } from "../../src/cache/cache";
+import { errorMessage } from "../../src/platform/error-message";
 import { cacheFallbacks, cacheHits, cacheLocalHits, cacheMisses } from "../../src/platform/metrics";
 import { redis } from "../../src/platform/redis";
 
@@ -98,7 +99,7 @@ for await (const chunk of Bun.stdin.stream()) {
     try {
       reply = await handle(JSON.parse(line) as Command);
     } catch (err) {
-      reply = { error: String(err) };
+      reply = { error: errorMessage(err) };
     }
     process.stdout.write(`${JSON.stringify({ reply })}\n`);
   }

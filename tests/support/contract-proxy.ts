@@ -1,8 +1,16 @@
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type ApiGroup, startApiProcesses, stopProcess } from "./api-processes";
-import { freePort, repoRoot, type Spawned, spawnLogged, waitForHttp } from "./spawn";
+import {
+  type ApiGroup,
+  freePort,
+  repoRoot,
+  type Spawned,
+  spawnLogged,
+  startApiProcesses,
+  stopProcess,
+  waitForHttp,
+} from "./processes";
 import { testEnv } from "./test-env";
 
 /**

@@ -1,4 +1,4 @@
-import { sqlClient } from "../../src/platform/db";
+import { sql } from "../../src/platform/db";
 import { clientAs, type EventDto, expectData } from "./http";
 
 let seq = 0;
@@ -26,7 +26,7 @@ export async function createEvent(
 
 /** Moves an event's start into the past (there is no API for time travel). */
 export async function startEvent(eventId: number): Promise<void> {
-  await sqlClient`update events set start_time = now() - interval '1 minute', end_time = null where id = ${eventId}`;
+  await sql`update events set start_time = now() - interval '1 minute', end_time = null where id = ${eventId}`;
 }
 
 export interface SeatInvariantReport {
@@ -42,18 +42,19 @@ export interface SeatInvariantReport {
 
 /** Reads, straight from PostgreSQL, everything the "never oversell" invariants talk about. */
 export async function seatInvariants(eventId: number): Promise<SeatInvariantReport> {
-  const [row] = await sqlClient`
+  const [row] = await sql<SeatInvariantReport[]>`
     select e.capacity,
-      (select count(*) from seats where event_id = e.id)::int as "seatRows",
+      (select count(*) from seats where event_id = e.id)::int as seat_rows,
       (select count(*) from seats where event_id = e.id and status = 'AVAILABLE')::int as available,
       (select count(*) from seats where event_id = e.id and status = 'HELD')::int as held,
       (select count(*) from seats where event_id = e.id and status = 'BOOKED')::int as booked,
-      (select count(*) from bookings where event_id = e.id and status = 'BOOKED')::int as "bookedBookings",
+      (select count(*) from bookings where event_id = e.id and status = 'BOOKED')::int as booked_bookings,
       (select count(*) from (select seat_id from bookings where event_id = e.id and status = 'BOOKED'
-                             group by seat_id having count(*) > 1) d)::int as "seatsBookedTwice",
+                             group by seat_id having count(*) > 1) d)::int as seats_booked_twice,
       (select count(*) from seats s where s.event_id = e.id and s.status = 'BOOKED'
          and (select count(*) from bookings b where b.seat_id = s.id and b.status = 'BOOKED') <> 1)::int
-         as "bookedSeatsWithoutOneBooking"
+         as booked_seats_without_one_booking
     from events e where e.id = ${eventId}`;
-  return row as unknown as SeatInvariantReport;
+  if (!row) throw new Error(`event ${eventId} not found`);
+  return row;
 }

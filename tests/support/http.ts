@@ -4,6 +4,7 @@ import { createApp } from "../../src/app";
 import { signAccessToken } from "../../src/http/tokens";
 import { ensureAdmin } from "../../src/modules/auth/auth.service";
 import { insertUser } from "../../src/modules/users/users.repo";
+import { sql } from "../../src/platform/db";
 import { responseViolations, startContractProxy } from "./contract-proxy";
 
 export const app = createApp();
@@ -137,7 +138,12 @@ export async function manyUsers(n: number, label = "crowd"): Promise<{ id: numbe
   const hash = "$2b$04$7EqJtq98hPqEX7fNZaFWoOhi5BWX4Z3ZJkBd0S2V1s5P4vYQxgkKW";
   return Promise.all(
     Array.from({ length: n }, async () => {
-      const row = await insertUser({ email: uniqueEmail(label), fullName: null, hashedPassword: hash, isAdmin: false });
+      const row = await insertUser(sql, {
+        email: uniqueEmail(label),
+        fullName: null,
+        hashedPassword: hash,
+        isAdmin: false,
+      });
       if (!row) throw new Error("insert failed");
       return { id: row.id, token: await signAccessToken(row) };
     }),

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Subprocess } from "bun";
 import Redis from "ioredis";
-import { freePort } from "./spawn";
+import { freePort } from "./processes";
 
 /**
  * A private, throw-away redis-server that a test can stop and start again. By default it keeps

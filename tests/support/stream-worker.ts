@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { startConsumer } from "../../src/messaging/consumer";
 import { PermanentError } from "../../src/messaging/handler-errors";
 import { runWorker } from "../../src/messaging/worker-runner";
@@ -34,6 +35,7 @@ await runWorker(
   () => [
     startConsumer({
       stream,
+      schema: z.object({ n: z.number() }),
       group: env.TEST_GROUP ?? "test-group",
       batchSize: Number(env.TEST_BATCH ?? 10),
       handler: async (entry, log) => {

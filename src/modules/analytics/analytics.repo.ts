@@ -1,24 +1,20 @@
-import { type SQL, sql } from "drizzle-orm";
-import { readDb } from "../../platform/db";
+import type { events, users } from "../../db/schema";
+import type { Executor } from "../../platform/db";
 
 /**
- * Analytics SQL. Every function is one statement with aggregates, on the read pool (a replica
- * when DATABASE_READ_URL is set). Definitions (README "Analytics"):
+ * Analytics SQL. Every function is one statement with aggregates; the service runs them on the
+ * read pool (a replica when DATABASE_READ_URL is set). Definitions (docs/api.md, "Analytics"):
  * - "bookings" are BOOKED ones unless a name says otherwise;
  * - event-level answers and totals cover live events only (deleted_at is null);
  * - history (trends, user stats) never filters on deleted events;
  * - percentages are exact numeric, rounded to 2 decimals in SQL; statuses compare exact integers.
  */
 
-export interface EventRow {
-  id: number;
-  name: string;
-  venue: string | null;
-  capacity: number;
+export type EventRow = Pick<typeof events.$inferSelect, "id" | "name" | "venue" | "capacity"> & {
   booked: number;
   utilization: number;
   status: "Full" | "High" | "Medium" | "Low";
-}
+};
 
 export interface Totals {
   totalUsers: number;
@@ -28,7 +24,7 @@ export interface Totals {
 }
 
 // Live events with their BOOKED count, exact ratio and status: the base of every event-level answer.
-const liveEvents = sql`
+const liveEvents = (ex: Executor) => ex`
   live_events as (
     select s.*,
       s.booked * 100.0 / s.capacity as ratio,
@@ -48,78 +44,80 @@ const liveEvents = sql`
     ) s
   )`;
 
-const eventColumns = sql`le.id, le.name, le.venue, le.capacity, le.booked,
+const eventColumns = (ex: Executor) => ex`le.id, le.name, le.venue, le.capacity, le.booked,
   round(le.ratio, 2)::float8 as utilization, le.status`;
 
-const totalsColumns = sql`
+const totalsColumns = (ex: Executor) => ex`
   (select count(*)::int from users where deleted_at is null) as total_users,
   count(*)::int as total_events,
   coalesce(sum(booked), 0)::int as total_bookings,
   coalesce(round(avg(ratio), 2), 0)::float8 as average_utilization`;
 
-type Raw = Record<string, unknown>;
+const noTotals: Totals = { totalUsers: 0, totalEvents: 0, totalBookings: 0, averageUtilization: 0 };
 
-const toEventRow = (r: Raw): EventRow => ({
-  id: Number(r.id),
-  name: r.name as string,
-  venue: (r.venue as string | null) ?? null,
-  capacity: r.capacity as number,
-  booked: r.booked as number,
-  utilization: r.utilization as number,
-  status: r.status as EventRow["status"],
+const totalsOf = ({ totalUsers, totalEvents, totalBookings, averageUtilization }: Totals): Totals => ({
+  totalUsers,
+  totalEvents,
+  totalBookings,
+  averageUtilization,
 });
 
-const toTotals = (r: Raw | undefined): Totals => ({
-  totalUsers: (r?.total_users as number) ?? 0,
-  totalEvents: (r?.total_events as number) ?? 0,
-  totalBookings: (r?.total_bookings as number) ?? 0,
-  averageUtilization: (r?.average_utilization as number) ?? 0,
+const eventOf = ({ id, name, venue, capacity, booked, utilization, status }: EventRow): EventRow => ({
+  id,
+  name,
+  venue,
+  capacity,
+  booked,
+  utilization,
+  status,
 });
-
-async function rows(query: SQL): Promise<Raw[]> {
-  return [...(await readDb.execute<Raw>(query))];
-}
 
 /** Live events, most utilized first. */
-export async function selectEventUtilization(): Promise<EventRow[]> {
-  const found = await rows(sql`
-    with ${liveEvents}
-    select ${eventColumns} from live_events le
-    order by le.ratio desc, le.id`);
-  return found.map(toEventRow);
+export async function selectEventUtilization(ex: Executor): Promise<EventRow[]> {
+  const found = await ex<EventRow[]>`
+    with ${liveEvents(ex)}
+    select ${eventColumns(ex)} from live_events le
+    order by le.ratio desc, le.id`;
+  return [...found];
 }
 
 /** The `limit` most booked live events. */
-export async function selectPopularEvents(limit: number): Promise<EventRow[]> {
-  const found = await rows(sql`
-    with ${liveEvents}
-    select ${eventColumns} from live_events le
+export async function selectPopularEvents(ex: Executor, limit: number): Promise<EventRow[]> {
+  const found = await ex<EventRow[]>`
+    with ${liveEvents(ex)}
+    select ${eventColumns(ex)} from live_events le
     order by le.booked desc, le.id
-    limit ${limit}`);
-  return found.map(toEventRow);
+    limit ${limit}`;
+  return [...found];
 }
 
-export async function selectTotals(): Promise<Totals> {
-  const [row] = await rows(sql`with ${liveEvents} select ${totalsColumns} from live_events`);
-  return toTotals(row);
+export async function selectTotals(ex: Executor): Promise<Totals> {
+  const [row] = await ex<Totals[]>`with ${liveEvents(ex)} select ${totalsColumns(ex)} from live_events`;
+  return row ?? noTotals;
 }
 
 /** Totals and every live event (most utilized first) in one statement: the overview's first half. */
-export async function selectTotalsAndEvents(): Promise<{ totals: Totals; events: EventRow[] }> {
-  const found = await rows(sql`
-    with ${liveEvents},
-    totals as (select ${totalsColumns} from live_events)
-    select t.*, ${eventColumns}
+export async function selectTotalsAndEvents(ex: Executor): Promise<{ totals: Totals; events: EventRow[] }> {
+  // Left join: with no live event, the one row carries the totals and nulls for the event.
+  const found = await ex<(Totals & (EventRow | { [K in keyof EventRow]: null }))[]>`
+    with ${liveEvents(ex)},
+    totals as (select ${totalsColumns(ex)} from live_events)
+    select t.*, ${eventColumns(ex)}
     from totals t left join live_events le on true
-    order by le.ratio desc, le.id`);
-  return { totals: toTotals(found[0]), events: found.filter((r) => r.id !== null).map(toEventRow) };
+    order by le.ratio desc, le.id`;
+  const [first] = found;
+  return {
+    totals: first ? totalsOf(first) : noTotals,
+    events: found.filter((r): r is Totals & EventRow => r.id !== null).map(eventOf),
+  };
 }
 
 /** One row per UTC day from today - days + 1 to today; days without bookings give 0. */
 export async function selectBookingTrends(
+  ex: Executor,
   days: number,
 ): Promise<{ date: string; totalBookings: number; eventsCount: number }[]> {
-  const found = await rows(sql`
+  const found = await ex<{ date: string; totalBookings: number; eventsCount: number }[]>`
     with bounds as (
       select (now() at time zone 'UTC')::date as today,
              (now() at time zone 'UTC')::date - (${days}::int - 1) as first_day
@@ -140,27 +138,22 @@ export async function selectBookingTrends(
            coalesce(per_day.total_bookings, 0) as total_bookings,
            coalesce(per_day.events_count, 0) as events_count
     from days left join per_day on per_day.day = days.day
-    order by days.day`);
-  return found.map((r) => ({
-    date: r.date as string,
-    totalBookings: r.total_bookings as number,
-    eventsCount: r.events_count as number,
-  }));
+    order by days.day`;
+  return [...found];
 }
 
-export interface UserStatsRow {
+export type UserStatsRow = Pick<typeof users.$inferSelect, "email"> & {
   userId: number;
-  email: string;
   total: number;
   active: number;
   cancelled: number;
   mostBookedVenue: string | null;
-}
+};
 
 /** A live user's booking counts over all events, deleted ones included; undefined if no such user. */
-export async function selectUserStats(userId: number): Promise<UserStatsRow | undefined> {
-  const [row] = await rows(sql`
-    select u.id, u.email,
+export async function selectUserStats(ex: Executor, userId: number): Promise<UserStatsRow | undefined> {
+  const [row] = await ex<UserStatsRow[]>`
+    select u.id as user_id, u.email,
       count(b.id)::int as total,
       (count(b.id) filter (where b.status = 'BOOKED'))::int as active,
       (count(b.id) filter (where b.status = 'CANCELLED'))::int as cancelled,
@@ -174,30 +167,21 @@ export async function selectUserStats(userId: number): Promise<UserStatsRow | un
     from users u
     left join bookings b on b.user_id = u.id
     where u.id = ${userId} and u.deleted_at is null
-    group by u.id`);
-  if (!row) return undefined;
-  return {
-    userId: Number(row.id),
-    email: row.email as string,
-    total: row.total as number,
-    active: row.active as number,
-    cancelled: row.cancelled as number,
-    mostBookedVenue: (row.most_booked_venue as string | null) ?? null,
-  };
+    group by u.id`;
+  return row;
 }
 
-export interface VenueRow {
-  venue: string | null;
+export type VenueRow = Pick<typeof events.$inferSelect, "venue"> & {
   totalEvents: number;
   totalBookings: number;
   averageUtilization: number;
   mostPopularEvent: string | null;
-}
+};
 
 /** Live events grouped by venue, most booked venue first. */
-export async function selectVenueAnalytics(): Promise<VenueRow[]> {
-  const found = await rows(sql`
-    with ${liveEvents},
+export async function selectVenueAnalytics(ex: Executor): Promise<VenueRow[]> {
+  const found = await ex<VenueRow[]>`
+    with ${liveEvents(ex)},
     ranked as (
       select le.*, row_number() over (partition by le.venue order by le.booked desc, le.id) as rank
       from live_events le
@@ -209,12 +193,6 @@ export async function selectVenueAnalytics(): Promise<VenueRow[]> {
       max(name) filter (where rank = 1 and booked > 0) as most_popular_event
     from ranked
     group by venue
-    order by total_bookings desc, venue nulls last`);
-  return found.map((r) => ({
-    venue: (r.venue as string | null) ?? null,
-    totalEvents: r.total_events as number,
-    totalBookings: r.total_bookings as number,
-    averageUtilization: r.average_utilization as number,
-    mostPopularEvent: (r.most_popular_event as string | null) ?? null,
-  }));
+    order by total_bookings desc, venue nulls last`;
+  return [...found];
 }

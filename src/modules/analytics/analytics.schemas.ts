@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 
-/** Response shapes keep the seed's field names (its clients read them); see README "Analytics". */
+/** Response shapes keep the seed's field names (its clients read them); see docs/api.md, "Analytics". */
 
 const count = (description: string) => z.number().int().min(0).openapi({ description });
 const percentage = (description: string) =>

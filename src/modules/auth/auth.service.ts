@@ -4,8 +4,8 @@ import { beginLoginAttempt } from "../../http/login-throttle";
 import { accessTokenTtlSeconds, revokeTokensOf, signAccessToken } from "../../http/tokens";
 import { logger } from "../../platform/logger";
 import { hashPassword, verifyPassword } from "../../platform/passwords";
-import { findUserByEmail, insertUser, promoteToAdmin } from "../users/users.repo";
 import { toUserDto, type UserDto } from "../users/users.schemas";
+import { createUser, findUserByEmail, promoteToAdmin } from "../users/users.service";
 
 export async function registerUser(
   input: { email: string; full_name?: string | null; password: string; is_admin: boolean },
@@ -13,7 +13,7 @@ export async function registerUser(
 ): Promise<UserDto> {
   if (input.is_admin && !actor?.isAdmin)
     throw new DomainError(ErrorCode.FORBIDDEN, "Only an admin can create another admin.");
-  const row = await insertUser({
+  const row = await createUser({
     email: input.email,
     fullName: input.full_name ?? null,
     hashedPassword: await hashPassword(input.password),
@@ -61,7 +61,7 @@ export async function ensureAdmin(
   const existing = await findUserByEmail(normalized);
   if (!existing) {
     const hashed = await hashPassword(password);
-    const created = await insertUser({
+    const created = await createUser({
       email: normalized,
       fullName: "Administrator",
       hashedPassword: hashed,

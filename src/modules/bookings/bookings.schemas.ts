@@ -1,5 +1,4 @@
 import { z } from "@hono/zod-openapi";
-import { isoTime, isoTimeOrNull } from "../../db/time";
 import type { BookingRow } from "./bookings.repo";
 
 export const BookingSchema = z
@@ -38,13 +37,13 @@ export const IdempotencyHeaders = z.object({
 
 export function toBookingDto(row: BookingRow): BookingDto {
   return {
-    booking_id: row.booking_id,
-    event_id: row.event_id,
-    seat_number: row.seat_number,
+    booking_id: row.bookingId,
+    event_id: row.eventId,
+    seat_number: row.seatNumber,
     status: row.status,
     venue: row.venue,
-    event_name: row.event_name,
-    created_at: isoTime(row.created_at),
-    cancelled_at: isoTimeOrNull(row.cancelled_at),
+    event_name: row.eventName,
+    created_at: row.createdAt.toISOString(),
+    cancelled_at: row.cancelledAt?.toISOString() ?? null,
   };
 }

@@ -4,12 +4,14 @@ import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
 import { runIdempotent, type StoredResponse } from "../../http/idempotency";
 import { afterCommit } from "../../messaging/after-commit";
-import { Streams, writeOutbox } from "../../messaging/outbox";
-import { db, type Tx } from "../../platform/db";
+import { Streams } from "../../messaging/catalog";
+import { writeOutbox } from "../../messaging/outbox";
+import { type Executor, sql } from "../../platform/db";
 import { bookingConflicts, bookingsTotal, cancellationsTotal, waitlistOffers } from "../../platform/metrics";
-import { afterOffer, offerSeatInTransaction, peekHeadOfLine } from "../waitlist/waitlist.offers";
+import * as inventory from "../inventory/inventory.service";
+import { afterOffer, offerSeatInTransaction, peekHeadOfLine } from "../waitlist/waitlist.service";
 import * as repo from "./bookings.repo";
-import { lockUserForEvent } from "./bookings.repo";
+
 import { type BookingDto, toBookingDto } from "./bookings.schemas";
 
 /** Refusals counted in evently_booking_conflicts_total: the seats or the event said no. */
@@ -40,76 +42,62 @@ export function checkSeatRequest(req: SeatRequest): void {
   }
 }
 
+/** A refusal of the booking function as the client reads it. */
+function refusal(eventId: number, outcome: Exclude<inventory.BookingOutcome, { code: "OK" }>): DomainError {
+  switch (outcome.code) {
+    case "EVENT_NOT_FOUND":
+      return new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
+    case "EVENT_STARTED":
+      return new DomainError(ErrorCode.EVENT_STARTED, "The event has already started.");
+    case "SEAT_NOT_FOUND":
+      return new DomainError(ErrorCode.SEAT_NOT_FOUND, `Event ${eventId} has no seat ${listSeats(outcome.seats)}.`);
+    case "SEAT_ALREADY_BOOKED":
+      return new DomainError(ErrorCode.SEAT_ALREADY_BOOKED, `Seat ${listSeats(outcome.seats)} is already booked.`);
+    case "SEAT_HELD":
+      return new DomainError(ErrorCode.SEAT_HELD, `Seat ${listSeats(outcome.seats)} is held for someone else.`);
+    case "NOT_ENOUGH_SEATS":
+      return new DomainError(
+        ErrorCode.NOT_ENOUGH_SEATS,
+        `Only ${outcome.free} seats are free right now; ${outcome.wanted} requested.`,
+      );
+    case "USER_SEAT_LIMIT":
+      return new DomainError(
+        ErrorCode.USER_SEAT_LIMIT,
+        `You may hold at most ${outcome.max} seats for this event; you hold ${outcome.booked}.`,
+      );
+  }
+}
+
 /**
- * The booking transaction. Locks: the user's (user, event) advisory lock, then the seats in
- * ascending seat order (or SKIP LOCKED for best available). The event's state and the user's
- * seat count are read after both locks, in a statement of their own, so they reflect every
- * transaction that held those locks before us (a concurrent event delete locks seats too).
+ * One booking: the whole transaction is the database function book_seats (one statement, one
+ * round trip; lock order and checks in migrations/0003_booking_function.sql), run on `ex` (the
+ * pool, or an Idempotency-Key's transaction).
  */
-async function bookInTransaction(
-  tx: Tx,
+async function bookOnce(
+  ex: Executor,
   user: AuthUser,
   eventId: number,
   req: SeatRequest,
 ): Promise<{ bookings: BookingDto[]; acceptedOffers: number }> {
-  const wanted = "quantity" in req ? req.quantity : req.seatNumbers.length;
-  const seats =
-    "quantity" in req
-      ? await repo.lockBestAvailable(tx, user.id, eventId, req.quantity)
-      : await repo.lockSeatsByNumber(
-          tx,
-          user.id,
-          eventId,
-          [...req.seatNumbers].sort((a, b) => a - b),
-        );
-  const event = await repo.readEventState(tx, eventId, user.id);
-
-  if (!event || event.deleted) throw new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
-  if (event.started) throw new DomainError(ErrorCode.EVENT_STARTED, "The event has already started.");
-  if ("seatNumbers" in req && seats.length < req.seatNumbers.length) {
-    const found = new Set(seats.map((s) => s.seat_number));
-    const missing = req.seatNumbers.filter((n) => !found.has(n));
-    throw new DomainError(ErrorCode.SEAT_NOT_FOUND, `Event ${eventId} has no seat ${listSeats(missing)}.`);
-  }
-  const booked = seats.filter((s) => s.status === "BOOKED").map((s) => s.seat_number);
-  if (booked.length > 0) {
-    throw new DomainError(ErrorCode.SEAT_ALREADY_BOOKED, `Seat ${listSeats(booked)} is already booked.`);
-  }
-  const heldForOthers = seats
-    .filter((s) => s.status === "HELD" && s.held_by !== user.id && !s.hold_expired)
-    .map((s) => s.seat_number);
-  if (heldForOthers.length > 0) {
-    throw new DomainError(ErrorCode.SEAT_HELD, `Seat ${listSeats(heldForOthers)} is held for someone on the waitlist.`);
-  }
-  if (seats.length < wanted) {
-    throw new DomainError(
-      ErrorCode.NOT_ENOUGH_SEATS,
-      `Only ${seats.length} seats are free right now; ${wanted} requested.`,
-    );
-  }
-  if (event.user_booked + wanted > config.MAX_SEATS_PER_USER_PER_EVENT) {
-    throw new DomainError(
-      ErrorCode.USER_SEAT_LIMIT,
-      `You may hold at most ${config.MAX_SEATS_PER_USER_PER_EVENT} seats for this event; you hold ${event.user_booked}.`,
-    );
-  }
-
-  const acceptedOffers = seats.filter((s) => s.status === "HELD" && s.held_by === user.id).length;
-  const rows = await repo.bookLockedSeats(tx, user.id, eventId, seats);
-  const bookings = rows.map((r) =>
+  const request = "quantity" in req ? req : { seatNumbers: [...req.seatNumbers].sort((a, b) => a - b) };
+  const outcome = await inventory.bookSeats(ex, user.id, eventId, request, config.MAX_SEATS_PER_USER_PER_EVENT);
+  if (outcome.code !== "OK") throw refusal(eventId, outcome);
+  const bookings = outcome.bookings.map((b) =>
     toBookingDto({
-      ...r,
-      event_id: eventId,
-      user_id: user.id,
-      seat_id: null,
+      bookingId: b.booking_id,
+      seatNumber: b.seat_number,
+      createdAt: new Date(b.created_at),
+      eventId,
+      userId: user.id,
+      seatId: null,
       status: "BOOKED",
-      venue: event.venue,
-      event_name: event.name,
-      cancelled_at: null,
-      event_started: false,
+      venue: outcome.venue,
+      eventName: outcome.event_name,
+      cancelledAt: null,
+      eventStarted: false,
     }),
   );
-  return { bookings, acceptedOffers };
+  return { bookings, acceptedOffers: outcome.accepted_offers };
 }
 
 /** Books seats (one, several by number, or best available); `single` shapes the seed's one-seat answer. */
@@ -126,8 +114,8 @@ export async function bookSeats(
   try {
     stored = await runIdempotent(
       { userId: user.id, key: options.idempotencyKey, fingerprint: options.fingerprint },
-      async (tx) => {
-        const { bookings, acceptedOffers } = await bookInTransaction(tx, user, eventId, req);
+      async (ex) => {
+        const { bookings, acceptedOffers } = await bookOnce(ex, user, eventId, req);
         outcome = { seats: bookings.length, acceptedOffers };
         return { status: 201, body: options.single ? bookings[0] : { bookings } };
       },
@@ -147,18 +135,18 @@ export async function bookSeats(
 
 /** Someone else's booking answers exactly like a missing one: booking ids are not enumerable. */
 function visibleTo(actor: AuthUser, id: number, row: repo.BookingRow | undefined): repo.BookingRow {
-  if (!row || (row.user_id !== actor.id && !actor.isAdmin)) {
+  if (!row || (row.userId !== actor.id && !actor.isAdmin)) {
     throw new DomainError(ErrorCode.BOOKING_NOT_FOUND, `Booking ${id} does not exist.`);
   }
   return row;
 }
 
 export async function getBooking(actor: AuthUser, id: number): Promise<BookingDto> {
-  return toBookingDto(visibleTo(actor, id, await repo.findBooking(id)));
+  return toBookingDto(visibleTo(actor, id, await repo.findBooking(sql, id)));
 }
 
 export async function listMyBookings(actor: AuthUser, limit: number, offset: number) {
-  const { rows, total } = await repo.listUserBookings(actor.id, limit, offset);
+  const { rows, total } = await repo.listUserBookings(sql, actor.id, limit, offset);
   return { bookings: rows.map(toBookingDto), total };
 }
 
@@ -169,42 +157,42 @@ export async function listMyBookings(actor: AuthUser, limit: number, offset: num
  * promoter. Lock order as in booking: the head's (user, event) lock, then the seat.
  */
 export async function cancelBooking(actor: AuthUser, id: number): Promise<BookingDto> {
-  const known = visibleTo(actor, id, await repo.findBooking(id));
-  const head = known.status === "BOOKED" ? await peekHeadOfLine(known.event_id) : undefined;
-  const candidate = head !== known.user_id ? head : undefined;
-  const done = await db.transaction(async (tx) => {
-    const booking = visibleTo(actor, id, await repo.findBooking(id, tx));
-    if (booking.status !== "BOOKED" || booking.seat_id === null) {
+  const known = visibleTo(actor, id, await repo.findBooking(sql, id));
+  const head = known.status === "BOOKED" ? await peekHeadOfLine(known.eventId) : undefined;
+  const candidate = head !== known.userId ? head : undefined;
+  const done = await sql.begin(async (tx) => {
+    const booking = visibleTo(actor, id, await repo.findBooking(tx, id));
+    if (booking.status !== "BOOKED" || booking.seatId === null) {
       throw new DomainError(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
     }
     // Once the doors open a user can no longer hand a seat back; an admin still can.
-    if (booking.event_started && !actor.isAdmin) {
+    if (booking.eventStarted && !actor.isAdmin) {
       throw new DomainError(
         ErrorCode.EVENT_STARTED,
         "The event has already started; the booking can no longer be cancelled.",
       );
     }
-    if (candidate !== undefined) await lockUserForEvent(tx, candidate, booking.event_id);
-    await repo.lockSeatById(tx, booking.seat_id);
+    if (candidate !== undefined) await inventory.lockUserForEvent(tx, candidate, booking.eventId);
+    await inventory.lockSeatById(tx, booking.seatId);
     const cancelled = await repo.cancelBookedBooking(tx, id);
     if (!cancelled) throw new DomainError(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
     const offered =
       candidate !== undefined &&
-      (await offerSeatInTransaction(tx, booking.event_id, booking.seat_id, candidate)) === "offered";
+      (await offerSeatInTransaction(tx, booking.eventId, booking.seatId, candidate)) === "offered";
     if (!offered) {
       await writeOutbox(tx, [
         {
           stream: Streams.seatReleased,
           payload: {
-            event_id: booking.event_id,
-            seat_id: booking.seat_id,
-            seat_number: booking.seat_number,
+            event_id: booking.eventId,
+            seat_id: booking.seatId,
+            seat_number: booking.seatNumber,
             reason: "cancelled",
           },
         },
       ]);
     }
-    return { dto: toBookingDto(cancelled), seatId: booking.seat_id, offeredTo: offered ? candidate : undefined };
+    return { dto: toBookingDto(cancelled), seatId: booking.seatId, offeredTo: offered ? candidate : undefined };
   });
   if (done.offeredTo !== undefined) {
     await afterOffer(done.dto.event_id, done.seatId, done.offeredTo);

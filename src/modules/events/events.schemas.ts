@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import type { EventBookingRow, EventRow } from "./events.repo";
 
 /** ISO 8601 date-time; without an offset it is read as UTC (as the seed's clients send it). */
 export const DateTimeSchema = z.iso
@@ -58,6 +59,23 @@ export const EventSchema = z
   })
   .openapi("Event");
 
+export type EventDto = z.infer<typeof EventSchema>;
+
+export function toEventDto(row: EventRow): EventDto {
+  return {
+    id: row.id,
+    name: row.name,
+    venue: row.venue,
+    description: row.description,
+    start_time: row.startTime.toISOString(),
+    end_time: row.endTime?.toISOString() ?? null,
+    capacity: row.capacity,
+    created_by: row.createdBy,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
 export const EventDetailSchema = EventSchema.extend({
   available_seats: z.number().int(),
   booked_seats: z.number().int(),
@@ -65,7 +83,6 @@ export const EventDetailSchema = EventSchema.extend({
   waitlist_size: z.number().int(),
 }).openapi("EventDetail");
 
-export type EventDto = z.infer<typeof EventSchema>;
 export type EventDetailDto = z.infer<typeof EventDetailSchema>;
 
 export const EventListQuery = z.object({
@@ -118,6 +135,16 @@ export const EventBookingSchema = z
     created_at: z.string(),
   })
   .openapi("EventBooking");
+
+export function toEventBookingDto(row: EventBookingRow): z.infer<typeof EventBookingSchema> {
+  return {
+    booking_id: row.bookingId,
+    user_id: row.userId,
+    user_email: row.userEmail,
+    seat_number: row.seatNumber,
+    created_at: row.createdAt.toISOString(),
+  };
+}
 
 export const EventWithBookingsSchema = EventSchema.extend({
   bookings: z.array(EventBookingSchema),

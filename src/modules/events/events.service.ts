@@ -11,37 +11,24 @@ import {
   seatMapEntry,
   seatStatusEntry,
 } from "../../cache";
-import { isoTime, isoTimeOrNull } from "../../db/time";
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode, pgErrorCode } from "../../domain/errors";
 import { afterCommit } from "../../messaging/after-commit";
-import { Streams, writeOutbox } from "../../messaging/outbox";
-import { db } from "../../platform/db";
-import { dropWaitlist, rescheduleWaitlist, waitlistSize } from "../waitlist/waitlist.store";
+import { Streams } from "../../messaging/catalog";
+import { writeOutbox } from "../../messaging/outbox";
+import { sql } from "../../platform/db";
+import { dropWaitlist, rescheduleWaitlist, waitlistSize, waitlistSizeIfKnown } from "../waitlist/waitlist.service";
 import * as repo from "./events.repo";
-import type {
-  EventCreate,
-  EventDetailDto,
-  EventDto,
-  EventListFilters,
-  EventUpdate,
-  SeatStatusVector,
+import {
+  type EventCreate,
+  type EventDetailDto,
+  type EventDto,
+  type EventListFilters,
+  type EventUpdate,
+  type SeatStatusVector,
+  toEventBookingDto,
+  toEventDto,
 } from "./events.schemas";
-
-export function toEventDto(row: repo.EventRow): EventDto {
-  return {
-    id: row.id,
-    name: row.name,
-    venue: row.venue,
-    description: row.description,
-    start_time: isoTime(row.startTime),
-    end_time: isoTimeOrNull(row.endTime),
-    capacity: row.capacity,
-    created_by: row.createdBy,
-    created_at: isoTime(row.createdAt),
-    updated_at: isoTime(row.updatedAt),
-  };
-}
 
 const eventNotFound = (id: number) => new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${id} does not exist.`);
 
@@ -55,7 +42,7 @@ function duplicateEventAsConflict(err: unknown): never {
 
 export async function createEvent(actor: AuthUser, input: EventCreate): Promise<EventDto> {
   try {
-    const row = await db.transaction(async (tx) => {
+    const row = await sql.begin(async (tx) => {
       const event = await repo.insertEventWithSeats(tx, input, actor.id);
       await writeOutbox(tx, [{ stream: Streams.eventChanged, payload: { event_id: event.id, change: "created" } }]);
       return event;
@@ -73,9 +60,9 @@ async function afterEventWrite(id: number): Promise<void> {
 }
 
 async function loadEventDetail(id: number): Promise<EventDetailDto | null> {
-  const row = await repo.findLiveEvent(id);
+  const row = await repo.findLiveEvent(sql, id);
   if (!row) return null;
-  const [counts, waiting] = await Promise.all([repo.countSeats(id), waitlistSize(id)]);
+  const [counts, waiting] = await Promise.all([repo.countSeats(sql, id), waitlistSize(id)]);
   return {
     ...toEventDto(row),
     available_seats: counts.available,
@@ -99,7 +86,7 @@ export async function warmEventDocument(id: number): Promise<void> {
 
 /** Warms the documents of upcoming and currently hot events; returns how many. */
 export async function warmHotEvents(limit = 50): Promise<number> {
-  const ids = await repo.hotAndUpcomingEventIds(limit);
+  const ids = await repo.hotAndUpcomingEventIds(sql, limit);
   for (const id of ids) await warmEventDocument(id);
   return ids.length;
 }
@@ -114,17 +101,19 @@ export async function listEvents(filters: EventListFilters): Promise<{ events: E
     filters.offset,
   ].join("|");
   return getOrLoad(eventListEntry(key), async () => {
-    const { rows, total } = await repo.listLiveEvents(filters);
+    const { rows, total } = await repo.listLiveEvents(sql, filters);
     return { events: rows.map(toEventDto), total };
   });
 }
 
 /** Partial update under the event's row lock; capacity grows by adding seats, shrinks only over free seats. */
 export async function updateEvent(id: number, changes: EventUpdate): Promise<EventDto> {
-  // People waiting get the seats a capacity increase adds (as offers, through the promoter).
-  const waiting = changes.capacity !== undefined ? await waitlistSize(id) : 0;
+  // People waiting get the seats a capacity increase adds (as offers, through the promoter). When
+  // Redis cannot say how many wait, every new seat goes through the promoter, which decides once
+  // it can read the line: assuming nobody waits would skip them for good.
+  const waiting = changes.capacity !== undefined ? ((await waitlistSizeIfKnown(id)) ?? Infinity) : 0;
   try {
-    const row = await db.transaction(async (tx) => {
+    const row = await sql.begin(async (tx) => {
       const current = await repo.lockLiveEvent(tx, id);
       if (!current) throw eventNotFound(id);
       const start = changes.start_time ?? current.startTime;
@@ -136,12 +125,12 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
       }
       if (changes.capacity !== undefined && changes.capacity > current.capacity) {
         await repo.insertSeatRange(tx, id, current.capacity + 1, changes.capacity);
-        const added = await repo.seatsFrom(tx, id, current.capacity + 1, waiting);
+        const added = await repo.seatsFrom(tx, id, current.capacity + 1, Math.min(waiting, changes.capacity));
         await writeOutbox(
           tx,
           added.map((s) => ({
             stream: Streams.seatReleased,
-            payload: { event_id: id, seat_id: s.id, seat_number: s.seat_number, reason: "capacity_added" },
+            payload: { event_id: id, seat_id: s.id, seat_number: s.seatNumber, reason: "capacity_added" },
           })),
         );
       } else if (changes.capacity !== undefined && changes.capacity < current.capacity) {
@@ -167,7 +156,7 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
 
 /** Soft delete: bookings become CANCELLED (history stays), holders are notified, the waitlist goes. */
 export async function deleteEvent(id: number): Promise<void> {
-  await db.transaction(async (tx) => {
+  await sql.begin(async (tx) => {
     const event = await repo.lockLiveEvent(tx, id);
     if (!event) throw eventNotFound(id);
     const cancelled = await repo.softDeleteEvent(tx, id);
@@ -178,9 +167,9 @@ export async function deleteEvent(id: number): Promise<void> {
         payload: {
           to: b.email,
           subject: `Cancelled: ${event.name}`,
-          text: `"${event.name}" was cancelled by the organiser; your booking for seat ${b.seat_number} is cancelled.`,
+          text: `"${event.name}" was cancelled by the organiser; your booking for seat ${b.seatNumber} is cancelled.`,
           kind: "event_cancelled",
-          dedupe_key: `event-deleted:${id}:${b.user_id}:${b.seat_number}`,
+          dedupe_key: `event-deleted:${id}:${b.userId}:${b.seatNumber}`,
         },
       })),
     ]);
@@ -192,7 +181,7 @@ export async function deleteEvent(id: number): Promise<void> {
 export async function getSeatMap(id: number, status?: string): Promise<string> {
   const json = await getOrLoadText(
     seatMapEntry(id, status),
-    async () => (await repo.seatMapJson(id, status)) ?? "null",
+    async () => (await repo.seatMapJson(sql, id, status)) ?? "null",
   );
   if (json === "null") throw eventNotFound(id);
   return json;
@@ -201,7 +190,7 @@ export async function getSeatMap(id: number, status?: string): Promise<string> {
 /** The seat map in one character per seat, with the counts: what a live seat view polls. */
 export async function getSeatStatus(id: number): Promise<Json<SeatStatusVector>> {
   const json = await getOrLoadJson(seatStatusEntry(id), async (): Promise<SeatStatusVector | null> => {
-    const statuses = await repo.seatStatusString(id);
+    const statuses = await repo.seatStatusString(sql, id);
     if (statuses === undefined) return null;
     const count = (c: string) => statuses.split(c).length - 1;
     return {
@@ -218,11 +207,8 @@ export async function getSeatStatus(id: number): Promise<Json<SeatStatusVector>>
 }
 
 export async function getEventWithBookings(id: number) {
-  const row = await repo.findLiveEvent(id);
+  const row = await repo.findLiveEvent(sql, id);
   if (!row) throw eventNotFound(id);
-  const bookings = await repo.listEventBookings(id);
-  return {
-    ...toEventDto(row),
-    bookings: bookings.map((b) => ({ ...b, created_at: isoTime(b.created_at) })),
-  };
+  const bookings = await repo.listEventBookings(sql, id);
+  return { ...toEventDto(row), bookings: bookings.map(toEventBookingDto) };
 }

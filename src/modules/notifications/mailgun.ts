@@ -1,5 +1,6 @@
 import { config } from "../../config";
-import { errorMessage, PermanentError, RetryableError } from "../../messaging/handler-errors";
+import { PermanentError, RetryableError } from "../../messaging/handler-errors";
+import { errorMessage } from "../../platform/error-message";
 
 export interface MailMessage {
   to: string;

@@ -1,7 +1,8 @@
 import { AggregatorRegistry, Registry } from "prom-client";
-import { Streams } from "../../messaging/outbox";
+import { Streams } from "../../messaging/catalog";
 import { countOutboxBacklog } from "../../messaging/relay";
 import { deadLetterStream, recordGroupBacklogs } from "../../messaging/streams";
+import { errorMessage } from "../../platform/error-message";
 import { logger } from "../../platform/logger";
 import {
   deadLetterGauge,
@@ -13,7 +14,7 @@ import {
   waitlistSizeGauge,
 } from "../../platform/metrics";
 import { redis } from "../../platform/redis";
-import { waitlistIndexKey, waitlistKey } from "../waitlist/waitlist.store";
+import { waitlistIndexKey, waitlistKey } from "../waitlist/waitlist.service";
 
 /**
  * /metrics for a pool of API processes behind one port. Each process publishes a snapshot of its
@@ -45,7 +46,7 @@ export async function publishProcessMetrics(): Promise<void> {
 /** Publishes this process's snapshot on a timer; returns a stop function. */
 export function startMetricsPublisher(): () => void {
   const publish = () =>
-    publishProcessMetrics().catch((err) => logger.debug({ err: String(err) }, "metrics snapshot not published"));
+    publishProcessMetrics().catch((err) => logger.debug({ err: errorMessage(err) }, "metrics snapshot not published"));
   void publish();
   const timer = setInterval(publish, PUBLISH_EVERY_MS);
   timer.unref();
@@ -106,7 +107,7 @@ export async function metricsText(scope: "pool" | "process"): Promise<string> {
     // Runtime metrics (memory, heap) describe the process that answers, not the pool.
     return (await Registry.merge([pool, processRegistry]).metrics()) as string;
   } catch (err) {
-    logger.warn({ err: String(err) }, "metrics: Redis unavailable, answering with this process's numbers only");
+    logger.warn({ err: errorMessage(err) }, "metrics: Redis unavailable, answering with this process's numbers only");
     return processMetricsText();
   }
 }

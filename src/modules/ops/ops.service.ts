@@ -1,4 +1,4 @@
-import { sqlClient } from "../../platform/db";
+import { sql } from "../../platform/db";
 import { logger } from "../../platform/logger";
 import { isRedisStarting, redis, waitForRedis } from "../../platform/redis";
 
@@ -14,7 +14,7 @@ const withTimeout = <T>(p: Promise<T>, ms: number) =>
 /** PostgreSQL is required; Redis only speeds things up, so its absence is "degraded". */
 export async function checkReadiness(): Promise<Readiness> {
   const [pg, rd] = await Promise.allSettled([
-    withTimeout(sqlClient`select 1`, 2_000),
+    withTimeout(sql`select 1`, 2_000),
     // A process that has just started may still be connecting: give it a moment. After an outage
     // the answer is "degraded" at once (a hung Redis: the client's breaker fails the ping at once).
     (isRedisStarting() ? waitForRedis(500) : Promise.resolve()).then(() => withTimeout(redis.ping(), 1_000)),

@@ -2,20 +2,21 @@ import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
 import { beginLoginAttempt } from "../../http/login-throttle";
 import { revokeTokensOf } from "../../http/tokens";
+import { sql } from "../../platform/db";
 import { hashPassword, verifyPassword } from "../../platform/passwords";
-import { findUserById, listUsers, updateUser } from "./users.repo";
+import * as repo from "./users.repo";
 import { toUserDto, type UserDto } from "./users.schemas";
 
 export async function getUser(actor: AuthUser, id: number): Promise<UserDto> {
   if (actor.id !== id && !actor.isAdmin)
     throw new DomainError(ErrorCode.FORBIDDEN, "You can only read your own account.");
-  const row = await findUserById(id);
+  const row = await repo.findUserById(sql, id);
   if (!row) throw new DomainError(ErrorCode.USER_NOT_FOUND, `User ${id} does not exist.`);
   return toUserDto(row);
 }
 
 export async function listAllUsers(limit: number, offset: number) {
-  const { rows, total } = await listUsers(limit, offset);
+  const { rows, total } = await repo.listUsers(sql, limit, offset);
   return { users: rows.map(toUserDto), total };
 }
 
@@ -29,7 +30,7 @@ export async function updateMe(
   if (input.password !== undefined) {
     // A stolen token must not turn into a password oracle: guesses count like login failures.
     const attempt = await beginLoginAttempt(actor.email, clientIp);
-    const row = await findUserById(actor.id);
+    const row = await repo.findUserById(sql, actor.id);
     const ok =
       input.current_password !== undefined && (await verifyPassword(input.current_password, row?.hashedPassword));
     await attempt.settle(ok);
@@ -38,7 +39,7 @@ export async function updateMe(
     }
     changes.hashedPassword = await hashPassword(input.password);
   }
-  const row = await updateUser(actor.id, changes);
+  const row = await repo.updateUser(sql, actor.id, changes);
   if (!row) throw new DomainError(ErrorCode.USER_NOT_FOUND, "Your account no longer exists.");
   await revokeTokensOf(actor.id);
   return toUserDto(row);
@@ -46,6 +47,19 @@ export async function updateMe(
 
 /** The identity a token's subject has now, for the auth middleware (undefined once deleted). */
 export async function loadTokenUser(id: number) {
-  const row = await findUserById(id);
+  const row = await repo.findUserById(sql, id);
   return row && { id: row.id, email: row.email, isAdmin: row.isAdmin, tokenVersion: row.tokenVersion };
 }
+
+/** For auth: the live account with this (lower-case) e-mail, if any. */
+export const findUserByEmail = (email: string) => repo.findUserByEmail(sql, email);
+
+/** For auth: creates an account; undefined when the e-mail is taken. */
+export const createUser = (input: Parameters<typeof repo.insertUser>[1]) => repo.insertUser(sql, input);
+
+/** For auth's first-admin rule: makes the account an admin (and, with a hash, sets its password). */
+export const promoteToAdmin = (email: string, hashedPassword?: string) =>
+  repo.promoteToAdmin(sql, email, hashedPassword);
+
+/** The first live admin's e-mail, if any account is an admin. */
+export const firstAdminEmail = () => repo.firstAdminEmail(sql);

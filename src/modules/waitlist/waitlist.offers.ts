@@ -1,13 +1,13 @@
 import { eventScope } from "../../cache";
 import { config } from "../../config";
-import { isoTime } from "../../db/time";
 import { afterCommit } from "../../messaging/after-commit";
-import { Streams, writeOutbox } from "../../messaging/outbox";
-import { db, type Tx } from "../../platform/db";
+import { Streams } from "../../messaging/catalog";
+import { writeOutbox } from "../../messaging/outbox";
+import { sql, type Tx } from "../../platform/db";
+import { errorMessage } from "../../platform/error-message";
 import { logger } from "../../platform/logger";
 import { waitlistOffers } from "../../platform/metrics";
-import { lockUserForEvent } from "../bookings/bookings.repo";
-import * as repo from "./waitlist.repo";
+import * as inventory from "../inventory/inventory.service";
 import * as store from "./waitlist.store";
 
 /**
@@ -30,19 +30,19 @@ export async function offerSeatInTransaction(
   seatId: number,
   userId: number,
 ): Promise<OfferResult> {
-  const seat = await repo.lockSeatForOffer(tx, seatId);
+  const seat = await inventory.lockSeatForOffer(tx, seatId);
   if (!seat || seat.gone) return "event_gone";
   if (seat.status !== "AVAILABLE") return "seat_not_available";
-  if (await repo.userHasSeatInEvent(tx, userId, eventId)) return "skip";
-  const hold = await repo.holdSeatFor(tx, seatId, userId, config.WAITLIST_OFFER_TTL_SECONDS);
-  const until = isoTime(hold.hold_expires_at);
+  if (await inventory.userHasSeatInEvent(tx, userId, eventId)) return "skip";
+  const hold = await inventory.holdSeatFor(tx, seatId, userId, config.WAITLIST_OFFER_TTL_SECONDS);
+  const until = hold.holdExpiresAt.toISOString();
   await writeOutbox(tx, [
     {
       stream: Streams.notifications,
       payload: {
         to: hold.email,
-        subject: `A seat is waiting for you: ${seat.event_name}`,
-        text: `Seat ${seat.seat_number} of "${seat.event_name}" is held for you until ${until}. Book it with POST /api/v1/events/${eventId}/book/${seat.seat_number}.`,
+        subject: `A seat is waiting for you: ${seat.eventName}`,
+        text: `Seat ${seat.seatNumber} of "${seat.eventName}" is held for you until ${until}. Book it with POST /api/v1/events/${eventId}/book/${seat.seatNumber}.`,
         kind: "waitlist_offer",
         dedupe_key: `offer:${seatId}:${userId}:${until}`,
       },
@@ -53,7 +53,8 @@ export async function offerSeatInTransaction(
 
 /** After COMMIT of an offer: the person leaves the line, readers see the hold, the e-mail goes out. */
 export async function afterOffer(eventId: number, seatId: number, userId: number): Promise<void> {
-  await store.removeFromLine(eventId, userId);
+  // The holder stays in the line if Redis fails now; a later offer skips them (they hold a seat).
+  await removeFromLineAfterCommit(eventId, userId);
   waitlistOffers.inc({ outcome: "made" });
   await afterCommit({ invalidate: [eventScope(eventId)], outbox: true });
   logger.info({ event_id: eventId, seat_id: seatId, user_id: userId }, "waitlist offer made");
@@ -64,7 +65,7 @@ export async function peekHeadOfLine(eventId: number): Promise<number | undefine
   try {
     return (await store.headOfLine(eventId, 1))[0];
   } catch (err) {
-    logger.warn({ err: (err as Error).message, event_id: eventId }, "waitlist head unknown: redis error");
+    logger.warn({ err: errorMessage(err), event_id: eventId }, "waitlist head unknown: redis error");
     return undefined;
   }
 }
@@ -73,20 +74,21 @@ export type PromotionOutcome =
   | { outcome: "offered"; userId: number }
   | { outcome: "no_one_waiting" | "seat_not_available" | "event_gone" };
 
-// People skipped in one promotion (already seated in the event) before giving up for now.
-const MAX_SKIPS = 50;
-
 /**
  * Offers a freed seat to the head of the event's line (the promoter's handler for each
- * `seat.released`). Users already seated in the event are skipped and leave the line.
+ * `seat.released`). Users already seated in the event are skipped and leave the line, however
+ * many there are: the seat is never left AVAILABLE while someone who could take it waits.
  * Redelivery finds the seat no longer AVAILABLE and does nothing.
  */
 export async function promoteNextInLine(eventId: number, seatId: number): Promise<PromotionOutcome> {
-  for (let skipped = 0; skipped <= MAX_SKIPS; skipped++) {
+  let previous: number | undefined;
+  for (;;) {
     const [userId] = await store.headOfLine(eventId, 1);
     if (userId === undefined) return { outcome: "no_one_waiting" };
-    const result = await db.transaction(async (tx) => {
-      await lockUserForEvent(tx, userId, eventId);
+    // Each turn removes the head; a head that stays means the line cannot move now (retried).
+    if (userId === previous) throw new Error(`waitlist of event ${eventId} did not move past user ${userId}`);
+    const result = await sql.begin(async (tx) => {
+      await inventory.lockUserForEvent(tx, userId, eventId);
       return offerSeatInTransaction(tx, eventId, seatId, userId);
     });
     if (result === "offered") {
@@ -95,46 +97,89 @@ export async function promoteNextInLine(eventId: number, seatId: number): Promis
     }
     if (result !== "skip") return { outcome: result };
     await store.removeFromLine(eventId, userId);
+    previous = userId;
   }
-  logger.warn({ event_id: eventId, seat_id: seatId }, "gave up promoting after skipping many seated users");
-  return { outcome: "no_one_waiting" };
 }
 
+// How many people at the head of a line an expired offer may go to in its own transaction; past
+// them (all already seated) the seat goes through the promoter, which walks the rest of the line.
+const HEADS_PER_EXPIRY = 5;
+
 /**
- * Releases expired offers and offers each seat to the next person at once; the `seat.released`
- * written in the same transaction makes sure the promoter does it if this process dies first.
+ * Expired offers: each seat is handed to the next person in line inside the transaction that
+ * releases it, so nobody who is not waiting can book it in between. An expired hold stays HELD
+ * (and refused to other buyers) until then; while Redis cannot say who waits it is kept as it is.
+ * Returns how many expired holds were handled.
  */
 export async function expireOffers(batch = 100): Promise<number> {
-  const expired = await db.transaction(async (tx) => {
-    const rows = await repo.releaseExpiredHolds(tx, batch);
-    await writeOutbox(
-      tx,
-      rows.flatMap((h) => [
-        {
-          stream: Streams.seatReleased,
-          payload: { event_id: h.event_id, seat_id: h.seat_id, seat_number: h.seat_number, reason: "offer_expired" },
-        },
-        {
-          stream: Streams.notifications,
-          payload: {
-            to: h.email,
-            subject: "Your waitlist offer has expired",
-            text: `The seat ${h.seat_number} held for you was not booked in time and has been offered to the next person.`,
-            kind: "waitlist_offer_expired",
-            dedupe_key: `offer-expired:${h.seat_id}:${h.user_id}`,
-          },
-        },
-      ]),
-    );
-    return rows;
-  });
-  if (expired.length === 0) return 0;
-  waitlistOffers.inc({ outcome: "expired" }, expired.length);
-  await afterCommit({ invalidate: [...new Set(expired.map((h) => h.event_id))].map(eventScope), outbox: true });
-  for (const h of expired) {
-    await promoteNextInLine(h.event_id, h.seat_id).catch((err) =>
-      logger.warn({ err: (err as Error).message, seat_id: h.seat_id }, "re-offer deferred to the promoter"),
-    );
+  let handled = 0;
+  for (const hold of await inventory.dueExpiredHolds(sql, batch)) {
+    if (await handOverExpiredOffer(hold)) handled++;
   }
-  return expired.length;
+  return handled;
+}
+
+async function handOverExpiredOffer(hold: inventory.DueHold): Promise<boolean> {
+  let heads: number[];
+  try {
+    heads = (await store.headOfLine(hold.eventId, HEADS_PER_EXPIRY + 1)).filter((u) => u !== hold.heldBy);
+  } catch (err) {
+    logger.warn({ err: errorMessage(err), seat_id: hold.seatId }, "expired offer kept until the waitlist can be read");
+    return false;
+  }
+  const done = await sql.begin(async (tx) => {
+    // Lock order as everywhere: users (ascending), then the seat.
+    for (const u of [...heads].sort((a, b) => a - b)) await inventory.lockUserForEvent(tx, u, hold.eventId);
+    const freed = await inventory.releaseExpiredHold(tx, hold.seatId, hold.heldBy);
+    if (!freed) return undefined; // booked, handed over or gone meanwhile
+    const skipped: number[] = [];
+    let offeredTo: number | undefined;
+    for (const u of heads) {
+      const result = await offerSeatInTransaction(tx, hold.eventId, hold.seatId, u);
+      if (result === "offered") offeredTo = u;
+      if (result !== "skip") break;
+      skipped.push(u);
+    }
+    await writeOutbox(tx, [
+      {
+        stream: Streams.notifications,
+        payload: {
+          to: freed.email,
+          subject: "Your waitlist offer has expired",
+          text: `The seat ${freed.seatNumber} held for you was not booked in time and has been offered to the next person.`,
+          kind: "waitlist_offer_expired",
+          dedupe_key: `offer-expired:${freed.seatId}:${freed.heldBy}:${freed.expiredAt.toISOString()}`,
+        },
+      },
+      ...(offeredTo === undefined
+        ? [
+            {
+              stream: Streams.seatReleased,
+              payload: {
+                event_id: hold.eventId,
+                seat_id: hold.seatId,
+                seat_number: hold.seatNumber,
+                reason: "offer_expired" as const,
+              },
+            },
+          ]
+        : []),
+    ]);
+    return { offeredTo, skipped };
+  });
+  if (!done) return false;
+  waitlistOffers.inc({ outcome: "expired" });
+  for (const u of done.skipped) await removeFromLineAfterCommit(hold.eventId, u);
+  if (done.offeredTo !== undefined) await afterOffer(hold.eventId, hold.seatId, done.offeredTo);
+  else await afterCommit({ invalidate: [eventScope(hold.eventId)], outbox: true });
+  return true;
+}
+
+/** After COMMIT the change stands: a Redis failure here is logged, never an error answer. */
+async function removeFromLineAfterCommit(eventId: number, userId: number): Promise<void> {
+  try {
+    await store.removeFromLine(eventId, userId);
+  } catch (err) {
+    logger.warn({ err: errorMessage(err), event_id: eventId, user_id: userId }, "could not remove from waitlist");
+  }
 }

@@ -2,24 +2,10 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly, authed } from "../../http/auth";
 import { problems } from "../../http/openapi";
 import { idParam, jsonContent } from "../../http/router";
+import { WaitlistEntrySchema, WaitlistLineSchema } from "./waitlist.schemas";
 
 const tags = ["Waitlist"];
 const params = z.object({ event_id: idParam("event_id") });
-
-export const WaitlistEntrySchema = z
-  .object({ event_id: z.number().int(), position: z.number().int(), size: z.number().int(), joined_at: z.string() })
-  .openapi("WaitlistEntry");
-
-const WaitlistLineSchema = z
-  .array(
-    z.object({
-      position: z.number().int(),
-      user_id: z.number().int(),
-      user_email: z.string().nullable(),
-      joined_at: z.string(),
-    }),
-  )
-  .openapi("WaitlistLine");
 
 export const joinRoute = createRoute({
   method: "post",

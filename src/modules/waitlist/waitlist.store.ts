@@ -1,4 +1,5 @@
 import { DomainError, ErrorCode } from "../../domain/errors";
+import { errorMessage } from "../../platform/error-message";
 import { logger, throttledWarn } from "../../platform/logger";
 import { redis } from "../../platform/redis";
 
@@ -43,7 +44,7 @@ async function withRedis<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    logger.warn({ err: (err as Error).message, op: what }, "waitlist unavailable: redis error");
+    logger.warn({ err: errorMessage(err), op: what }, "waitlist unavailable: redis error");
     throw new DomainError(ErrorCode.SERVICE_UNAVAILABLE, "The waitlist is unavailable right now; try again shortly.", {
       retryAfterSeconds: 5,
     });
@@ -100,8 +101,18 @@ export async function waitlistSize(eventId: number): Promise<number> {
   try {
     return await redis.zcard(waitlistKey(eventId));
   } catch (err) {
-    warnSizeUnavailable({ err: (err as Error).message, event_id: eventId });
+    warnSizeUnavailable({ err: errorMessage(err), event_id: eventId });
     return 0;
+  }
+}
+
+/** The list's size, or undefined when Redis cannot say (logged): for decisions that must not assume 0. */
+export async function waitlistSizeIfKnown(eventId: number): Promise<number | undefined> {
+  try {
+    return await redis.zcard(waitlistKey(eventId));
+  } catch (err) {
+    logger.warn({ err: errorMessage(err), event_id: eventId }, "waitlist size unknown: redis error");
+    return undefined;
   }
 }
 
@@ -110,7 +121,7 @@ export async function rescheduleWaitlist(eventId: number, startMs: number): Prom
   try {
     await redis.pexpireat(waitlistKey(eventId), startMs);
   } catch (err) {
-    logger.warn({ err: (err as Error).message, event_id: eventId }, "could not move the waitlist's expiry");
+    logger.warn({ err: errorMessage(err), event_id: eventId }, "could not move the waitlist's expiry");
   }
 }
 
@@ -118,6 +129,6 @@ export async function dropWaitlist(eventId: number): Promise<void> {
   try {
     await redis.del(waitlistKey(eventId));
   } catch (err) {
-    logger.warn({ err: (err as Error).message, event_id: eventId }, "could not drop waitlist");
+    logger.warn({ err: errorMessage(err), event_id: eventId }, "could not drop waitlist");
   }
 }

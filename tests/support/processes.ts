@@ -1,5 +1,12 @@
 import path from "node:path";
 import type { Subprocess } from "bun";
+import { stopWithGrace } from "../../src/platform/stop-process";
+import { testEnv } from "./test-env";
+
+/**
+ * Real processes for tests: spawn a repo command and read its JSON log lines, stop it with a
+ * grace, start a group of API processes on one port. (A private redis-server: redis-server.ts.)
+ */
 
 export const repoRoot = path.resolve(import.meta.dir, "../..");
 
@@ -75,6 +82,11 @@ export function spawnLogged(cmd: string[], env: Record<string, string>): Spawned
   };
 }
 
+/** Asks a spawned process to stop, and makes sure it has within a few seconds. */
+export async function stopProcess(p: Spawned | undefined): Promise<void> {
+  if (p) await stopWithGrace(p.proc, 5_000);
+}
+
 export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<Response> {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -84,5 +96,65 @@ export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<Resp
     } catch {}
     if (Date.now() > until) throw new Error(`${url} did not answer`);
     await Bun.sleep(100);
+  }
+}
+
+export interface ApiGroup {
+  port: number;
+  url: string;
+  procs: Spawned[];
+  stop(): Promise<void>;
+}
+
+let groups = 0;
+
+/**
+ * `count` real API processes (`bun src/server.ts`) sharing one port with reusePort, each with
+ * `env` on top of this test file's environment, and a Redis key prefix of their own so that
+ * groups never share rate-limit buckets. Resolves once every process is listening.
+ */
+export async function startApiProcesses(count: number, env: Record<string, string> = {}): Promise<ApiGroup> {
+  const port = freePort();
+  const prefix = `${testEnv.REDIS_KEY_PREFIX}g${++groups}:`;
+  const procs: Spawned[] = [];
+  const stop = async () => {
+    await Promise.all(procs.map(stopProcess));
+  };
+  try {
+    for (let i = 0; i < count; i++) {
+      procs.push(
+        spawnLogged([process.execPath, "src/server.ts"], { PORT: String(port), REDIS_KEY_PREFIX: prefix, ...env }),
+      );
+    }
+    await Promise.all(procs.map((p) => p.waitForLine((l) => l.msg === "api listening")));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { port, url: `http://127.0.0.1:${port}`, procs, stop };
+}
+
+/**
+ * Runs `body` in a fresh Bun process at the repo root with `app` = createApp() in scope and this
+ * test file's environment plus `env` (e.g. a REDIS_URL nobody listens on); `body` ends with
+ * `return <json-serialisable value>`, which this resolves to.
+ */
+export async function runAppInFreshProcess<T>(body: string, env: Record<string, string>): Promise<T> {
+  const script = `
+    const { createApp } = await import("./src/app.ts");
+    const app = createApp();
+    const result = await (async () => { ${body} })();
+    process.stdout.write(JSON.stringify(result));
+    process.exit(0);`;
+  const proc = Bun.spawn([process.execPath, "-e", script], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+  });
+  try {
+    return JSON.parse(await new Response(proc.stdout).text()) as T;
+  } finally {
+    proc.kill("SIGKILL");
+    await proc.exited;
   }
 }

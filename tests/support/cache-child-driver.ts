@@ -1,7 +1,8 @@
 import type { Subprocess } from "bun";
-import { repoRoot } from "./spawn";
+import { stopWithGrace } from "../../src/platform/stop-process";
+import { repoRoot } from "./processes";
 
-/** Drives tests/support/cache-child.ts: one command at a time, replies in order. */
+/** Drives tests/support/cache-child.ts (another process using the real cache): one command at a time, replies in order. */
 export class CacheChild {
   private readonly waiting: ((reply: any) => void)[] = [];
   readonly stderr: Promise<string>;
@@ -52,7 +53,6 @@ export class CacheChild {
 
   async stop(): Promise<void> {
     this.proc.stdin.end();
-    this.proc.kill();
-    await this.proc.exited;
+    await stopWithGrace(this.proc, 5_000);
   }
 }

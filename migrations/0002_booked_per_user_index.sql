@@ -1,0 +1,1 @@
+CREATE INDEX "bookings_event_user_booked_idx" ON "bookings" USING btree ("event_id","user_id") WHERE "bookings"."status" = 'BOOKED';
