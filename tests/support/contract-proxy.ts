@@ -55,6 +55,11 @@ export async function startContractProxy(document: string): Promise<ContractProx
     await Promise.all([stopProcess(prism), api.stop()]);
     throw err;
   }
+  // A test process that exits without its afterAll (a crash, process.exit) leaves nothing behind.
+  const spawned = [prism, ...api.procs];
+  process.once("exit", () => {
+    for (const p of spawned) if (p.proc.exitCode === null) p.proc.kill("SIGKILL");
+  });
   return {
     url: `http://127.0.0.1:${port}`,
     apiUrl: api.url,
