@@ -1,11 +1,20 @@
 # One image for every Evently process; the command picks which one:
 #   bun run start:api | bun run migrate | bun run worker:<name> | bun run create-admin
-# Two stages: production dependencies are installed in the first, so no build tooling, dev
-# dependency or package cache reaches the image that runs.
+# Production dependencies are installed in one stage and the dashboard is built in another, so
+# no build tooling, dev dependency or package cache reaches the image that runs.
 FROM oven/bun:1.4.5 AS deps
 WORKDIR /app
 COPY package.json bun.lock ./
+COPY packages/client/package.json packages/client/
+COPY packages/dashboard/package.json packages/dashboard/
 RUN bun install --frozen-lockfile --production --ignore-scripts
+
+# The admin dashboard's static files (served at /admin), built with its dev dependencies here.
+FROM oven/bun:1.4.5 AS dashboard
+WORKDIR /app
+COPY package.json bun.lock ./
+COPY packages ./packages
+RUN bun install --frozen-lockfile --ignore-scripts && bun run build
 
 FROM oven/bun:1.4.5 AS runtime
 WORKDIR /app
@@ -18,6 +27,7 @@ COPY src ./src
 COPY workers ./workers
 COPY scripts ./scripts
 COPY migrations ./migrations
+COPY --from=dashboard /app/packages/dashboard/dist ./packages/dashboard/dist
 # The official image's unprivileged user (uid 1000).
 USER bun
 EXPOSE 3000

@@ -5,11 +5,13 @@ import { config } from "./config";
 import { DomainError, ErrorCode } from "./domain/errors";
 import { compressJson } from "./http/compression";
 import { handleError } from "./http/error-handler";
+import { OPENAPI_CONFIG, registerSecuritySchemes } from "./http/openapi";
 import { problemResponse } from "./http/problem";
 import { rateLimit } from "./http/rate-limit";
 import { requestContext } from "./http/request-context";
 import { type AppEnv, createRouter } from "./http/router";
 import { useTokenUserLoader } from "./http/tokens";
+import { adminRouter } from "./modules/admin";
 import { analyticsRouter } from "./modules/analytics";
 import { authRouter } from "./modules/auth";
 import { bookingsRouter } from "./modules/bookings";
@@ -46,6 +48,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   app.route("/", opsRouter);
   app.route("/", docsRouter);
+  app.route("/", adminRouter);
   app.route(API_PREFIX, authRouter);
   app.route(API_PREFIX, usersRouter);
   app.route(API_PREFIX, bookingsRouter);
@@ -53,20 +56,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route(API_PREFIX, waitlistRouter);
   app.route(API_PREFIX, analyticsRouter);
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
-    type: "http",
-    scheme: "bearer",
-    bearerFormat: "JWT",
-    description: "A token from POST /api/v1/auth/token",
-  });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Evently API",
-      version: "1.0.0",
-      description: "Event booking that never sells a seat twice. Errors are RFC 9457 problem+json.",
-    },
-  });
+  registerSecuritySchemes(app);
+  app.doc31("/openapi.json", OPENAPI_CONFIG as unknown as Parameters<typeof app.doc31>[1]);
 
   app.notFound((c) => notFoundOrWrongMethod(app, c));
   app.onError(handleError);

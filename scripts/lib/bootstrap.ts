@@ -1,6 +1,7 @@
 import { config } from "../../src/config";
 import { runMigrations } from "../../src/db/migrate";
 import { ensureAdmin } from "../../src/modules/auth/auth.service";
+import { firstAdminEmail } from "../../src/modules/users/users.service";
 import { closeDb } from "../../src/platform/db";
 import { logger } from "../../src/platform/logger";
 
@@ -15,8 +16,10 @@ export async function ensureConfiguredAdmin(): Promise<void> {
 }
 
 /** What must happen once before any API process serves: schema, then the first admin. */
-export async function bootstrap(): Promise<void> {
+export async function bootstrap(): Promise<{ adminEmail: string | undefined }> {
   await runMigrations(config.DATABASE_URL);
   await ensureConfiguredAdmin();
+  const adminEmail = await firstAdminEmail();
   await closeDb();
+  return { adminEmail };
 }

@@ -24,6 +24,7 @@ export {
   invalidateEvent,
   invalidateEventSeats,
   seatMapEntry,
+  seatStatusEntry,
   tokenUserEntry,
   userScope,
 } from "./scopes";

@@ -21,6 +21,13 @@ export const seatMapEntry = (eventId: number, status?: string): CacheEntry => ({
   ttlSeconds: 60,
 });
 
+/** GET /events/{id}/seat-status: one character per seat, the compact form of the seat map. */
+export const seatStatusEntry = (eventId: number): CacheEntry => ({
+  ...eventScope(eventId),
+  key: "seat-status",
+  ttlSeconds: 60,
+});
+
 /** GET /events/?...: `canonicalQuery` must list every parameter in a fixed order, defaults filled in. */
 export const eventListEntry = (canonicalQuery: string): CacheEntry => ({
   ...eventListScope,

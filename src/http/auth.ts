@@ -1,7 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import type { AuthUser } from "../domain/auth-user";
 import { DomainError, ErrorCode } from "../domain/errors";
-import { type AppEnv, bearerSecurity } from "./router";
+import { adminSecurity, bearerSecurity, optionalSecurity } from "./openapi";
+import type { AppEnv } from "./router";
 import { userFromToken } from "./tokens";
 
 function bearerToken(header: string | undefined): string | undefined {
@@ -45,4 +46,10 @@ export function currentUser(c: { get(key: "user"): AuthUser | undefined }): Auth
 export const authed = () => ({ security: bearerSecurity, middleware: [requireAuth] as [typeof requireAuth] });
 
 /** Route fields for an admin-only operation. */
-export const adminOnly = () => ({ security: bearerSecurity, middleware: [requireAdmin] as [typeof requireAdmin] });
+export const adminOnly = () => ({ security: adminSecurity, middleware: [requireAdmin] as [typeof requireAdmin] });
+
+/** Route fields for an operation open to anyone, where a token (if sent) changes what is allowed. */
+export const optionallyAuthed = () => ({
+  security: optionalSecurity,
+  middleware: [optionalAuth] as [typeof optionalAuth],
+});

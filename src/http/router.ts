@@ -2,6 +2,7 @@ import { OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-o
 import type { Context, Next } from "hono";
 import type { AuthUser } from "../domain/auth-user";
 import { DomainError, ErrorCode, type FieldError } from "../domain/errors";
+import { completeRoute } from "./openapi";
 
 export interface AppEnv {
   Variables: {
@@ -32,7 +33,10 @@ export function validationError(issues: readonly ZodLikeIssue[], target?: string
   });
 }
 
-/** Every router is built here, so every validation failure is the same 422 problem. */
+/**
+ * Every router is built here, so every validation failure is the same 422 problem and every
+ * operation is documented the same way (completeRoute: security, implied error responses).
+ */
 export function createRouter() {
   const router = new OpenAPIHono<AppEnv>({
     // The seed's clients call both /events/ and /events: a trailing slash never matters.
@@ -42,7 +46,15 @@ export function createRouter() {
     },
   });
   checkPathOnlyRoutesInline(router);
+  completeEveryRoute(router);
   return router;
+}
+
+/** Runs before the inline check, so both the served route and its document are the completed one. */
+function completeEveryRoute(router: OpenAPIHono<AppEnv>): void {
+  const register = router.openapi as (...args: unknown[]) => unknown;
+  const completed = (route: RouteConfig, ...rest: unknown[]) => register(completeRoute(route), ...rest);
+  router.openapi = completed as unknown as Register;
 }
 
 type Register = OpenAPIHono<AppEnv>["openapi"];
@@ -75,43 +87,6 @@ function checkPathOnlyRoutesInline(router: OpenAPIHono<AppEnv>): void {
   router.openapi = inlined as unknown as Register;
 }
 
-export const ProblemSchema = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    code: z.string().openapi({ example: "SEAT_ALREADY_BOOKED" }),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-    request_id: z.string().optional(),
-  })
-  .openapi("Problem");
-
-const problemDescriptions: Record<number, string> = {
-  400: "Malformed request",
-  401: "Missing, invalid or expired token",
-  403: "Not allowed for this user",
-  404: "Not found",
-  409: "Conflict with the current state",
-  413: "Request body too large",
-  422: "Validation failed",
-  429: "Too many requests",
-  503: "A dependency is unavailable",
-};
-
-/** OpenAPI response entries for the given error statuses, all problem+json; 422, 429 (rate limit) and 500 on every route. */
-export function problems(...statuses: number[]) {
-  const entries: Record<number, { description: string; content: Record<string, { schema: typeof ProblemSchema }> }> =
-    {};
-  for (const status of [...statuses, 422, 429, 500]) {
-    entries[status] = {
-      description: problemDescriptions[status] ?? "Internal error",
-      content: { "application/problem+json": { schema: ProblemSchema } },
-    };
-  }
-  return entries;
-}
-
 export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
   content: { "application/json": { schema } },
@@ -122,8 +97,6 @@ export const pagedJsonContent = <T extends z.ZodType>(item: T, description: stri
   ...jsonContent(z.array(item), `${description}; the total is in X-Total-Count`),
   headers: { "X-Total-Count": { schema: { type: "integer" as const } } },
 });
-
-export const bearerSecurity: Record<string, string[]>[] = [{ bearerAuth: [] }];
 
 /** A positive 64-bit-safe integer path id; anything else is a 422, never a 500. */
 export const idParam = (name: string) =>

@@ -3,7 +3,7 @@ import path from "node:path";
 import { Glob } from "bun";
 import type Redis from "ioredis";
 import { Cache, type CacheEntry, cache, getOrLoadJson, invalidate } from "../../src/cache/cache";
-import { valueKeyOf, versionKeyOf } from "../../src/cache/keys";
+import { decodeValue, valueKeyOf, versionKeyOf } from "../../src/cache/keys";
 import { cacheHits } from "../../src/platform/metrics";
 import { redis, waitForRedis } from "../../src/platform/redis";
 import { CacheChild } from "../support/cache-child-driver";
@@ -125,7 +125,10 @@ describe("read-through cache", () => {
     expect(await b.getOrLoad(entry, db.load)).toBe(2);
     // b stores its rebuild in Redis without waiting (the reader is answered first); once it has
     // landed, a finds it there instead of loading again.
-    await waitFor(async () => ((await redis.get(valueKeyOf(entry))) ?? "").includes("2"), "b's rebuild in Redis");
+    await waitFor(
+      async () => decodeValue((await redis.get(valueKeyOf(entry))) ?? "")?.json === "2",
+      "b's rebuild in Redis",
+    );
     expect(await a.getOrLoad(entry, db.load)).toBe(2);
     expect(db.loads).toBe(2);
   });

@@ -202,11 +202,13 @@ describe("docker-compose.yml", () => {
 });
 
 describe("Dockerfile", () => {
-  it("builds in two stages on the official Bun image with production dependencies only", () => {
-    const froms = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?/gm)].map((m) => m[1]);
-    expect(froms).toEqual(["oven/bun:1.4.5", "oven/bun:1.4.5"]);
+  it("builds on the official Bun image with production dependencies only, the dashboard in a stage of its own", () => {
+    const froms = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?/gm)].map((m) => `${m[1]} ${m[2]}`);
+    expect(froms).toEqual(["oven/bun:1.4.5 deps", "oven/bun:1.4.5 dashboard", "oven/bun:1.4.5 runtime"]);
     expect(dockerfile).toMatch(/bun install --frozen-lockfile --production/);
     expect(dockerfile).toContain("COPY --from=deps /app/node_modules ./node_modules");
+    // The built dashboard only, not its dev dependencies.
+    expect(dockerfile).toContain("COPY --from=dashboard /app/packages/dashboard/dist ./packages/dashboard/dist");
   });
 
   it("runs as a non-root user, with a health check and the API as the default command", () => {

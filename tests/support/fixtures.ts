@@ -1,9 +1,9 @@
 import { sql } from "../../src/platform/db";
-import { api } from "./http";
+import { clientAs, type EventDto, expectData } from "./http";
 
 let seq = 0;
 
-/** Creates an event through the API (as an admin) and returns its JSON. */
+/** Creates an event through the API (as an admin, at the seed's `POST /events/`) and returns it. */
 export async function createEvent(
   adminToken: string,
   overrides: Partial<{
@@ -13,19 +13,15 @@ export async function createEvent(
     start_time: string;
     end_time: string;
   }> = {},
-) {
-  const res = await api("POST", "/api/v1/events/", {
-    token: adminToken,
-    body: {
-      name: `Event ${Date.now()}-${++seq}`,
-      venue: "Main Hall",
-      start_time: new Date(Date.now() + 30 * 86_400_000).toISOString(),
-      capacity: 10,
-      ...overrides,
-    },
-  });
-  if (res.status !== 201) throw new Error(`create event failed: ${res.status} ${res.text}`);
-  return res.body as { id: number; name: string; venue: string | null; capacity: number };
+): Promise<EventDto> {
+  const body = {
+    name: `Event ${Date.now()}-${++seq}`,
+    venue: "Main Hall",
+    start_time: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    capacity: 10,
+    ...overrides,
+  };
+  return expectData(await clientAs(adminToken).POST("/api/v1/events/", { body }), "create event");
 }
 
 /** Moves an event's start into the past (there is no API for time travel). */

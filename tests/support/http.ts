@@ -1,17 +1,86 @@
+import { afterAll } from "bun:test";
+import { createEventlyClient, type EventlyClient, logIn, type Schemas } from "@evently/client";
 import { createApp } from "../../src/app";
 import { signAccessToken } from "../../src/http/tokens";
 import { ensureAdmin } from "../../src/modules/auth/auth.service";
 import { createMetricsApp } from "../../src/modules/ops";
 import { insertUser } from "../../src/modules/users/users.repo";
 import { sql } from "../../src/platform/db";
+import { responseViolations, startContractProxy } from "./contract-proxy";
 
 export const app = createApp();
 /** What METRICS_PORT serves, in process. */
 export const metricsApp = createMetricsApp();
 
-/** Prometheus text for this test process (`scope` as on METRICS_PORT: pool or process). */
+/**
+ * How requests reach the API. In-process (`app.request`) by default. With TEST_THROUGH_PRISM=1
+ * (tests/api/contract.test.ts sets it) every request goes over HTTP through Prism to a real API
+ * process, and an answer that does not match the OpenAPI document fails the request.
+ */
+const proxy =
+  process.env.TEST_THROUGH_PRISM === "1"
+    ? await startContractProxy(await (await app.request("/openapi.json")).text())
+    : undefined;
+if (proxy) afterAll(() => proxy.stop());
+
+/**
+ * Prometheus text of whatever serves this test's requests (`scope` as on METRICS_PORT): this
+ * process, or through Prism the API process behind it.
+ */
 export async function metricsText(scope: "pool" | "process" = "pool"): Promise<string> {
+  if (proxy) return (await fetch(`${proxy.metricsUrl}/metrics?scope=${scope}`)).text();
   return (await metricsApp.request(`/metrics?scope=${scope}`)).text();
+}
+
+async function transport(request: Request): Promise<Response> {
+  if (!proxy) return app.request(request);
+  const url = new URL(request.url);
+  const body = request.body ? await request.text() : undefined;
+  // Prism never answers a request whose JSON body does not parse: that one goes straight to the API.
+  const base = unparsableJson(request.headers, body) ? proxy.apiUrl : proxy.url;
+  const res = await fetch(`${base}${url.pathname}${url.search}`, {
+    method: request.method,
+    headers: request.headers,
+    body,
+    redirect: "manual",
+  });
+  const violations = responseViolations(res);
+  if (violations.length > 0) {
+    throw new Error(
+      `${request.method} ${url.pathname} answered ${res.status} against the document: ${JSON.stringify(violations)}`,
+    );
+  }
+  return res;
+}
+
+function unparsableJson(headers: Headers, body: string | undefined): boolean {
+  if (!body || !(headers.get("content-type") ?? "").includes("json")) return false;
+  try {
+    JSON.parse(body);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The typed client (packages/client) talking to the in-process app: what the OpenAPI document
+ * promises is what the compiler checks here. `api()` below stays for raw cases (malformed
+ * bodies, odd headers, undocumented paths).
+ */
+export const client: EventlyClient = createEventlyClient({ baseUrl: "http://evently.test", fetch: transport });
+
+/** The typed client signed in with `token`. */
+export function clientAs(token: string): EventlyClient {
+  return createEventlyClient({ baseUrl: "http://evently.test", fetch: transport, token: () => token });
+}
+
+/** The answer's data, or an error naming the operation's status and problem. */
+export function expectData<T>(result: { data?: T; error?: unknown; response: Response }, what: string): T {
+  if (result.data === undefined) {
+    throw new Error(`${what} failed: ${result.response.status} ${JSON.stringify(result.error)}`);
+  }
+  return result.data;
 }
 
 export interface ApiResponse<T = any> {
@@ -40,7 +109,7 @@ export async function api<T = any>(method: string, path: string, opts: RequestOp
     headers["content-type"] ??= "application/json";
     body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
   }
-  const res = await app.request(path, { method, headers, body });
+  const res = await transport(new Request(`http://evently.test${path}`, { method, headers, body }));
   const text = await res.text();
   let parsed: unknown = text;
   try {
@@ -58,20 +127,23 @@ export async function registerAndLogin(
 ): Promise<{ id: number; email: string; password: string; token: string }> {
   const email = uniqueEmail(label);
   const password = "correct-horse-1";
-  const reg = await api("POST", "/api/v1/auth/register", { body: { email, password, full_name: label } });
-  if (reg.status !== 201) throw new Error(`register failed: ${reg.status} ${reg.text}`);
-  const login = await api("POST", "/api/v1/auth/token", { form: { username: email, password } });
-  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.text}`);
-  return { id: reg.body.id, email, password, token: login.body.access_token };
+  const user = expectData(
+    await client.POST("/api/v1/auth/register", { body: { email, password, full_name: label } }),
+    "register",
+  );
+  const { access_token } = expectData(await logIn(client, email, password), "login");
+  return { id: user.id, email, password, token: access_token };
 }
 
 export async function adminToken(): Promise<{ id: number; token: string }> {
   const email = uniqueEmail("admin");
   await ensureAdmin(email, "admin-password-1", { resetPassword: false });
-  const login = await api("POST", "/api/v1/auth/token", { form: { username: email, password: "admin-password-1" } });
-  const me = await api("GET", "/api/v1/users/me", { token: login.body.access_token });
-  return { id: me.body.id, token: login.body.access_token };
+  const { access_token } = expectData(await logIn(client, email, "admin-password-1"), "admin login");
+  const me = expectData(await clientAs(access_token).GET("/api/v1/users/me"), "GET /users/me");
+  return { id: me.id, token: access_token };
 }
+
+export type EventDto = Schemas["Event"];
 
 /** Many users at once, straight through the repo (bcrypt per user would dominate big races). */
 export async function manyUsers(n: number, label = "crowd"): Promise<{ id: number; token: string }[]> {

@@ -23,7 +23,7 @@ export interface Spawned {
   waitForLine(pred: (line: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
 }
 
-/** Spawns a repo command and collects its JSON log lines. */
+/** Spawns a repo command and collects its JSON log lines (other lines as `{ plain }`). */
 export function spawnLogged(cmd: string[], env: Record<string, string>): Spawned {
   const proc = Bun.spawn(cmd, {
     cwd: repoRoot,
@@ -44,16 +44,21 @@ export function spawnLogged(cmd: string[], env: Record<string, string>): Spawned
         const raw = buf.slice(0, i);
         buf = buf.slice(i + 1);
         i = buf.indexOf("\n");
+        let line: Record<string, any>;
         try {
-          const line = JSON.parse(raw);
-          lines.push(line);
-          for (const w of [...waiters]) {
-            if (w.pred(line)) {
-              waiters.splice(waiters.indexOf(w), 1);
-              w.resolve(line);
-            }
+          line = JSON.parse(raw);
+        } catch {
+          // Plain lines (what `bun run start` says to a person) are kept as { plain }.
+          if (!raw.trim()) continue;
+          line = { plain: raw };
+        }
+        lines.push(line);
+        for (const w of [...waiters]) {
+          if (w.pred(line)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(line);
           }
-        } catch {}
+        }
       }
     }
   })();

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly, authed } from "../../http/auth";
-import { idParam, jsonContent, problems } from "../../http/router";
+import { problems } from "../../http/openapi";
+import { idParam, jsonContent } from "../../http/router";
 import {
   BookingTrendSchema,
   BookingTrendsQuery,
@@ -20,6 +21,8 @@ const adminNote = `Admin only. ${cached}`;
 export const overview = createRoute({
   method: "get",
   path: "/analytics/overview",
+  operationId: "getAnalyticsOverview",
+  summary: "Totals, popular events, utilization and trends",
   tags,
   description: `Totals, most popular events, capacity utilization and 30 days of trends. ${adminNote}`,
   ...adminOnly(),
@@ -29,6 +32,8 @@ export const overview = createRoute({
 export const popularEvents = createRoute({
   method: "get",
   path: "/analytics/popular-events",
+  operationId: "listPopularEvents",
+  summary: "Most booked live events",
   tags,
   description: `Live events, most BOOKED bookings first (ties: lowest id). ${adminNote}`,
   ...adminOnly(),
@@ -39,6 +44,8 @@ export const popularEvents = createRoute({
 export const capacityUtilization = createRoute({
   method: "get",
   path: "/analytics/capacity-utilization",
+  operationId: "listCapacityUtilization",
+  summary: "Each live event's capacity utilization",
   tags,
   description: `Every live event's utilization, most utilized first. ${adminNote}`,
   ...adminOnly(),
@@ -51,6 +58,8 @@ export const capacityUtilization = createRoute({
 export const bookingTrends = createRoute({
   method: "get",
   path: "/analytics/booking-trends",
+  operationId: "listBookingTrends",
+  summary: "Bookings per UTC day",
   tags,
   description: `One row per UTC day, oldest first; days without bookings give 0. ${adminNote}`,
   ...adminOnly(),
@@ -61,6 +70,8 @@ export const bookingTrends = createRoute({
 export const userStats = createRoute({
   method: "get",
   path: "/analytics/user-stats/{user_id}",
+  operationId: "getUserStats",
+  summary: "One user's booking stats",
   tags,
   description: `One user's bookings, deleted events included. ${adminNote}`,
   ...adminOnly(),
@@ -71,6 +82,8 @@ export const userStats = createRoute({
 export const myStats = createRoute({
   method: "get",
   path: "/analytics/my-stats",
+  operationId: "getMyStats",
+  summary: "The caller's booking stats",
   tags,
   description: `The caller's own booking stats (any signed-in user). ${cached}`,
   ...authed(),
@@ -80,6 +93,8 @@ export const myStats = createRoute({
 export const venueAnalytics = createRoute({
   method: "get",
   path: "/analytics/venue-analytics",
+  operationId: "listVenueAnalytics",
+  summary: "Live events grouped by venue",
   tags,
   description: `Live events grouped by venue, most booked venue first. ${adminNote}`,
   ...adminOnly(),
@@ -89,6 +104,8 @@ export const venueAnalytics = createRoute({
 export const summary = createRoute({
   method: "get",
   path: "/analytics/summary",
+  operationId: "getAnalyticsSummary",
+  summary: "Headline totals",
   tags,
   description: `Headline totals with the time they were computed. ${adminNote}`,
   ...adminOnly(),

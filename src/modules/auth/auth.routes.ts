@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { optionalAuth } from "../../http/auth";
-import { jsonContent, problems } from "../../http/router";
+import { optionallyAuthed } from "../../http/auth";
+import { problems } from "../../http/openapi";
+import { jsonContent } from "../../http/router";
 import { UserSchema } from "../users/users.schemas";
 import { LoginSchema, RegisterSchema, TokenSchema } from "./auth.schemas";
 
@@ -9,9 +10,11 @@ const tags = ["Auth"];
 export const register = createRoute({
   method: "post",
   path: "/auth/register",
+  operationId: "register",
+  summary: "Create an account",
   tags,
   description: "Creates an account. `is_admin: true` needs an admin's bearer token (else 403).",
-  middleware: [optionalAuth] as const,
+  ...optionallyAuthed(),
   request: { body: { required: true, content: { "application/json": { schema: RegisterSchema } } } },
   responses: { 201: jsonContent(UserSchema, "The new account"), ...problems(400, 401, 403, 409) },
 });
@@ -19,6 +22,8 @@ export const register = createRoute({
 export const token = createRoute({
   method: "post",
   path: "/auth/token",
+  operationId: "createToken",
+  summary: "Log in: exchange e-mail and password for a bearer token",
   tags,
   description: "OAuth2 password flow: form-encoded `username` and `password` (JSON also accepted).",
   request: {

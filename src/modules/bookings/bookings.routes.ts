@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authed } from "../../http/auth";
-import { idParam, jsonContent, pagedJsonContent, problems } from "../../http/router";
+import { problems } from "../../http/openapi";
+import { idParam, jsonContent, pagedJsonContent } from "../../http/router";
 import { PaginationQuery } from "../users/users.schemas";
 import { BookingSchema, BookManyRequestSchema, IdempotencyHeaders, MultiBookingSchema } from "./bookings.schemas";
 
@@ -9,6 +10,8 @@ const tags = ["Bookings"];
 export const bookSeatRoute = createRoute({
   method: "post",
   path: "/events/{id}/book/{seat_number}",
+  operationId: "bookSeat",
+  summary: "Book one seat",
   tags,
   description:
     "Books one seat in one transaction (SELECT … FOR UPDATE on the seat). The holder of a waitlist offer books the held seat here.",
@@ -31,6 +34,8 @@ export const bookSeatRoute = createRoute({
 export const bookManyRoute = createRoute({
   method: "post",
   path: "/events/{id}/bookings",
+  operationId: "bookSeats",
+  summary: "Book several seats, or a quantity best available",
   tags,
   description:
     "`{seat_numbers}`: all or nothing, seats locked in ascending order. `{quantity}`: best available with SKIP LOCKED.",
@@ -46,6 +51,8 @@ export const bookManyRoute = createRoute({
 export const listMyBookingsRoute = createRoute({
   method: "get",
   path: "/bookings",
+  operationId: "listMyBookings",
+  summary: "The caller's bookings",
   tags,
   description: "The caller's bookings, newest first.",
   ...authed(),
@@ -59,6 +66,8 @@ export const listMyBookingsRoute = createRoute({
 export const getBookingRoute = createRoute({
   method: "get",
   path: "/bookings/{id}",
+  operationId: "getBooking",
+  summary: "One booking",
   tags,
   description: "One booking (owner or admin; anyone else gets 404).",
   ...authed(),
@@ -69,6 +78,8 @@ export const getBookingRoute = createRoute({
 export const cancelBookingRoute = createRoute({
   method: "delete",
   path: "/bookings/cancel/{id}",
+  operationId: "cancelBooking",
+  summary: "Cancel a booking",
   tags,
   description: "Cancels a booking (owner or admin); the seat is released and `seat.released` published.",
   ...authed(),

@@ -1,3 +1,4 @@
+import { documentAlias } from "../../http/openapi";
 import { createRouter } from "../../http/router";
 import * as h from "./bookings.handlers";
 import * as routes from "./bookings.routes";
@@ -8,3 +9,5 @@ export const bookingsRouter = createRouter()
   .openapi(routes.listMyBookingsRoute, h.handleListMine)
   .openapi(routes.getBookingRoute, h.handleGet)
   .openapi(routes.cancelBookingRoute, h.handleCancel);
+
+documentAlias(bookingsRouter, routes.listMyBookingsRoute, { path: "/bookings/", operationId: "listMyBookingsAtSlash" });

@@ -19,12 +19,33 @@ const assets: Record<string, { file: string; type: string }> = {
   "swagger-ui.css": { file: path.join(swaggerDir, "swagger-ui.css"), type: "text/css; charset=utf-8" },
 };
 
+/**
+ * Everything that needs Scalar's or Swagger's cloud is off: Scalar's AI agent, MCP generation,
+ * telemetry and developer toolbar (share/deploy to its registry), Swagger's online validator
+ * badge. "Authorize" uses the document's OAuth2 password flow against our own token endpoint.
+ */
+export const SCALAR_OPTIONS = {
+  url: "/openapi.json",
+  withDefaultFonts: false,
+  hideClientButton: true,
+  telemetry: false,
+  showDeveloperTools: "never",
+  agent: { disabled: true },
+  mcp: { disabled: true },
+};
+export const SWAGGER_OPTIONS = {
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  validatorUrl: null,
+  persistAuthorization: false,
+};
+
 const scalarPage = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Evently API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body><div id="app"></div>
 <script src="/docs/assets/scalar.js"></script>
-<script>Scalar.createApiReference('#app', { url: '/openapi.json', withDefaultFonts: false, hideClientButton: true });</script>
+<script>Scalar.createApiReference('#app', ${JSON.stringify(SCALAR_OPTIONS)});</script>
 </body></html>`;
 
 const swaggerPage = `<!doctype html>
@@ -32,7 +53,7 @@ const swaggerPage = `<!doctype html>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui' });</script>
+<script>window.ui = SwaggerUIBundle(${JSON.stringify(SWAGGER_OPTIONS)});</script>
 </body></html>`;
 
 export const docsRouter = new Hono<AppEnv>()

@@ -39,3 +39,7 @@ export const handleSeatMap: AppRouteHandler<typeof routes.seatMapRoute> = async 
   const json = await service.getSeatMap(c.req.valid("param").id, query.status, seatRangeOf(query));
   return sendJson(c, json as Json<never>, 200) as never;
 };
+
+export const handleSeatStatus: AppRouteHandler<typeof routes.seatStatusRoute> = async (c) => {
+  return sendJson(c, await service.getSeatStatus(c.req.valid("param").id), 200);
+};

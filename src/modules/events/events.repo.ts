@@ -175,6 +175,16 @@ export async function seatMapJson(
   return row?.live ? row.seats : undefined;
 }
 
+/** Every seat's status as one character, seat_number order; undefined when the event is not live. */
+export async function seatStatusString(ex: Executor, eventId: number): Promise<string | undefined> {
+  const [row] = await ex<{ live: boolean | null; statuses: string }[]>`
+    select (select deleted_at is null from events where id = ${eventId}) as live,
+           (select coalesce(string_agg(case status when 'AVAILABLE' then 'A' when 'HELD' then 'H' else 'B' end,
+                                       '' order by seat_number), '')
+            from seats where event_id = ${eventId}) as statuses`;
+  return row?.live ? row.statuses : undefined;
+}
+
 export async function listEventBookings(ex: Executor, eventId: number): Promise<EventBookingRow[]> {
   const rows = await ex<EventBookingRow[]>`
     select b.id as booking_id, b.user_id, u.email as user_email, b.seat_number, b.created_at

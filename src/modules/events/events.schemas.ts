@@ -13,6 +13,8 @@ const Venue = z.string().trim().max(200).nullish();
 const Description = z.string().max(5000).nullish();
 export const MAX_CAPACITY = 100_000;
 const Capacity = z.number().int().min(1).max(MAX_CAPACITY);
+// DateTimeSchema's own `type` override would hide the null the field accepts.
+const EndTime = DateTimeSchema.nullish().openapi({ type: ["string", "null"], format: "date-time" });
 
 export const EventCreateSchema = z
   .object({
@@ -20,7 +22,7 @@ export const EventCreateSchema = z
     venue: Venue,
     description: Description,
     start_time: DateTimeSchema,
-    end_time: DateTimeSchema.nullish(),
+    end_time: EndTime,
     capacity: Capacity,
   })
   .refine((e) => !e.end_time || e.end_time > e.start_time, {
@@ -35,7 +37,7 @@ export const EventUpdateSchema = z
     venue: Venue,
     description: Description,
     start_time: DateTimeSchema.optional(),
-    end_time: DateTimeSchema.nullish(),
+    end_time: EndTime,
     capacity: Capacity.optional(),
   })
   .openapi("EventUpdate");
@@ -139,6 +141,25 @@ export const SeatSchema = z
     extradata: z.record(z.string(), z.unknown()),
   })
   .openapi("Seat");
+
+/** Seat statuses in one character each, in the compact vector (and the live stream's snapshot). */
+export const SEAT_STATUS_CODES = { AVAILABLE: "A", HELD: "H", BOOKED: "B" } as const;
+
+export const SeatStatusVectorSchema = z
+  .object({
+    event_id: z.number().int(),
+    capacity: z.number().int(),
+    available: z.number().int().min(0),
+    held: z.number().int().min(0),
+    booked: z.number().int().min(0),
+    statuses: z.string().openapi({
+      description:
+        "One character per seat in seat_number order (character i is seat i + 1): A available, H held (a waitlist offer), B booked",
+      example: "AABHBA",
+    }),
+  })
+  .openapi("SeatStatusVector");
+export type SeatStatusVector = z.infer<typeof SeatStatusVectorSchema>;
 
 export const EventBookingSchema = z
   .object({

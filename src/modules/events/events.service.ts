@@ -9,6 +9,7 @@ import {
   type Json,
   refresh,
   seatMapEntry,
+  seatStatusEntry,
 } from "../../cache";
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode, pgErrorCode } from "../../domain/errors";
@@ -25,6 +26,7 @@ import {
   type EventListFilters,
   type EventUpdate,
   type SeatRange,
+  type SeatStatusVector,
   toEventBookingDto,
   toEventDto,
 } from "./events.schemas";
@@ -186,6 +188,25 @@ export async function getSeatMap(id: number, status?: string, range?: SeatRange)
     : await getOrLoadText(seatMapEntry(id, status), async () => (await repo.seatMapJson(sql, id, status)) ?? "null");
   if (json === "null") throw eventNotFound(id);
   return json;
+}
+
+/** The seat map in one character per seat, with the counts: what a live seat view polls. */
+export async function getSeatStatus(id: number): Promise<Json<SeatStatusVector>> {
+  const json = await getOrLoadJson(seatStatusEntry(id), async (): Promise<SeatStatusVector | null> => {
+    const statuses = await repo.seatStatusString(sql, id);
+    if (statuses === undefined) return null;
+    const count = (c: string) => statuses.split(c).length - 1;
+    return {
+      event_id: id,
+      capacity: statuses.length,
+      available: count("A"),
+      held: count("H"),
+      booked: count("B"),
+      statuses,
+    };
+  });
+  if (json === "null") throw eventNotFound(id);
+  return json as string as Json<SeatStatusVector>;
 }
 
 export async function getEventWithBookings(id: number) {

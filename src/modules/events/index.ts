@@ -1,3 +1,4 @@
+import { documentAlias } from "../../http/openapi";
 import { createRouter } from "../../http/router";
 import * as h from "./events.handlers";
 import * as routes from "./events.routes";
@@ -9,6 +10,10 @@ export const eventsRouter = createRouter()
   .openapi(routes.eventBookingsByPrefixRoute, h.handleEventBookings)
   .openapi(routes.eventBookingsRoute, h.handleEventBookings)
   .openapi(routes.seatMapRoute, h.handleSeatMap)
+  .openapi(routes.seatStatusRoute, h.handleSeatStatus)
   .openapi(routes.getEventRoute, h.handleGet)
   .openapi(routes.updateEventRoute, h.handleUpdate)
   .openapi(routes.deleteEventRoute, h.handleDelete);
+
+documentAlias(eventsRouter, routes.createEventRoute, { path: "/events/", operationId: "createEventAtSlash" });
+documentAlias(eventsRouter, routes.listEventsRoute, { path: "/events/", operationId: "listEventsAtSlash" });

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { jsonContent, problems } from "../../http/router";
+import { problems } from "../../http/openapi";
+import { jsonContent } from "../../http/router";
 import { ReadySchema } from "./ops.schemas";
 
 const tags = ["Operations"];
@@ -7,6 +8,8 @@ const tags = ["Operations"];
 export const healthRoute = createRoute({
   method: "get",
   path: "/health",
+  operationId: "getHealth",
+  summary: "Liveness",
   tags,
   description: "Liveness: answers without touching any dependency.",
   responses: { 200: jsonContent(z.object({ status: z.literal("ok") }), "The process is alive") },
@@ -15,6 +18,8 @@ export const healthRoute = createRoute({
 export const readyRoute = createRoute({
   method: "get",
   path: "/ready",
+  operationId: "getReadiness",
+  summary: "Readiness (PostgreSQL and Redis)",
   tags,
   description:
     "Readiness: 503 when PostgreSQL is unreachable; 200 with redis 'degraded' when only Redis is. Each process checks at most once a second and answers every probe in between from that check.",

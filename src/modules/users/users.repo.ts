@@ -67,3 +67,10 @@ export async function promoteToAdmin(
     : await ex<UserRow[]>`update users set is_admin = true where email = ${email} returning *`;
   return row;
 }
+
+/** The first live admin's e-mail, if any account is an admin (start-up says whether one exists). */
+export async function firstAdminEmail(ex: Executor): Promise<string | undefined> {
+  const [row] = await ex<Pick<UserRow, "email">[]>`
+    select email from users where is_admin and deleted_at is null order by id limit 1`;
+  return row?.email;
+}

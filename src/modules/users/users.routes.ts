@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly, authed } from "../../http/auth";
-import { idParam, jsonContent, pagedJsonContent, problems } from "../../http/router";
+import { problems } from "../../http/openapi";
+import { idParam, jsonContent, pagedJsonContent } from "../../http/router";
 import { PaginationQuery, UpdateMeSchema, UserSchema } from "./users.schemas";
 
 const tags = ["Users"];
@@ -8,6 +9,8 @@ const tags = ["Users"];
 export const getMe = createRoute({
   method: "get",
   path: "/users/me",
+  operationId: "getMe",
+  summary: "The caller's account",
   tags,
   ...authed(),
   responses: { 200: jsonContent(UserSchema, "The caller's account"), ...problems(401) },
@@ -16,6 +19,8 @@ export const getMe = createRoute({
 export const patchMe = createRoute({
   method: "patch",
   path: "/users/me",
+  operationId: "updateMe",
+  summary: "Change the caller's name or password",
   tags,
   ...authed(),
   request: { body: { required: true, content: { "application/json": { schema: UpdateMeSchema } } } },
@@ -25,6 +30,8 @@ export const patchMe = createRoute({
 export const getUserById = createRoute({
   method: "get",
   path: "/users/{id}",
+  operationId: "getUser",
+  summary: "One account (self or admin)",
   tags,
   ...authed(),
   request: { params: z.object({ id: idParam("id") }) },
@@ -34,6 +41,8 @@ export const getUserById = createRoute({
 export const listUsersRoute = createRoute({
   method: "get",
   path: "/users",
+  operationId: "listUsers",
+  summary: "List accounts (admin)",
   tags,
   ...adminOnly(),
   request: { query: PaginationQuery },

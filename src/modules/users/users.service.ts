@@ -60,3 +60,6 @@ export const createUser = (input: Parameters<typeof repo.insertUser>[1]) => repo
 /** For auth's first-admin rule: makes the account an admin (and, with a hash, sets its password). */
 export const promoteToAdmin = (email: string, hashedPassword?: string) =>
   repo.promoteToAdmin(sql, email, hashedPassword);
+
+/** The first live admin's e-mail, if any account is an admin. */
+export const firstAdminEmail = () => repo.firstAdminEmail(sql);

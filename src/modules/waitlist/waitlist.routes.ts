@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminOnly, authed } from "../../http/auth";
-import { idParam, jsonContent, problems } from "../../http/router";
+import { problems } from "../../http/openapi";
+import { idParam, jsonContent } from "../../http/router";
 import { WaitlistEntrySchema, WaitlistLineSchema } from "./waitlist.schemas";
 
 const tags = ["Waitlist"];
@@ -9,6 +10,8 @@ const params = z.object({ event_id: idParam("event_id") });
 export const joinRoute = createRoute({
   method: "post",
   path: "/waitlist/{event_id}",
+  operationId: "joinWaitlist",
+  summary: "Join a sold-out event's waitlist",
   tags,
   description:
     "Joins the waitlist of a sold-out event (201); joining again keeps the first place (200). When a seat is freed the head of the line gets a timed offer (the seat is HELD for them).",
@@ -24,6 +27,8 @@ export const joinRoute = createRoute({
 export const positionRoute = createRoute({
   method: "get",
   path: "/waitlist/{event_id}",
+  operationId: "getWaitlistPosition",
+  summary: "The caller's place on a waitlist",
   tags,
   ...authed(),
   request: { params },
@@ -33,6 +38,8 @@ export const positionRoute = createRoute({
 export const leaveRoute = createRoute({
   method: "delete",
   path: "/waitlist/{event_id}",
+  operationId: "leaveWaitlist",
+  summary: "Leave a waitlist",
   tags,
   ...authed(),
   request: { params },
@@ -42,6 +49,8 @@ export const leaveRoute = createRoute({
 export const entriesRoute = createRoute({
   method: "get",
   path: "/waitlist/{event_id}/entries",
+  operationId: "listWaitlistEntries",
+  summary: "An event's waitlist, head first (admin)",
   tags,
   description: "The ordered line (admin).",
   ...adminOnly(),
