@@ -68,8 +68,11 @@ describe("worker processes", () => {
       const first = await run.waitForLine((l) => l.msg === "child started" && l.child === "notifier");
       for (const worker of WORKERS) await run.waitForLine((l) => l.msg === "worker running" && l.worker === worker);
       await run.waitForLine((l) => l.msg === "worker running" && l.worker === "notifier" && l.pid === first.child_pid);
-      // The API pool shares METRICS_PORT; each worker takes its own after it.
-      const ports = run.lines.filter((l) => l.msg === "metrics listening" && l.port !== metricsPort).map((l) => l.port);
+      // The API pool shares METRICS_PORT; each worker takes its own after it. A worker may log
+      // "metrics listening" after "worker running", so wait for them all.
+      const workerPorts = () => run.lines.filter((l) => l.msg === "metrics listening" && l.port !== metricsPort);
+      for (let i = 0; workerPorts().length < WORKERS.length && i < 100; i++) await Bun.sleep(50);
+      const ports = workerPorts().map((l) => l.port);
       expect(ports.sort((a, b) => a - b)).toEqual(WORKERS.map((_, i) => metricsPort + 1 + i));
       process.kill(first.child_pid, "SIGKILL");
       const again = await run.waitForLine(
