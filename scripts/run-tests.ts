@@ -17,6 +17,8 @@ const parallel = Number(process.env.TEST_PARALLEL ?? Math.max(1, Math.min(2, os.
 let passed = 0;
 let failed = 0;
 const failedFiles: string[] = [];
+/** Per failed file, the lines that say why, repeated at the end so the tail of the log shows them. */
+const reasons: string[] = [];
 
 async function runFile(file: string): Promise<void> {
   const proc = Bun.spawn([process.execPath, "test", file], {
@@ -40,6 +42,11 @@ async function runFile(file: string): Promise<void> {
   if (code !== 0 || fail > 0) {
     failedFiles.push(file);
     process.stdout.write(text);
+    const why = text
+      .split("\n")
+      .filter((l) => /\(fail\)|^error|Error:|Expected|Received|timed out|^\s+at .*tests\//.test(l))
+      .slice(0, 25);
+    reasons.push(`  ${file}\n${why.map((l) => `    ${l.trim()}`).join("\n")}`);
   } else {
     process.stdout.write(
       text
@@ -57,6 +64,6 @@ await Promise.all(
     for (let f = queue.shift(); f; f = queue.shift()) await runFile(f);
   }),
 );
-if (failedFiles.length > 0) process.stdout.write(`\nFailed files:\n${failedFiles.map((f) => `  ${f}`).join("\n")}\n`);
+if (failedFiles.length > 0) process.stdout.write(`\nFailed files:\n${reasons.join("\n")}\n`);
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
 process.exit(failed > 0 || files.length === 0 ? 1 : 0);

@@ -5,7 +5,7 @@ import { getEventDetail } from "../../src/modules/events/events.service";
 import { sql } from "../../src/platform/db";
 import { cacheHits } from "../../src/platform/metrics";
 import { redis, waitForRedis } from "../../src/platform/redis";
-import { freePort, repoRoot, spawnLogged, waitForHttp } from "../support/processes";
+import { freePort, freePortRun, repoRoot, spawnLogged, waitForHttp } from "../support/processes";
 import { waitFor } from "../support/wait";
 
 beforeAll(() => waitForRedis(5_000));
@@ -58,7 +58,7 @@ describe("worker processes", () => {
   }, 30_000);
 
   it("bun run start runs every worker, each with its own metrics port, and restarts one killed with kill -9", async () => {
-    const metricsPort = freePort();
+    const metricsPort = freePortRun(1 + WORKERS.length);
     const run = spawnLogged([process.execPath, "run", "start"], {
       PORT: String(freePort()),
       API_WORKERS: "1",
@@ -71,7 +71,7 @@ describe("worker processes", () => {
       // The API pool shares METRICS_PORT; each worker takes its own after it. A worker may log
       // "metrics listening" after "worker running", so wait for them all.
       const workerPorts = () => run.lines.filter((l) => l.msg === "metrics listening" && l.port !== metricsPort);
-      for (let i = 0; workerPorts().length < WORKERS.length && i < 100; i++) await Bun.sleep(50);
+      for (let i = 0; workerPorts().length < WORKERS.length && i < 300; i++) await Bun.sleep(50);
       const ports = workerPorts().map((l) => l.port);
       expect(ports.sort((a, b) => a - b)).toEqual(WORKERS.map((_, i) => metricsPort + 1 + i));
       process.kill(first.child_pid, "SIGKILL");

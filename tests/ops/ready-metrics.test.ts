@@ -1,7 +1,7 @@
 import { describe, expect, it } from "bun:test";
 import { WORKERS } from "../../scripts/lib/children";
 import { parseConfig } from "../../src/config";
-import { freePort, spawnLogged, startApiProcesses, stopProcess, waitForHttp } from "../support/processes";
+import { freePort, freePortRun, spawnLogged, startApiProcesses, stopProcess, waitForHttp } from "../support/processes";
 import { PrivateRedis } from "../support/redis-server";
 
 /** How many times the Redis server at `port` has answered PING (its own count, INFO commandstats). */
@@ -90,7 +90,7 @@ describe("/metrics", () => {
 
   it("under `bun run start`, the API pool serves METRICS_PORT and the workers the ports after it", async () => {
     const port = freePort();
-    const metricsPort = freePort();
+    const metricsPort = freePortRun(1 + WORKERS.length);
     const run = spawnLogged([process.execPath, "run", "start"], {
       PORT: String(port),
       API_WORKERS: "1",

@@ -17,6 +17,26 @@ export function freePort(): number {
   return port;
 }
 
+/**
+ * The first of `count` consecutive free ports, below the kernel's ephemeral range (32768+), so a
+ * process handed `base + i` does not race the random ports of other tests' client sockets.
+ */
+export function freePortRun(count: number): number {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    const held: ReturnType<typeof Bun.serve>[] = [];
+    try {
+      for (let i = 0; i < count; i++) held.push(Bun.serve({ port: base + i, fetch: () => new Response() }));
+      return base;
+    } catch {
+      // one of them is taken: try another base
+    } finally {
+      for (const server of held) server.stop(true);
+    }
+  }
+  throw new Error(`no run of ${count} free ports found`);
+}
+
 export interface Spawned {
   proc: Subprocess<"ignore", "pipe", "pipe">;
   lines: Record<string, any>[];
