@@ -1,0 +1,10 @@
+import { Streams } from "../src/messaging/catalog";
+import { startConsumer } from "../src/messaging/consumer";
+import { runWorker } from "../src/messaging/worker-runner";
+import { fanOutDomainEvent, startDeliveryLoop } from "../src/modules/webhooks/webhooks.jobs";
+
+/** webhook-dispatcher: turns `domain.events` into signed, retried webhook deliveries. */
+await runWorker("webhook-dispatcher", () => [
+  startConsumer({ stream: Streams.domainEvents, group: "webhook-dispatcher", handler: fanOutDomainEvent }),
+  startDeliveryLoop(),
+]);
