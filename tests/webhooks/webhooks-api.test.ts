@@ -125,7 +125,11 @@ describe("webhook subscriptions API", () => {
       "https://user:pass@203.0.113.10/hook",
     ]) {
       const res = await create({ url, events: ["booking.created"] });
-      expect({ url, status: res.status, code: res.body.code }).toEqual({ url, status: 422, code: "WEBHOOK_URL_REFUSED" });
+      expect({ url, status: res.status, code: res.body.code }).toEqual({
+        url,
+        status: 422,
+        code: "WEBHOOK_URL_REFUSED",
+      });
       expect(res.body.errors?.[0]?.field).toBe("json.url");
     }
     const { body: hook } = await create({ url: PUBLIC_URL, events: ["booking.created"] });
@@ -151,7 +155,11 @@ describe("webhook subscriptions API", () => {
       ["POST", `/api/v1/webhooks/${hook.id}/deliveries/1/redeliver`],
     ];
     for (const [method, path, body] of routes) {
-      expect({ method, path, status: (await api(method, path, { body })).status }).toEqual({ method, path, status: 401 });
+      expect({ method, path, status: (await api(method, path, { body })).status }).toEqual({
+        method,
+        path,
+        status: 401,
+      });
       const asUser = await api(method, path, { token: user.token, body });
       expect({ method, path, status: asUser.status }).toEqual({ method, path, status: 403 });
       expect(asUser.body.code).toBe("FORBIDDEN");
@@ -224,7 +232,10 @@ describe("domain events in the outbox", () => {
     const event = await createEvent(admin.token, { capacity: 5 });
     await api("PUT", `/api/v1/events/${event.id}`, { token: admin.token, body: { name: `${event.name} (moved)` } });
     const [updated] = await domainRows("event.updated", event.id);
-    expect(updated?.payload.data).toMatchObject({ event: { id: event.id, name: `${event.name} (moved)` }, changed: ["name"] });
+    expect(updated?.payload.data).toMatchObject({
+      event: { id: event.id, name: `${event.name} (moved)` },
+      changed: ["name"],
+    });
     await api("DELETE", `/api/v1/events/${event.id}`, { token: admin.token });
     const [deleted] = await domainRows("event.deleted", event.id);
     expect(deleted?.payload.data).toMatchObject({ event: { id: event.id }, cancelled_bookings: 0 });
