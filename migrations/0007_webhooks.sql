@@ -38,6 +38,7 @@ ALTER TABLE "webhook_subscriptions" ADD CONSTRAINT "webhook_subscriptions_create
 CREATE UNIQUE INDEX "webhook_deliveries_subscription_outbox_key" ON "webhook_deliveries" USING btree ("subscription_id","outbox_id");--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_due_idx" ON "webhook_deliveries" USING btree ("next_attempt_at") WHERE "webhook_deliveries"."status" = 'PENDING';--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_subscription_idx" ON "webhook_deliveries" USING btree ("subscription_id","id");--> statement-breakpoint
+CREATE INDEX "webhook_deliveries_finished_idx" ON "webhook_deliveries" USING btree ("created_at") WHERE "webhook_deliveries"."status" <> 'PENDING';--> statement-breakpoint
 CREATE INDEX "webhook_subscriptions_active_events_idx" ON "webhook_subscriptions" USING gin ("events") WHERE "webhook_subscriptions"."disabled_at" is null;
 --> statement-breakpoint
 -- Hand-written (drizzle cannot express functions): book_seats as in 0003, plus one step before it

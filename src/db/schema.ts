@@ -238,5 +238,7 @@ export const webhookDeliveries = pgTable(
     index("webhook_deliveries_due_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'PENDING'`),
     // A subscription's deliveries, newest first (GET /webhooks/{id}/deliveries).
     index("webhook_deliveries_subscription_idx").on(t.subscriptionId, t.id),
+    // The dispatcher purges finished deliveries past their retention, oldest first.
+    index("webhook_deliveries_finished_idx").on(t.createdAt).where(sql`${t.status} <> 'PENDING'`),
   ],
 );

@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from "bun:test";
+import { purgeOldDeliveries } from "../../src/modules/webhooks/webhooks.jobs";
 import { sql } from "../../src/platform/db";
+import { logger } from "../../src/platform/logger";
 import { createEvent } from "../support/fixtures";
 import { adminToken, api, registerAndLogin } from "../support/http";
 
@@ -239,5 +241,32 @@ describe("domain events in the outbox", () => {
     await api("DELETE", `/api/v1/events/${event.id}`, { token: admin.token });
     const [deleted] = await domainRows("event.deleted", event.id);
     expect(deleted?.payload.data).toMatchObject({ event: { id: event.id }, cancelled_bookings: 0 });
+  });
+
+  it("finds booking.created subscribers with one probe of the partial GIN index, as book_seats plans it", async () => {
+    const plan = await sql.begin(async (tx) => {
+      await tx`set local enable_seqscan = off`;
+      return tx.unsafe(`explain select exists (select 1 from webhook_subscriptions
+        where disabled_at is null and events @> array['booking.created'])`);
+    });
+    expect(JSON.stringify(plan)).toContain("webhook_subscriptions_active_events_idx");
+  });
+});
+
+describe("delivery retention", () => {
+  it("purges finished deliveries older than 30 days and keeps pending and recent ones", async () => {
+    const { body: hook } = await create({ url: PUBLIC_URL, events: ["event.updated"] });
+    const insert = (outboxId: number, status: string, daysAgo: number) => sql`
+      insert into webhook_deliveries (subscription_id, outbox_id, event_type, body, status, give_up_at, created_at)
+      values (${hook.id}, ${outboxId}, 'event.updated', '{}', ${status}::webhook_delivery_status, now(),
+              now() - make_interval(days => ${daysAgo}))`;
+    await insert(1, "SUCCEEDED", 31);
+    await insert(2, "FAILED", 45);
+    await insert(3, "PENDING", 40);
+    await insert(4, "SUCCEEDED", 2);
+    await purgeOldDeliveries(logger);
+    const left = await sql<{ outboxId: number }[]>`
+      select outbox_id from webhook_deliveries where subscription_id = ${hook.id} order by outbox_id`;
+    expect(left.map((r) => Number(r.outboxId))).toEqual([3, 4]);
   });
 });

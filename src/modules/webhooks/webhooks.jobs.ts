@@ -45,6 +45,20 @@ export async function fanOutDomainEvent(entry: StreamEntry<DomainEventPayload>, 
   }
 }
 
+/** Finished deliveries (succeeded or failed) are kept this long for GET /webhooks/{id}/deliveries. */
+export const DELIVERY_RETENTION_DAYS = 30;
+
+/** Purges finished deliveries past their retention, in batches (a periodic job of the dispatcher). */
+export async function purgeOldDeliveries(log: Logger): Promise<void> {
+  let total = 0;
+  for (let i = 0; i < 100; i++) {
+    const n = await repo.purgeFinishedDeliveries(sql, DELIVERY_RETENTION_DAYS, 1_000);
+    total += n;
+    if (n < 1_000) break;
+  }
+  if (total > 0) log.info({ deleted: total }, "purged finished webhook deliveries");
+}
+
 /** Delay before attempt `attempts + 1`: base × 2^(attempts − 1), capped, ±20 % jitter. */
 export function retryDelayMs(
   attempts: number,

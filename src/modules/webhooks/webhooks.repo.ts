@@ -249,3 +249,14 @@ export async function releaseDelivery(ex: Executor, id: number): Promise<void> {
     update webhook_deliveries set next_attempt_at = now(), attempts = greatest(attempts - 1, 0)
     where id = ${id} and status = 'PENDING'`;
 }
+
+/** Deletes up to `batch` finished deliveries older than `days`, oldest first; returns how many. */
+export async function purgeFinishedDeliveries(ex: Executor, days: number, batch: number): Promise<number> {
+  const rows = await ex`
+    delete from webhook_deliveries where id in (
+      select id from webhook_deliveries
+      where status <> 'PENDING' and created_at < now() - make_interval(days => ${days})
+      order by created_at limit ${batch})
+    returning id`;
+  return rows.length;
+}
