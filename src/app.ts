@@ -21,6 +21,7 @@ import { opsRouter } from "./modules/ops";
 import { usersRouter } from "./modules/users";
 import { loadTokenUser } from "./modules/users/users.service";
 import { waitlistRouter } from "./modules/waitlist";
+import { webhooksRouter } from "./modules/webhooks";
 
 export const API_PREFIX = "/api/v1";
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -55,6 +56,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route(API_PREFIX, eventsRouter);
   app.route(API_PREFIX, waitlistRouter);
   app.route(API_PREFIX, analyticsRouter);
+  app.route(API_PREFIX, webhooksRouter);
 
   registerSecuritySchemes(app);
   app.doc31("/openapi.json", OPENAPI_CONFIG as unknown as Parameters<typeof app.doc31>[1]);

@@ -93,6 +93,23 @@ const schema = z
     MAILGUN_DOMAIN: z.string().optional(),
     MAILGUN_BASE_URL: z.string().url().default("https://api.mailgun.net"),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    // Webhooks (docs/webhooks.md). Receivers on loopback, private, link-local, CGNAT or metadata
+    // addresses are refused unless this is true (tests and local receivers only).
+    WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+    // One delivery attempt, connection to last body byte read.
+    WEBHOOK_TIMEOUT_MS: intIn(100, 60_000).default(10_000),
+    // Retry delays: base doubling per attempt, capped, with jitter; retried until the window ends.
+    WEBHOOK_RETRY_BASE_MS: intIn(10, 3_600_000).default(10_000),
+    WEBHOOK_RETRY_MAX_DELAY_MS: intIn(10, 86_400_000).default(6 * 3_600_000),
+    WEBHOOK_RETRY_WINDOW_SECONDS: intIn(1, 30 * 86_400).default(72 * 3_600),
+    // A subscription whose deliveries have failed without a success for this long is disabled.
+    WEBHOOK_DISABLE_AFTER_SECONDS: intIn(1, 365 * 86_400).default(5 * 86_400),
+    // After rotate-secret, deliveries are signed with the old secret too for this long.
+    WEBHOOK_SECRET_GRACE_SECONDS: intIn(0, 30 * 86_400).default(86_400),
+    // The dispatcher looks for due deliveries this often (new ones wake it at once).
+    WEBHOOK_POLL_INTERVAL_MS: intIn(10, 60_000).default(1_000),
+    // Attempts in flight per dispatcher process.
+    WEBHOOK_CONCURRENCY: intIn(1, 1_000).default(16),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_SECRET !== undefined && Buffer.byteLength(env.JWT_SECRET) < 32) {

@@ -7,7 +7,14 @@ const root = path.resolve(import.meta.dir, "../..");
 const bun = process.execPath;
 
 /** The worker entry points under workers/; `bun run start` starts one of each. */
-export const WORKERS: string[] = ["waitlist-promoter", "waitlist-janitor", "cache-warmer", "notifier", "maintenance"];
+export const WORKERS: string[] = [
+  "waitlist-promoter",
+  "waitlist-janitor",
+  "cache-warmer",
+  "notifier",
+  "maintenance",
+  "webhook-dispatcher",
+];
 
 /**
  * Without JWT_SECRET, config.ts made up a random secret in this process: every child of this

@@ -137,6 +137,7 @@ export const OPENAPI_CONFIG = {
     { name: "Bookings", description: "Booking and cancelling seats" },
     { name: "Waitlist", description: "Waitlists of sold-out events" },
     { name: "Analytics", description: "Figures for admins" },
+    { name: "Webhooks", description: "Signed deliveries of bookings, holds, waitlist and event changes (admin)" },
     { name: "Operations", description: "Liveness, readiness, metrics" },
   ],
 } as const;

@@ -35,6 +35,10 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   RATE_LIMITED: 429,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
+  WEBHOOK_NOT_FOUND: 404,
+  WEBHOOK_DELIVERY_NOT_FOUND: 404,
+  WEBHOOK_URL_REFUSED: 422,
+  WEBHOOK_DISABLED: 409,
 };
 
 export const statusOf = (code: ErrorCode): number => STATUS_OF[code];

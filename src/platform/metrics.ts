@@ -198,3 +198,17 @@ export const POOL_SAMPLED_METRICS = new Set([
   "evently_waitlist_size",
   "evently_dead_letters",
 ]);
+
+export const webhookAttempts = new Counter({
+  name: "evently_webhook_attempts_total",
+  help: "Webhook delivery attempts by outcome: succeeded, failed (retried later), gave_up (window over), refused (SSRF rule)",
+  labelNames: ["outcome"] as const,
+  registers: [registry],
+});
+
+export const webhookSubscriptionsDisabled = new Counter({
+  name: "evently_webhook_subscriptions_disabled_total",
+  help: "Webhook subscriptions the dispatcher disabled, by reason: gone (410) or failing (too long without a success)",
+  labelNames: ["reason"] as const,
+  registers: [registry],
+});

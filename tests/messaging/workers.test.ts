@@ -11,7 +11,14 @@ import { waitFor } from "../support/wait";
 beforeAll(() => waitForRedis(5_000));
 
 // Every process under workers/, in the order `bun run start` gives them metrics ports.
-const WORKERS = ["waitlist-promoter", "waitlist-janitor", "cache-warmer", "notifier", "maintenance"];
+const WORKERS = [
+  "waitlist-promoter",
+  "waitlist-janitor",
+  "cache-warmer",
+  "notifier",
+  "maintenance",
+  "webhook-dispatcher",
+];
 
 describe("worker processes", () => {
   it("cache-warmer warms the changed event's document from the outbox and exposes its metrics on METRICS_PORT", async () => {

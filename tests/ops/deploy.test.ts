@@ -19,7 +19,14 @@ const dockerfile = await read("Dockerfile");
 const scripts = Object.keys(JSON.parse(await read("package.json")).scripts as Record<string, string>);
 const services = compose.services;
 
-const WORKERS = ["waitlist-promoter", "waitlist-janitor", "cache-warmer", "notifier", "maintenance"];
+const WORKERS = [
+  "waitlist-promoter",
+  "waitlist-janitor",
+  "cache-warmer",
+  "notifier",
+  "maintenance",
+  "webhook-dispatcher",
+];
 const APP_SERVICES = ["migrate", "api", ...WORKERS];
 
 /** The JSON-array commands of the Dockerfile (CMD, HEALTHCHECK ... CMD). */

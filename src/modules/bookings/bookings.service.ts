@@ -5,6 +5,7 @@ import { DomainError, ErrorCode } from "../../domain/errors";
 import { runIdempotent, type StoredResponse } from "../../http/idempotency";
 import { afterCommit } from "../../messaging/after-commit";
 import { Streams } from "../../messaging/catalog";
+import { domainEvent } from "../../messaging/domain-events";
 import { writeOutbox } from "../../messaging/outbox";
 import { type Executor, sql } from "../../platform/db";
 import { bookingConflicts, bookingsTotal, cancellationsTotal, waitlistOffers } from "../../platform/metrics";
@@ -179,20 +180,29 @@ export async function cancelBooking(actor: AuthUser, id: number): Promise<Bookin
     const offered =
       candidate !== undefined &&
       (await offerSeatInTransaction(tx, booking.eventId, booking.seatId, candidate)) === "offered";
-    if (!offered) {
-      await writeOutbox(tx, [
-        {
-          stream: Streams.seatReleased,
-          payload: {
-            event_id: booking.eventId,
-            seat_id: booking.seatId,
-            seat_number: booking.seatNumber,
-            reason: "cancelled",
-          },
-        },
-      ]);
-    }
-    return { dto: toBookingDto(cancelled), seatId: booking.seatId, offeredTo: offered ? candidate : undefined };
+    const dto = toBookingDto(cancelled);
+    await writeOutbox(tx, [
+      domainEvent("booking.cancelled", booking.eventId, {
+        ...dto,
+        user_id: booking.userId,
+        cancelled_by: actor.id,
+        seat_offered_to_waitlist: offered,
+      }),
+      ...(offered
+        ? []
+        : [
+            {
+              stream: Streams.seatReleased,
+              payload: {
+                event_id: booking.eventId,
+                seat_id: booking.seatId,
+                seat_number: booking.seatNumber,
+                reason: "cancelled" as const,
+              },
+            },
+          ]),
+    ]);
+    return { dto, seatId: booking.seatId, offeredTo: offered ? candidate : undefined };
   });
   if (done.offeredTo !== undefined) {
     await afterOffer(done.dto.event_id, done.seatId, done.offeredTo);

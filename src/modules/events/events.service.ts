@@ -15,6 +15,7 @@ import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode, pgErrorCode } from "../../domain/errors";
 import { afterCommit } from "../../messaging/after-commit";
 import { Streams } from "../../messaging/catalog";
+import { domainEvent } from "../../messaging/domain-events";
 import { writeOutbox } from "../../messaging/outbox";
 import { sql } from "../../platform/db";
 import { dropWaitlist, waitlistSize, waitlistSizeIfKnown } from "../waitlist/waitlist.service";
@@ -144,7 +145,10 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
         }
       }
       const updated = await repo.updateEventRow(tx, id, changes);
-      await writeOutbox(tx, [{ stream: Streams.eventChanged, payload: { event_id: id, change: "updated" } }]);
+      await writeOutbox(tx, [
+        { stream: Streams.eventChanged, payload: { event_id: id, change: "updated" } },
+        domainEvent("event.updated", id, { event: toEventDto(updated), changed: changedFields(changes) }),
+      ]);
       return updated;
     });
     await afterEventWrite(id);
@@ -154,6 +158,12 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
   }
 }
 
+const changedFields = (changes: EventUpdate) =>
+  Object.entries(changes)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k)
+    .sort();
+
 /** Soft delete: bookings become CANCELLED (history stays), holders are notified, the waitlist goes. */
 export async function deleteEvent(id: number): Promise<void> {
   await sql.begin(async (tx) => {
@@ -162,6 +172,7 @@ export async function deleteEvent(id: number): Promise<void> {
     const cancelled = await repo.softDeleteEvent(tx, id);
     await writeOutbox(tx, [
       { stream: Streams.eventChanged, payload: { event_id: id, change: "deleted" } },
+      domainEvent("event.deleted", id, { event: toEventDto(event), cancelled_bookings: cancelled.length }),
       ...cancelled.map((b) => ({
         stream: Streams.notifications,
         payload: {

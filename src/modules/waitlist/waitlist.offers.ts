@@ -2,6 +2,7 @@ import { eventScope } from "../../cache";
 import { config } from "../../config";
 import { afterCommit } from "../../messaging/after-commit";
 import { Streams } from "../../messaging/catalog";
+import { domainEvent } from "../../messaging/domain-events";
 import { writeOutbox } from "../../messaging/outbox";
 import { sql, type Tx } from "../../platform/db";
 import { errorMessage } from "../../platform/error-message";
@@ -47,6 +48,7 @@ export async function offerSeatInTransaction(
         dedupe_key: `offer:${seatId}:${userId}:${until}`,
       },
     },
+    domainEvent("waitlist.offered", eventId, { user_id: userId, seat_number: seat.seatNumber, hold_expires_at: until }),
   ]);
   return "offered";
 }
@@ -151,6 +153,12 @@ async function handOverExpiredOffer(hold: inventory.DueHold): Promise<boolean> {
           dedupe_key: `offer-expired:${freed.seatId}:${freed.heldBy}:${freed.expiredAt.toISOString()}`,
         },
       },
+      domainEvent("waitlist.expired", hold.eventId, {
+        user_id: freed.heldBy,
+        seat_number: freed.seatNumber,
+        expired_at: freed.expiredAt.toISOString(),
+        offered_to_next: offeredTo !== undefined,
+      }),
       ...(offeredTo === undefined
         ? [
             {
