@@ -32,6 +32,12 @@ export const ErrorCode = {
   RATE_LIMITED: "RATE_LIMITED",
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
   INTERNAL_ERROR: "INTERNAL_ERROR",
+  // Checkout holds (docs/holds.md). SEAT_HELD (above) also answers for a seat in someone's hold.
+  HOLD_NOT_FOUND: "HOLD_NOT_FOUND",
+  HOLD_EXPIRED: "HOLD_EXPIRED",
+  HOLD_EXTENSION_LIMIT: "HOLD_EXTENSION_LIMIT",
+  HOLD_LIMIT: "HOLD_LIMIT",
+  HOLD_NOT_ACTIVE: "HOLD_NOT_ACTIVE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -35,6 +35,11 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   RATE_LIMITED: 429,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
+  HOLD_NOT_FOUND: 404,
+  HOLD_EXPIRED: 409,
+  HOLD_EXTENSION_LIMIT: 409,
+  HOLD_LIMIT: 409,
+  HOLD_NOT_ACTIVE: 409,
 };
 
 export const statusOf = (code: ErrorCode): number => STATUS_OF[code];

@@ -10,6 +10,7 @@ export const Streams = {
   seatReleased: "seat.released",
   eventChanged: "event.changed",
   notifications: "notifications",
+  domainEvents: "domain.events",
 } as const;
 export type StreamName = (typeof Streams)[keyof typeof Streams];
 
@@ -20,7 +21,7 @@ const seatReleased = z.object({
   event_id: id,
   seat_id: id,
   seat_number: id,
-  reason: z.enum(["cancelled", "offer_expired", "offer_declined", "capacity_added"]),
+  reason: z.enum(["cancelled", "offer_expired", "offer_declined", "capacity_added", "hold_released", "hold_expired"]),
 });
 
 /** An event's document changed: the cache warmer rebuilds it. */
@@ -39,16 +40,39 @@ const notification = z.object({
   dedupe_key: z.string().min(1).max(200),
 });
 
+/** What webhooks deliver: one domain event (booking, hold, waitlist, event changes). */
+export const DomainEventTypes = [
+  "booking.created",
+  "booking.cancelled",
+  "hold.created",
+  "hold.expired",
+  "waitlist.offered",
+  "waitlist.accepted",
+  "waitlist.expired",
+  "event.updated",
+  "event.deleted",
+] as const;
+export type DomainEventType = (typeof DomainEventTypes)[number];
+
+const domainEventPayload = z.object({
+  type: z.enum(DomainEventTypes),
+  event_id: id,
+  occurred_at: z.string(),
+  data: z.record(z.string(), z.unknown()),
+});
+
 const schemas = {
   [Streams.seatReleased]: seatReleased,
   [Streams.eventChanged]: eventChanged,
   [Streams.notifications]: notification,
+  [Streams.domainEvents]: domainEventPayload,
 } satisfies Record<StreamName, z.ZodType>;
 
 export type StreamPayload<S extends StreamName> = z.infer<(typeof schemas)[S]>;
 export type SeatReleasedPayload = StreamPayload<typeof Streams.seatReleased>;
 export type EventChangedPayload = StreamPayload<typeof Streams.eventChanged>;
 export type NotificationPayload = StreamPayload<typeof Streams.notifications>;
+export type DomainEventPayload = StreamPayload<typeof Streams.domainEvents>;
 
 // Typed by stream name so that a lookup with a generic name keeps its payload type.
 const streamCatalog: { [S in StreamName]: z.ZodType<StreamPayload<S>> } = schemas;

@@ -140,8 +140,10 @@ export async function softDeleteEvent(tx: Executor, eventId: number): Promise<Ca
       returning user_id, seat_number)
     select c.user_id, u.email, c.seat_number from c join users u on u.id = c.user_id`;
   await tx`
-    update seats set status = 'AVAILABLE', held_by = null, hold_expires_at = null
+    update seats set status = 'AVAILABLE', held_by = null, hold_expires_at = null, hold_id = null
     where event_id = ${eventId} and status <> 'AVAILABLE'`;
+  // Checkout holds end with their event (docs/holds.md).
+  await tx`update holds set status = 'RELEASED', ended_at = now() where event_id = ${eventId} and status = 'ACTIVE'`;
   await tx`update events set deleted_at = now(), updated_at = now() where id = ${eventId}`;
   return [...cancelled];
 }

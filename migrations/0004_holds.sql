@@ -1,0 +1,151 @@
+CREATE TYPE "public"."hold_status" AS ENUM('ACTIVE', 'CONFIRMED', 'RELEASED', 'EXPIRED');--> statement-breakpoint
+CREATE TABLE "holds" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"token" text NOT NULL,
+	"user_id" bigint NOT NULL,
+	"event_id" bigint NOT NULL,
+	"seat_numbers" integer[] NOT NULL,
+	"status" "hold_status" DEFAULT 'ACTIVE' NOT NULL,
+	"extensions" integer DEFAULT 0 NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"expires_at" timestamp with time zone NOT NULL,
+	"ended_at" timestamp with time zone,
+	CONSTRAINT "holds_ended_at" CHECK (("holds"."status" = 'ACTIVE') = ("holds"."ended_at" is null)),
+	CONSTRAINT "holds_extensions_range" CHECK ("holds"."extensions" >= 0)
+);
+--> statement-breakpoint
+ALTER TABLE "bookings" ADD COLUMN "hold_id" bigint;--> statement-breakpoint
+ALTER TABLE "seats" ADD COLUMN "hold_id" bigint;--> statement-breakpoint
+ALTER TABLE "holds" ADD CONSTRAINT "holds_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "holds" ADD CONSTRAINT "holds_event_id_events_id_fk" FOREIGN KEY ("event_id") REFERENCES "public"."events"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE UNIQUE INDEX "holds_token_key" ON "holds" USING btree ("token");--> statement-breakpoint
+CREATE INDEX "holds_user_event_active_idx" ON "holds" USING btree ("event_id","user_id") WHERE "holds"."status" = 'ACTIVE';--> statement-breakpoint
+CREATE INDEX "holds_active_expiry_idx" ON "holds" USING btree ("expires_at") WHERE "holds"."status" = 'ACTIVE';--> statement-breakpoint
+ALTER TABLE "bookings" ADD CONSTRAINT "bookings_hold_id_holds_id_fk" FOREIGN KEY ("hold_id") REFERENCES "public"."holds"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "seats" ADD CONSTRAINT "seats_hold_id_holds_id_fk" FOREIGN KEY ("hold_id") REFERENCES "public"."holds"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "bookings_hold_id_idx" ON "bookings" USING btree ("hold_id") WHERE "bookings"."hold_id" is not null;--> statement-breakpoint
+CREATE INDEX "seats_hold_id_idx" ON "seats" USING btree ("hold_id") WHERE "seats"."hold_id" is not null;--> statement-breakpoint
+ALTER TABLE "seats" ADD CONSTRAINT "seats_hold_id_held" CHECK ("seats"."hold_id" is null or "seats"."status" = 'HELD');--> statement-breakpoint
+-- book_seats (0003) aware of checkout holds (docs/holds.md). The same locks in the same order
+-- (the (user, event) advisory lock, then the seat rows in ascending seat number), then every
+-- check, and three changes:
+--   * a HELD seat is booked only by its holder, and only before its hold_expires_at, compared
+--     with clock_timestamp() after the locks: past it the holder gets HOLD_EXPIRED (everyone else
+--     SEAT_HELD) until the janitor hands the seat over;
+--   * the per-user limit counts the user's live HELD seats (holds and waitlist offers) beside the
+--     BOOKED ones;
+--   * a seat booked out of a checkout hold leaves the hold, its booking points at the hold
+--     (bookings.hold_id), and a hold left without seats is CONFIRMED. Every change of a hold is
+--     made under its owner's (user, event) lock, which this function holds.
+-- accepted_offers counts waitlist offers only (HELD seats without a hold).
+CREATE OR REPLACE FUNCTION book_seats(
+  p_user bigint, p_event bigint, p_seat_numbers int[], p_quantity int, p_max_per_user int
+) RETURNS jsonb
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $$
+DECLARE
+  v_event record;
+  v_ids bigint[];
+  v_numbers int[];
+  v_statuses seat_status[];
+  v_holders bigint[];
+  v_ends timestamptz[];
+  v_holds bigint[];
+  v_wanted int := coalesce(cardinality(p_seat_numbers), p_quantity);
+  v_found int;
+  v_refused int[];
+  v_now timestamptz;
+  v_user_booked int;
+  v_user_held int;
+  v_bookings jsonb;
+BEGIN
+  PERFORM pg_advisory_xact_lock((p_user % 2147483647)::int4, (p_event % 2147483647)::int4);
+  IF p_seat_numbers IS NOT NULL THEN
+    SELECT array_agg(id ORDER BY seat_number), array_agg(seat_number ORDER BY seat_number),
+           array_agg(status ORDER BY seat_number), array_agg(held_by ORDER BY seat_number),
+           array_agg(hold_expires_at ORDER BY seat_number), array_agg(hold_id ORDER BY seat_number)
+      INTO v_ids, v_numbers, v_statuses, v_holders, v_ends, v_holds
+      FROM (SELECT id, seat_number, status, held_by, hold_expires_at, hold_id FROM seats
+             WHERE event_id = p_event AND seat_number = ANY (p_seat_numbers)
+             ORDER BY seat_number FOR UPDATE) locked;
+  ELSE
+    SELECT array_agg(id ORDER BY seat_number), array_agg(seat_number ORDER BY seat_number),
+           array_agg(status ORDER BY seat_number), array_agg(held_by ORDER BY seat_number),
+           array_agg(hold_expires_at ORDER BY seat_number), array_agg(hold_id ORDER BY seat_number)
+      INTO v_ids, v_numbers, v_statuses, v_holders, v_ends, v_holds
+      FROM (SELECT id, seat_number, status, held_by, hold_expires_at, hold_id FROM seats
+             WHERE event_id = p_event AND status = 'AVAILABLE'
+             ORDER BY seat_number LIMIT p_quantity FOR UPDATE SKIP LOCKED) locked;
+  END IF;
+  v_found := coalesce(cardinality(v_ids), 0);
+  -- After the locks: a hold that ended while we waited for them has ended.
+  v_now := clock_timestamp();
+
+  SELECT name, venue, start_time <= now() AS started, deleted_at IS NOT NULL AS deleted
+    INTO v_event FROM events WHERE id = p_event;
+  IF NOT FOUND OR v_event.deleted THEN
+    RETURN jsonb_build_object('code', 'EVENT_NOT_FOUND');
+  END IF;
+  IF v_event.started THEN
+    RETURN jsonb_build_object('code', 'EVENT_STARTED');
+  END IF;
+  IF p_seat_numbers IS NOT NULL AND v_found < cardinality(p_seat_numbers) THEN
+    RETURN jsonb_build_object('code', 'SEAT_NOT_FOUND', 'seats',
+      to_jsonb(ARRAY(SELECT n FROM unnest(p_seat_numbers) n
+                      WHERE n <> ALL (coalesce(v_numbers, '{}')) ORDER BY n)));
+  END IF;
+  v_refused := ARRAY(SELECT v_numbers[i] FROM generate_series(1, v_found) i WHERE v_statuses[i] = 'BOOKED');
+  IF cardinality(v_refused) > 0 THEN
+    RETURN jsonb_build_object('code', 'SEAT_ALREADY_BOOKED', 'seats', to_jsonb(v_refused));
+  END IF;
+  -- Someone else's hold stays theirs, even past its end, until the janitor hands it over.
+  v_refused := ARRAY(SELECT v_numbers[i] FROM generate_series(1, v_found) i
+                      WHERE v_statuses[i] = 'HELD' AND v_holders[i] IS DISTINCT FROM p_user);
+  IF cardinality(v_refused) > 0 THEN
+    RETURN jsonb_build_object('code', 'SEAT_HELD', 'seats', to_jsonb(v_refused));
+  END IF;
+  -- The holder's own hold is over at its end, not when the janitor comes by.
+  v_refused := ARRAY(SELECT v_numbers[i] FROM generate_series(1, v_found) i
+                      WHERE v_statuses[i] = 'HELD' AND v_ends[i] <= v_now);
+  IF cardinality(v_refused) > 0 THEN
+    RETURN jsonb_build_object('code', 'HOLD_EXPIRED', 'seats', to_jsonb(v_refused));
+  END IF;
+  IF v_found < v_wanted THEN
+    RETURN jsonb_build_object('code', 'NOT_ENOUGH_SEATS', 'free', v_found, 'wanted', v_wanted);
+  END IF;
+  SELECT count(*) INTO v_user_booked FROM bookings
+   WHERE event_id = p_event AND user_id = p_user AND status = 'BOOKED';
+  -- Seats this user holds elsewhere in the event (live holds and offers), not the ones booked now.
+  SELECT count(*) INTO v_user_held FROM seats
+   WHERE event_id = p_event AND status = 'HELD' AND held_by = p_user AND hold_expires_at > v_now
+     AND id <> ALL (coalesce(v_ids, '{}'));
+  IF v_user_booked + v_user_held + v_wanted > p_max_per_user THEN
+    RETURN jsonb_build_object('code', 'USER_SEAT_LIMIT', 'booked', v_user_booked + v_user_held,
+      'max', p_max_per_user);
+  END IF;
+
+  WITH marked AS (
+    UPDATE seats SET status = 'BOOKED', held_by = NULL, hold_expires_at = NULL, hold_id = NULL
+     WHERE id = ANY (v_ids)
+    RETURNING id, seat_number),
+  made AS (
+    INSERT INTO bookings (user_id, event_id, seat_id, seat_number, status, hold_id)
+    SELECT p_user, p_event, m.id, m.seat_number, 'BOOKED', h.hold_id
+      FROM marked m JOIN unnest(v_ids, v_holds) AS h(seat_id, hold_id) ON h.seat_id = m.id
+     ORDER BY m.seat_number
+    RETURNING id, seat_number, created_at)
+  SELECT jsonb_agg(jsonb_build_object('booking_id', id, 'seat_number', seat_number, 'created_at', created_at)
+                   ORDER BY seat_number)
+    INTO v_bookings FROM made;
+  IF cardinality(array_remove(v_holds, NULL)) > 0 THEN
+    UPDATE holds SET status = 'CONFIRMED', ended_at = v_now
+     WHERE id = ANY (v_holds) AND status = 'ACTIVE'
+       AND NOT EXISTS (SELECT 1 FROM seats s WHERE s.hold_id = holds.id);
+  END IF;
+  RETURN jsonb_build_object('code', 'OK', 'bookings', v_bookings, 'event_name', v_event.name,
+    'venue', v_event.venue,
+    'accepted_offers', (SELECT count(*) FROM unnest(v_statuses, v_holds) AS x(st, h)
+                         WHERE x.st = 'HELD' AND x.h IS NULL));
+END;
+$$;

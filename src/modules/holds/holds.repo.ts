@@ -1,0 +1,179 @@
+import type { bookings, events, holds, seats } from "../../db/schema";
+import type { Executor, Tx } from "../../platform/db";
+
+type HoldTableRow = typeof holds.$inferSelect;
+type SeatTableRow = typeof seats.$inferSelect;
+type BookingTableRow = typeof bookings.$inferSelect;
+type EventTableRow = typeof events.$inferSelect;
+
+/**
+ * The SQL of checkout holds (docs/holds.md). Every function runs in the caller's transaction;
+ * the service takes the locks in the one order: the hold owner's (user, event) advisory lock
+ * (and any other users' in ascending id), then the hold row, then the seats in ascending seat
+ * number. Every state check happens after those locks.
+ */
+
+export type HoldRow = HoldTableRow & { live: boolean };
+
+const holdColumns = (ex: Executor) => ex`
+  id, token, user_id, event_id, seat_numbers, status, extensions, created_at, expires_at, ended_at,
+  (status = 'ACTIVE' and expires_at > clock_timestamp()) as live`;
+
+export async function findHoldByToken(ex: Executor, token: string): Promise<HoldRow | undefined> {
+  const [row] = await ex<HoldRow[]>`select ${holdColumns(ex)} from holds where token = ${token}`;
+  return row;
+}
+
+/** Locks the hold row (after its owner's user lock) and reads it as it is now. */
+export async function lockHold(tx: Tx, id: number): Promise<HoldRow | undefined> {
+  const [row] = await tx<HoldRow[]>`select ${holdColumns(tx)} from holds where id = ${id} for update`;
+  return row;
+}
+
+export type EventState = { started: boolean; deleted: boolean };
+
+export async function eventState(ex: Executor, eventId: number): Promise<EventState | undefined> {
+  const [row] = await ex<EventState[]>`
+    select start_time <= now() as started, deleted_at is not null as deleted from events where id = ${eventId}`;
+  return row;
+}
+
+/** What counts against the user's limits in one event, read under their (user, event) lock. */
+export type UserHoldings = { booked: number; held: number; liveHolds: number };
+
+export async function userHoldings(tx: Tx, userId: number, eventId: number): Promise<UserHoldings> {
+  const [row] = await tx<UserHoldings[]>`
+    select
+      (select count(*)::int from bookings
+        where event_id = ${eventId} and user_id = ${userId} and status = 'BOOKED') as booked,
+      (select count(*)::int from seats
+        where event_id = ${eventId} and status = 'HELD' and held_by = ${userId}
+          and hold_expires_at > clock_timestamp()) as held,
+      (select count(*)::int from holds
+        where event_id = ${eventId} and user_id = ${userId} and status = 'ACTIVE'
+          and expires_at > clock_timestamp()) as live_holds`;
+  if (!row) throw new Error("holdings query returned nothing");
+  return row;
+}
+
+export type LockedSeat = Pick<SeatTableRow, "id" | "seatNumber" | "status">;
+
+/** Named seats, locked in ascending seat number (waits, like booking named seats). */
+export async function lockNamedSeats(tx: Tx, eventId: number, seatNumbers: number[]): Promise<LockedSeat[]> {
+  const rows = await tx<LockedSeat[]>`
+    select id, seat_number, status from seats
+    where event_id = ${eventId} and seat_number = any(${seatNumbers}::int[])
+    order by seat_number for update`;
+  return [...rows];
+}
+
+/** The lowest `n` AVAILABLE seats nobody else is locking (best available, as booking does). */
+export async function lockLowestAvailable(tx: Tx, eventId: number, n: number): Promise<LockedSeat[]> {
+  const rows = await tx<LockedSeat[]>`
+    select id, seat_number, status from seats
+    where event_id = ${eventId} and status = 'AVAILABLE'
+    order by seat_number limit ${n} for update skip locked`;
+  return [...rows];
+}
+
+/** The event's AVAILABLE seats, ascending, unlocked: what `together` chooses from. */
+export async function availableSeats(
+  ex: Executor,
+  eventId: number,
+): Promise<Pick<SeatTableRow, "id" | "seatNumber">[]> {
+  const rows = await ex<Pick<SeatTableRow, "id" | "seatNumber">[]>`
+    select id, seat_number from seats where event_id = ${eventId} and status = 'AVAILABLE' order by seat_number`;
+  return [...rows];
+}
+
+/** Locks those of `ids` that are still AVAILABLE and not locked by anyone else (never waits). */
+export async function lockIfAvailable(tx: Tx, ids: number[]): Promise<LockedSeat[]> {
+  const rows = await tx<LockedSeat[]>`
+    select id, seat_number, status from seats
+    where id = any(${ids}::bigint[]) and status = 'AVAILABLE'
+    order by seat_number for update skip locked`;
+  return [...rows];
+}
+
+export async function insertHold(
+  tx: Tx,
+  hold: Pick<HoldTableRow, "token" | "userId" | "eventId" | "seatNumbers">,
+  ttlSeconds: number,
+): Promise<HoldTableRow> {
+  const [row] = await tx<HoldTableRow[]>`
+    insert into holds (token, user_id, event_id, seat_numbers, created_at, expires_at)
+    values (${hold.token}, ${hold.userId}, ${hold.eventId}, ${hold.seatNumbers}::int[], clock_timestamp(),
+            clock_timestamp() + make_interval(secs => ${ttlSeconds}))
+    returning *`;
+  if (!row) throw new Error("hold insert returned nothing");
+  return row;
+}
+
+/** Marks the (locked, AVAILABLE) seats HELD by the hold. */
+export async function holdSeats(tx: Tx, seatIds: number[], hold: HoldTableRow): Promise<void> {
+  await tx`
+    update seats set status = 'HELD', held_by = ${hold.userId}, hold_expires_at = ${hold.expiresAt},
+           hold_id = ${hold.id}
+    where id = any(${seatIds}::bigint[])`;
+}
+
+/** The hold's seats, locked in ascending seat number. */
+export async function lockHoldSeats(tx: Tx, holdId: number): Promise<Pick<SeatTableRow, "id" | "seatNumber">[]> {
+  const rows = await tx<Pick<SeatTableRow, "id" | "seatNumber">[]>`
+    select id, seat_number from seats where hold_id = ${holdId} order by seat_number for update`;
+  return [...rows];
+}
+
+export async function setHoldExpiry(tx: Tx, holdId: number, expiresAt: Date): Promise<HoldRow> {
+  await tx`update seats set hold_expires_at = ${expiresAt} where hold_id = ${holdId}`;
+  const [row] = await tx<HoldRow[]>`
+    update holds set expires_at = ${expiresAt}, extensions = extensions + 1 where id = ${holdId}
+    returning ${holdColumns(tx)}`;
+  if (!row) throw new Error("hold vanished under its lock");
+  return row;
+}
+
+/** Frees the hold's (locked) seats: they become AVAILABLE, out of the hold. */
+export async function freeHoldSeats(tx: Tx, holdId: number): Promise<void> {
+  await tx`
+    update seats set status = 'AVAILABLE', held_by = null, hold_expires_at = null, hold_id = null
+    where hold_id = ${holdId}`;
+}
+
+export async function endHold(tx: Tx, holdId: number, status: "CONFIRMED" | "RELEASED" | "EXPIRED"): Promise<void> {
+  await tx`update holds set status = ${status}, ended_at = clock_timestamp() where id = ${holdId}`;
+}
+
+/** Holds whose time is up, as found without any lock (the janitor's to-do list). */
+export type DueHold = Pick<HoldTableRow, "id" | "userId" | "eventId">;
+
+export async function dueExpiredHolds(ex: Executor, limit: number): Promise<DueHold[]> {
+  const rows = await ex<DueHold[]>`
+    select id, user_id, event_id from holds
+    where status = 'ACTIVE' and expires_at <= now()
+    order by expires_at limit ${limit}`;
+  return [...rows];
+}
+
+/** A booking as the bookings module shows it (its shape: bookings.schemas toBookingDto). */
+export type HoldBookingRow = Pick<
+  BookingTableRow,
+  "eventId" | "userId" | "seatId" | "seatNumber" | "status" | "createdAt" | "cancelledAt"
+> &
+  Pick<EventTableRow, "venue"> & { bookingId: number; eventName: string; eventStarted: boolean };
+
+export async function holdBookings(ex: Executor, holdId: number): Promise<HoldBookingRow[]> {
+  const rows = await ex<HoldBookingRow[]>`
+    select b.id as booking_id, b.event_id, b.user_id, b.seat_id, b.seat_number, b.status,
+           e.venue, e.name as event_name, b.created_at, b.cancelled_at,
+           e.start_time <= now() as event_started
+    from bookings b join events e on e.id = b.event_id
+    where b.hold_id = ${holdId}
+    order by b.seat_number`;
+  return [...rows];
+}
+
+export async function countHoldSeats(ex: Executor, holdId: number): Promise<number> {
+  const [row] = await ex<{ n: number }[]>`select count(*)::int as n from seats where hold_id = ${holdId}`;
+  return row?.n ?? 0;
+}

@@ -1,0 +1,401 @@
+import { randomBytes } from "node:crypto";
+import { eventScope } from "../../cache";
+import { config } from "../../config";
+import type { AuthUser } from "../../domain/auth-user";
+import { DomainError, ErrorCode } from "../../domain/errors";
+import { runIdempotent, type StoredResponse } from "../../http/idempotency";
+import { afterCommit } from "../../messaging/after-commit";
+import { Streams } from "../../messaging/catalog";
+import { domainEvent } from "../../messaging/domain-events";
+import { type OutboxRow, writeOutbox } from "../../messaging/outbox";
+import { type Executor, sql, type Tx } from "../../platform/db";
+import { errorMessage } from "../../platform/error-message";
+import { logger } from "../../platform/logger";
+import { type BookingDto, toBookingDto } from "../bookings/bookings.schemas";
+import { checkSeatRequest } from "../bookings/bookings.service";
+import * as inventory from "../inventory/inventory.service";
+import { afterOffer, headOfLine, offerSeatInTransaction } from "../waitlist/waitlist.service";
+import * as repo from "./holds.repo";
+import { type HoldDto, toHoldDto } from "./holds.schemas";
+import { pickTogether } from "./holds.together";
+
+/**
+ * Checkout holds (docs/holds.md): seats HELD for one user until `expires_at`, then confirmed
+ * into bookings, released, or expired by the janitor. Lock order, everywhere: the hold owner's
+ * (user, event) advisory lock (with the users a release hands seats to, ascending), then the hold
+ * row, then its seats in ascending seat number, as booking does; every check after the locks.
+ */
+
+/** A seat whose status a change set (for the live seat feed: afterCommit `seats`). */
+export type SeatChange = { eventId: number; seatNumber: number; status: "AVAILABLE" | "HELD" | "BOOKED" };
+
+export type HoldRequest = { seatNumbers: number[] } | { quantity: number; together: boolean };
+
+// Attempts at locking a `together` block that concurrent holders keep taking first.
+const TOGETHER_ATTEMPTS = 5;
+// How many people beyond one per seat a release may look at in the line (those already seated
+// in the event are skipped); past them the seats go through the promoter (seat.released).
+const EXTRA_HEADS = 5;
+
+const changes = (eventId: number, seatNumbers: number[], status: SeatChange["status"]): SeatChange[] =>
+  seatNumbers.map((seatNumber) => ({ eventId, seatNumber, status }));
+
+/** After COMMIT: cached views of the event drop before the answer; outbox rows go out now. */
+async function published(eventId: number, _seats: SeatChange[], outbox: boolean): Promise<void> {
+  // The live feed (issue 16) takes `seats: _seats` here once afterCommit has the field.
+  await afterCommit({ invalidate: [eventScope(eventId)], outbox });
+}
+
+/** Runs `work` in a transaction of its own, or in a savepoint of the caller's (an Idempotency-Key's). */
+function inTransaction<T>(ex: Executor, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return ("savepoint" in ex ? ex.savepoint(work) : ex.begin(work)) as Promise<T>;
+}
+
+const notFound = (token: string) =>
+  new DomainError(ErrorCode.HOLD_NOT_FOUND, `Hold ${token.slice(0, 6)}… does not exist.`);
+
+/** Someone else's hold answers exactly like a missing one. */
+function visible(actor: AuthUser, token: string, row: repo.HoldRow | undefined): repo.HoldRow {
+  if (!row || (row.userId !== actor.id && !actor.isAdmin)) throw notFound(token);
+  return row;
+}
+
+function eventRefusal(eventId: number, state: repo.EventState | undefined): DomainError | undefined {
+  if (!state || state.deleted) return new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
+  if (state.started) return new DomainError(ErrorCode.EVENT_STARTED, "The event has already started.");
+  return undefined;
+}
+
+const listSeats = (nums: number[]) => nums.slice(0, 10).join(", ") + (nums.length > 10 ? ", …" : "");
+
+/** Picks and locks the seats of a new hold (the user's lock is held); refuses all or nothing. */
+async function lockSeatsFor(tx: Tx, eventId: number, req: HoldRequest): Promise<repo.LockedSeat[]> {
+  if ("seatNumbers" in req) {
+    const locked = await repo.lockNamedSeats(tx, eventId, req.seatNumbers);
+    const found = new Set(locked.map((s) => s.seatNumber));
+    const missing = req.seatNumbers.filter((n) => !found.has(n));
+    if (missing.length > 0) {
+      throw new DomainError(ErrorCode.SEAT_NOT_FOUND, `Event ${eventId} has no seat ${listSeats(missing)}.`);
+    }
+    const booked = locked.filter((s) => s.status === "BOOKED").map((s) => s.seatNumber);
+    if (booked.length > 0) {
+      throw new DomainError(ErrorCode.SEAT_ALREADY_BOOKED, `Seat ${listSeats(booked)} is already booked.`);
+    }
+    const held = locked.filter((s) => s.status === "HELD").map((s) => s.seatNumber);
+    if (held.length > 0) throw new DomainError(ErrorCode.SEAT_HELD, `Seat ${listSeats(held)} is held.`);
+    return locked;
+  }
+  if (!req.together) {
+    const locked = await repo.lockLowestAvailable(tx, eventId, req.quantity);
+    if (locked.length < req.quantity) {
+      throw new DomainError(
+        ErrorCode.NOT_ENOUGH_SEATS,
+        `Only ${locked.length} seats are free right now; ${req.quantity} requested.`,
+      );
+    }
+    return locked;
+  }
+  // Choose a block from the free seats, then lock it without waiting; seats someone else locked
+  // meanwhile count as taken in the next choice. SKIP LOCKED never waits, so this order is safe.
+  const busy = new Set<number>();
+  for (let attempt = 0; attempt < TOGETHER_ATTEMPTS; attempt++) {
+    const free = (await repo.availableSeats(tx, eventId)).filter((s) => !busy.has(s.id));
+    const block = pickTogether(free, req.quantity);
+    if (!block) break;
+    const locked = await repo.lockIfAvailable(
+      tx,
+      block.map((s) => s.id),
+    );
+    if (locked.length === block.length) return locked;
+    const got = new Set(locked.map((s) => s.id));
+    for (const s of block) if (!got.has(s.id)) busy.add(s.id);
+  }
+  throw new DomainError(ErrorCode.NOT_ENOUGH_SEATS, `No ${req.quantity} adjacent seats are free right now.`);
+}
+
+async function createInTransaction(
+  tx: Tx,
+  user: AuthUser,
+  eventId: number,
+  req: HoldRequest,
+): Promise<{ hold: HoldDto; seats: SeatChange[] }> {
+  await inventory.lockUserForEvent(tx, user.id, eventId);
+  const refusal = eventRefusal(eventId, await repo.eventState(tx, eventId));
+  if (refusal) throw refusal;
+  const wanted = "seatNumbers" in req ? req.seatNumbers.length : req.quantity;
+  const mine = await repo.userHoldings(tx, user.id, eventId);
+  if (mine.liveHolds >= config.MAX_HOLDS_PER_USER_PER_EVENT) {
+    throw new DomainError(
+      ErrorCode.HOLD_LIMIT,
+      `You may have at most ${config.MAX_HOLDS_PER_USER_PER_EVENT} live holds for this event; confirm or release one first.`,
+    );
+  }
+  if (mine.booked + mine.held + wanted > config.MAX_SEATS_PER_USER_PER_EVENT) {
+    throw new DomainError(
+      ErrorCode.USER_SEAT_LIMIT,
+      `You may hold at most ${config.MAX_SEATS_PER_USER_PER_EVENT} seats for this event; you hold ${mine.booked + mine.held}.`,
+    );
+  }
+  const seats = await lockSeatsFor(tx, eventId, req);
+  const seatNumbers = seats.map((s) => s.seatNumber).sort((a, b) => a - b);
+  const row = await repo.insertHold(
+    tx,
+    { token: randomBytes(24).toString("base64url"), userId: user.id, eventId, seatNumbers },
+    config.HOLD_TTL_SECONDS,
+  );
+  await repo.holdSeats(
+    tx,
+    seats.map((s) => s.id),
+    row,
+  );
+  await writeOutbox(tx, [
+    domainEvent("hold.created", eventId, {
+      hold_id: row.id,
+      user_id: user.id,
+      seats: seatNumbers,
+      expires_at: row.expiresAt.toISOString(),
+    }),
+  ]);
+  return { hold: toHoldDto({ ...row, live: true }), seats: changes(eventId, seatNumbers, "HELD") };
+}
+
+/** `POST /events/{id}/holds`: all or nothing, Idempotency-Key honoured (replays answer the first 201). */
+export async function createHold(
+  user: AuthUser,
+  eventId: number,
+  req: HoldRequest,
+  options: { idempotencyKey?: string; fingerprint: string },
+): Promise<StoredResponse> {
+  checkSeatRequest("seatNumbers" in req ? req : { quantity: req.quantity });
+  const request = "seatNumbers" in req ? { seatNumbers: [...req.seatNumbers].sort((a, b) => a - b) } : req;
+  let seats: SeatChange[] = [];
+  const stored = await runIdempotent(
+    { userId: user.id, key: options.idempotencyKey, fingerprint: options.fingerprint },
+    async (ex) => {
+      const made = await inTransaction(ex, (tx) => createInTransaction(tx, user, eventId, request));
+      seats = made.seats;
+      return { status: 201, body: made.hold };
+    },
+  );
+  if (!stored.replayed && stored.status === 201) await published(eventId, seats, true);
+  return stored;
+}
+
+export async function getHold(actor: AuthUser, token: string): Promise<HoldDto> {
+  return toHoldDto(visible(actor, token, await repo.findHoldByToken(sql, token)));
+}
+
+/** Locks the hold for a change: its owner's (user, event) lock (plus `others`), then the row. */
+async function lockForChange(tx: Tx, actor: AuthUser, token: string, others: number[] = []): Promise<repo.HoldRow> {
+  const known = visible(actor, token, await repo.findHoldByToken(tx, token));
+  const users = [...new Set([known.userId, ...others])].sort((a, b) => a - b);
+  for (const u of users) await inventory.lockUserForEvent(tx, u, known.eventId);
+  const row = await repo.lockHold(tx, known.id);
+  if (!row) throw notFound(token);
+  return row;
+}
+
+function refuseEnded(row: repo.HoldRow): void {
+  if (row.status === "EXPIRED" || (row.status === "ACTIVE" && !row.live)) {
+    throw new DomainError(ErrorCode.HOLD_EXPIRED, `The hold expired at ${row.expiresAt.toISOString()}.`);
+  }
+  if (row.status !== "ACTIVE") {
+    throw new DomainError(ErrorCode.HOLD_NOT_ACTIVE, `The hold is ${row.status.toLowerCase()}.`);
+  }
+}
+
+/**
+ * `PATCH /holds/{token}`: `expires_at` moves on by HOLD_TTL_SECONDS, capped at
+ * HOLD_MAX_LIFETIME_SECONDS after creation; at most HOLD_MAX_EXTENSIONS times. An extension
+ * that would gain nothing (the cap is reached) is refused like one too many.
+ */
+export async function extendHold(actor: AuthUser, token: string): Promise<HoldDto> {
+  const row = await sql.begin(async (tx) => {
+    const hold = await lockForChange(tx, actor, token);
+    refuseEnded(hold);
+    const cap = hold.createdAt.getTime() + config.HOLD_MAX_LIFETIME_SECONDS * 1000;
+    const next = Math.min(hold.expiresAt.getTime() + config.HOLD_TTL_SECONDS * 1000, cap);
+    if (hold.extensions >= config.HOLD_MAX_EXTENSIONS || next <= hold.expiresAt.getTime()) {
+      throw new DomainError(
+        ErrorCode.HOLD_EXTENSION_LIMIT,
+        `A hold can be extended at most ${config.HOLD_MAX_EXTENSIONS} times and lasts at most ${config.HOLD_MAX_LIFETIME_SECONDS} s from creation.`,
+      );
+    }
+    await repo.lockHoldSeats(tx, hold.id);
+    return repo.setHoldExpiry(tx, hold.id, new Date(next));
+  });
+  await published(row.eventId, [], false);
+  return toHoldDto(row);
+}
+
+type Ended = { eventId: number; seats: SeatChange[]; offers: { seatId: number; userId: number }[] };
+
+/**
+ * Ends an ACTIVE hold (locked, with the users in `heads` locked too): its seats go, in this
+ * transaction, to the first of `heads` who has no seat in the event yet, one seat each, the rest
+ * become AVAILABLE with `seat.released` for the promoter. `hold.expired` when it ran out.
+ */
+async function endActiveHold(
+  tx: Tx,
+  hold: repo.HoldRow,
+  heads: number[],
+  status: "RELEASED" | "EXPIRED",
+): Promise<Ended> {
+  const seats = await repo.lockHoldSeats(tx, hold.id);
+  await repo.freeHoldSeats(tx, hold.id);
+  await repo.endHold(tx, hold.id, status);
+  const line = heads.filter((u) => u !== hold.userId);
+  const offers: Ended["offers"] = [];
+  const released: OutboxRow[] = [];
+  const seatChanges: SeatChange[] = [];
+  for (const seat of seats) {
+    let offeredTo: number | undefined;
+    while (line.length > 0 && offeredTo === undefined) {
+      const u = line[0] as number;
+      const result = await offerSeatInTransaction(tx, hold.eventId, seat.id, u);
+      if (result !== "offered" && result !== "skip") break;
+      line.shift();
+      if (result === "offered") offeredTo = u;
+    }
+    if (offeredTo !== undefined) {
+      offers.push({ seatId: seat.id, userId: offeredTo });
+      seatChanges.push({ eventId: hold.eventId, seatNumber: seat.seatNumber, status: "HELD" });
+    } else {
+      seatChanges.push({ eventId: hold.eventId, seatNumber: seat.seatNumber, status: "AVAILABLE" });
+      released.push({
+        stream: Streams.seatReleased,
+        payload: {
+          event_id: hold.eventId,
+          seat_id: seat.id,
+          seat_number: seat.seatNumber,
+          reason: status === "EXPIRED" ? "hold_expired" : "hold_released",
+        },
+      });
+    }
+  }
+  await writeOutbox(tx, [
+    ...released,
+    ...(status === "EXPIRED"
+      ? [
+          domainEvent("hold.expired", hold.eventId, {
+            hold_id: hold.id,
+            user_id: hold.userId,
+            seats: seats.map((s) => s.seatNumber),
+            expired_at: hold.expiresAt.toISOString(),
+          }),
+        ]
+      : []),
+  ]);
+  return { eventId: hold.eventId, seats: seatChanges, offers };
+}
+
+/** After COMMIT of an end: offers made leave the line and notify, caches drop, outbox goes. */
+async function afterEnd(ended: Ended): Promise<void> {
+  for (const o of ended.offers) await afterOffer(ended.eventId, o.seatId, o.userId);
+  await published(ended.eventId, ended.seats, true);
+}
+
+/** Who waits at the head of the event's line (enough for every seat), or undefined if Redis cannot say. */
+async function headsFor(eventId: number, seats: number): Promise<number[] | undefined> {
+  try {
+    return await headOfLine(eventId, seats + EXTRA_HEADS);
+  } catch (err) {
+    logger.warn({ err: errorMessage(err), event_id: eventId }, "waitlist heads unknown: redis error");
+    return undefined;
+  }
+}
+
+/**
+ * `DELETE /holds/{token}`: its seats go to the waitlist head or back on sale at once. Releasing a
+ * hold that already ended is a no-op; a confirmed one cannot be released (cancel the bookings).
+ */
+export async function releaseHold(actor: AuthUser, token: string): Promise<void> {
+  const known = visible(actor, token, await repo.findHoldByToken(sql, token));
+  // Without Redis the seats go back on sale and through the promoter (seat.released).
+  const heads = known.status === "ACTIVE" ? ((await headsFor(known.eventId, known.seatNumbers.length)) ?? []) : [];
+  const ended = await sql.begin(async (tx) => {
+    const hold = await lockForChange(tx, actor, token, heads);
+    if (hold.status === "CONFIRMED") {
+      throw new DomainError(ErrorCode.HOLD_NOT_ACTIVE, "The hold is confirmed; cancel its bookings instead.");
+    }
+    if (hold.status !== "ACTIVE") return undefined;
+    return endActiveHold(tx, hold, heads, hold.live ? "RELEASED" : "EXPIRED");
+  });
+  if (ended) await afterEnd(ended);
+}
+
+/**
+ * `POST /holds/{token}/confirm`: the held seats become the owner's bookings through the booking
+ * function (same locks, same checks). Idempotent: a confirmed hold answers its bookings again.
+ */
+export async function confirmHold(actor: AuthUser, token: string): Promise<{ bookings: BookingDto[] }> {
+  const done = await sql.begin(async (tx) => {
+    const hold = await lockForChange(tx, actor, token);
+    if (hold.status === "CONFIRMED") return { hold, seats: [] as SeatChange[], fresh: false };
+    refuseEnded(hold);
+    const seats = await repo.lockHoldSeats(tx, hold.id);
+    const numbers = seats.map((s) => s.seatNumber);
+    if (numbers.length === 0) {
+      await repo.endHold(tx, hold.id, "CONFIRMED"); // every seat was booked one by one
+      return { hold, seats: [] as SeatChange[], fresh: true };
+    }
+    const outcome = await inventory.bookSeats(
+      tx,
+      hold.userId,
+      hold.eventId,
+      { seatNumbers: numbers },
+      config.MAX_SEATS_PER_USER_PER_EVENT,
+    );
+    if (outcome.code !== "OK") throw confirmRefusal(hold, outcome);
+    return { hold, seats: changes(hold.eventId, numbers, "BOOKED"), fresh: true };
+  });
+  const bookings = (await repo.holdBookings(sql, done.hold.id)).map(toBookingDto);
+  if (done.fresh) await published(done.hold.eventId, done.seats, false);
+  return { bookings };
+}
+
+function confirmRefusal(hold: repo.HoldRow, outcome: Exclude<inventory.BookingOutcome, { code: "OK" }>): DomainError {
+  switch (outcome.code) {
+    case "EVENT_NOT_FOUND":
+      return new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${hold.eventId} does not exist.`);
+    case "EVENT_STARTED":
+      return new DomainError(ErrorCode.EVENT_STARTED, "The event has already started.");
+    case "HOLD_EXPIRED":
+      return new DomainError(ErrorCode.HOLD_EXPIRED, `The hold expired at ${hold.expiresAt.toISOString()}.`);
+    case "USER_SEAT_LIMIT":
+      return new DomainError(
+        ErrorCode.USER_SEAT_LIMIT,
+        `You may hold at most ${outcome.max} seats for this event; you hold ${outcome.booked}.`,
+      );
+    default:
+      // The hold's seats are locked and HELD by it: any other refusal is a broken invariant.
+      throw new Error(`confirm of hold ${hold.id} refused by book_seats: ${JSON.stringify(outcome)}`);
+  }
+}
+
+/**
+ * The janitor's pass (workers/waitlist-janitor.ts): every ACTIVE hold past its end is EXPIRED and
+ * its seats handed to the waitlist head in the same transaction, or put back on sale. While Redis
+ * cannot say who waits, a hold is kept as it is (HELD, refused to everyone) until it can, so
+ * nobody who is not waiting takes a seat someone waits for. Returns how many holds expired.
+ */
+export async function expireHolds(batch = 100): Promise<number> {
+  let expired = 0;
+  for (const due of await repo.dueExpiredHolds(sql, batch)) {
+    const heads = await headsFor(due.eventId, await repo.countHoldSeats(sql, due.id));
+    if (heads === undefined) continue;
+    const ended = await sql.begin(async (tx) => {
+      const users = [...new Set([due.userId, ...heads])].sort((a, b) => a - b);
+      for (const u of users) await inventory.lockUserForEvent(tx, u, due.eventId);
+      const hold = await repo.lockHold(tx, due.id);
+      // Confirmed, released or extended meanwhile.
+      if (hold?.status !== "ACTIVE" || hold.live) return undefined;
+      return endActiveHold(tx, hold, heads, "EXPIRED");
+    });
+    if (ended) {
+      expired++;
+      await afterEnd(ended);
+    }
+  }
+  return expired;
+}
