@@ -101,9 +101,11 @@ export async function insertHold(
   ttlSeconds: number,
 ): Promise<HoldTableRow> {
   const [row] = await tx<HoldTableRow[]>`
+    with t as (select clock_timestamp() as at)
     insert into holds (token, user_id, event_id, seat_numbers, created_at, expires_at)
-    values (${hold.token}, ${hold.userId}, ${hold.eventId}, ${hold.seatNumbers}::int[], clock_timestamp(),
-            clock_timestamp() + make_interval(secs => ${ttlSeconds}))
+    select ${hold.token}, ${hold.userId}, ${hold.eventId}, ${hold.seatNumbers}::int[], t.at,
+           t.at + make_interval(secs => ${ttlSeconds})
+    from t
     returning *`;
   if (!row) throw new Error("hold insert returned nothing");
   return row;
@@ -112,8 +114,8 @@ export async function insertHold(
 /** Marks the (locked, AVAILABLE) seats HELD by the hold. */
 export async function holdSeats(tx: Tx, seatIds: number[], hold: HoldTableRow): Promise<void> {
   await tx`
-    update seats set status = 'HELD', held_by = ${hold.userId}, hold_expires_at = ${hold.expiresAt},
-           hold_id = ${hold.id}
+    update seats set status = 'HELD', held_by = ${hold.userId},
+           hold_expires_at = (select expires_at from holds where id = ${hold.id}), hold_id = ${hold.id}
     where id = any(${seatIds}::bigint[])`;
 }
 
