@@ -378,6 +378,33 @@ describe("releasing and confirming", () => {
     expect((await api("DELETE", `/api/v1/holds/${created.token}`, { token: u.token })).status).toBe(204);
   });
 
+  it("DELETE hands the seats to the waitlist head at once; deleting the event ends its holds", async () => {
+    const event = await createEvent(admin.token, { capacity: 2 });
+    const u = await registerAndLogin("hd");
+    const created = (await hold(u, event.id, { seat_numbers: [1, 2] })).body;
+    const w = await registerAndLogin("hdw");
+    expect((await api("POST", `/api/v1/waitlist/${event.id}`, { token: w.token })).status).toBe(201);
+    expect((await api("DELETE", `/api/v1/holds/${created.token}`, { token: u.token })).status).toBe(204);
+    // One seat each: the one person waiting gets seat 1, seat 2 goes back on sale.
+    expect((await seatRows(event.id)).map((s) => [s.status, s.heldBy])).toEqual([
+      ["HELD", w.id],
+      ["AVAILABLE", null],
+    ]);
+    const released =
+      await sql`select 1 from outbox where stream = 'seat.released' and payload->>'reason' = 'hold_released'
+                               and (payload->>'event_id')::int = ${event.id}`;
+    expect(released.length).toBe(1);
+
+    const e2 = await createEvent(admin.token, { capacity: 2 });
+    const live = (await hold(u, e2.id, { quantity: 1 })).body;
+    expect((await api("DELETE", `/api/v1/events/${e2.id}`, { token: admin.token })).status).toBe(204);
+    expect((await api("GET", `/api/v1/holds/${live.token}`, { token: u.token })).body.status).toBe("RELEASED");
+    expect((await seatRows(e2.id)).map((s) => [s.status, s.holdId])).toEqual([
+      ["AVAILABLE", null],
+      ["AVAILABLE", null],
+    ]);
+  });
+
   it("confirm turns the hold into bookings (201, the booking shape) and answers the same bookings again", async () => {
     const event = await createEvent(admin.token, { capacity: 4, venue: "Hall H" });
     const u = await registerAndLogin("hc");
