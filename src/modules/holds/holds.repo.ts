@@ -32,18 +32,12 @@ export async function lockHold(tx: Tx, id: number): Promise<HoldRow | undefined>
 
 export type EventState = { started: boolean; deleted: boolean };
 
-export async function eventState(ex: Executor, eventId: number): Promise<EventState | undefined> {
-  const [row] = await ex<EventState[]>`
-    select start_time <= now() as started, deleted_at is not null as deleted from events where id = ${eventId}`;
-  return row;
-}
+/** The event's state and what counts against the user's limits there, read under their (user, event) lock. */
+export type HoldContext = EventState & { booked: number; held: number; liveHolds: number };
 
-/** What counts against the user's limits in one event, read under their (user, event) lock. */
-export type UserHoldings = { booked: number; held: number; liveHolds: number };
-
-export async function userHoldings(tx: Tx, userId: number, eventId: number): Promise<UserHoldings> {
-  const [row] = await tx<UserHoldings[]>`
-    select
+export async function holdContext(tx: Tx, userId: number, eventId: number): Promise<HoldContext | undefined> {
+  const [row] = await tx<HoldContext[]>`
+    select e.start_time <= now() as started, e.deleted_at is not null as deleted,
       (select count(*)::int from bookings
         where event_id = ${eventId} and user_id = ${userId} and status = 'BOOKED') as booked,
       (select count(*)::int from seats
@@ -51,8 +45,8 @@ export async function userHoldings(tx: Tx, userId: number, eventId: number): Pro
           and hold_expires_at > clock_timestamp()) as held,
       (select count(*)::int from holds
         where event_id = ${eventId} and user_id = ${userId} and status = 'ACTIVE'
-          and expires_at > clock_timestamp()) as live_holds`;
-  if (!row) throw new Error("holdings query returned nothing");
+          and expires_at > clock_timestamp()) as live_holds
+    from events e where e.id = ${eventId}`;
   return row;
 }
 
@@ -95,28 +89,30 @@ export async function lockIfAvailable(tx: Tx, ids: number[]): Promise<LockedSeat
   return [...rows];
 }
 
+/** Makes the hold and marks its (locked, AVAILABLE) seats HELD by it, with its exact end. */
 export async function insertHold(
   tx: Tx,
   hold: Pick<HoldTableRow, "token" | "userId" | "eventId" | "seatNumbers">,
+  seatIds: number[],
   ttlSeconds: number,
 ): Promise<HoldTableRow> {
-  const [row] = await tx<HoldTableRow[]>`
-    with t as (select clock_timestamp() as at)
-    insert into holds (token, user_id, event_id, seat_numbers, created_at, expires_at)
-    select ${hold.token}, ${hold.userId}, ${hold.eventId}, ${hold.seatNumbers}::int[], t.at,
-           t.at + make_interval(secs => ${ttlSeconds})
-    from t
-    returning *`;
-  if (!row) throw new Error("hold insert returned nothing");
-  return row;
-}
-
-/** Marks the (locked, AVAILABLE) seats HELD by the hold. */
-export async function holdSeats(tx: Tx, seatIds: number[], hold: HoldTableRow): Promise<void> {
-  await tx`
-    update seats set status = 'HELD', held_by = ${hold.userId},
-           hold_expires_at = (select expires_at from holds where id = ${hold.id}), hold_id = ${hold.id}
-    where id = any(${seatIds}::bigint[])`;
+  const [row] = await tx<(HoldTableRow & { held: number })[]>`
+    with t as (select clock_timestamp() as at),
+    made as (
+      insert into holds (token, user_id, event_id, seat_numbers, created_at, expires_at)
+      select ${hold.token}, ${hold.userId}, ${hold.eventId}, ${hold.seatNumbers}::int[], t.at,
+             t.at + make_interval(secs => ${ttlSeconds})
+      from t
+      returning *),
+    marked as (
+      update seats s set status = 'HELD', held_by = made.user_id, hold_expires_at = made.expires_at,
+             hold_id = made.id
+      from made where s.id = any(${seatIds}::bigint[])
+      returning s.id)
+    select made.*, (select count(*)::int from marked) as held from made`;
+  if (!row || row.held !== seatIds.length) throw new Error("hold insert did not hold every seat");
+  const { held: _held, ...made } = row;
+  return made;
 }
 
 /** The hold's seats, locked in ascending seat number. */

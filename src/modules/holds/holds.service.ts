@@ -60,12 +60,6 @@ function visible(actor: AuthUser, token: string, row: repo.HoldRow | undefined):
   return row;
 }
 
-function eventRefusal(eventId: number, state: repo.EventState | undefined): DomainError | undefined {
-  if (!state || state.deleted) return new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
-  if (state.started) return new DomainError(ErrorCode.EVENT_STARTED, "The event has already started.");
-  return undefined;
-}
-
 const listSeats = (nums: number[]) => nums.slice(0, 10).join(", ") + (nums.length > 10 ? ", …" : "");
 
 /** Picks and locks the seats of a new hold (the user's lock is held); refuses all or nothing. */
@@ -120,10 +114,10 @@ async function createInTransaction(
   req: HoldRequest,
 ): Promise<{ hold: HoldDto; seats: SeatChange[] }> {
   await inventory.lockUserForEvent(tx, user.id, eventId);
-  const refusal = eventRefusal(eventId, await repo.eventState(tx, eventId));
-  if (refusal) throw refusal;
+  const mine = await repo.holdContext(tx, user.id, eventId);
+  if (!mine || mine.deleted) throw new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
+  if (mine.started) throw new DomainError(ErrorCode.EVENT_STARTED, "The event has already started.");
   const wanted = "seatNumbers" in req ? req.seatNumbers.length : req.quantity;
-  const mine = await repo.userHoldings(tx, user.id, eventId);
   if (mine.liveHolds >= config.MAX_HOLDS_PER_USER_PER_EVENT) {
     throw new DomainError(
       ErrorCode.HOLD_LIMIT,
@@ -141,12 +135,8 @@ async function createInTransaction(
   const row = await repo.insertHold(
     tx,
     { token: randomBytes(24).toString("base64url"), userId: user.id, eventId, seatNumbers },
-    config.HOLD_TTL_SECONDS,
-  );
-  await repo.holdSeats(
-    tx,
     seats.map((s) => s.id),
-    row,
+    config.HOLD_TTL_SECONDS,
   );
   await writeOutbox(tx, [
     domainEvent("hold.created", eventId, {
