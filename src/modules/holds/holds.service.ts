@@ -281,8 +281,11 @@ async function endActiveHold(
 
 /** After COMMIT of an end: offers made leave the line and notify, caches drop, outbox goes. */
 async function afterEnd(ended: Ended): Promise<void> {
-  for (const o of ended.offers) await afterOffer(ended.eventId, o.seatId, o.userId);
-  await published(ended.eventId, ended.seats, true);
+  // Side by side: each waits for the cache's readers to acknowledge, at most a lease.
+  await Promise.all([
+    ...ended.offers.map((o) => afterOffer(ended.eventId, o.seatId, o.userId)),
+    published(ended.eventId, ended.seats, true),
+  ]);
 }
 
 /** Who waits at the head of the event's line (enough for every seat), or undefined if Redis cannot say. */
@@ -370,11 +373,16 @@ function confirmRefusal(hold: repo.HoldRow, outcome: Exclude<inventory.BookingOu
  * nobody who is not waiting takes a seat someone waits for. Returns how many holds expired.
  */
 export async function expireHolds(batch = 100): Promise<number> {
-  let expired = 0;
+  // Who got a seat in this pass, per event: they leave the line only after the pass (below), so
+  // later holds of the pass look past them.
+  const offered = new Map<number, Set<number>>();
+  const ended: Ended[] = [];
   for (const due of await repo.dueExpiredHolds(sql, batch)) {
-    const heads = await headsFor(due.eventId, await repo.countHoldSeats(sql, due.id));
-    if (heads === undefined) continue;
-    const ended = await sql.begin(async (tx) => {
+    const already = offered.get(due.eventId) ?? new Set<number>();
+    const line = await headsFor(due.eventId, (await repo.countHoldSeats(sql, due.id)) + already.size);
+    if (line === undefined) continue;
+    const heads = line.filter((u) => !already.has(u));
+    const done = await sql.begin(async (tx) => {
       const users = [...new Set([due.userId, ...heads])].sort((a, b) => a - b);
       for (const u of users) await inventory.lockUserForEvent(tx, u, due.eventId);
       const hold = await repo.lockHold(tx, due.id);
@@ -382,10 +390,12 @@ export async function expireHolds(batch = 100): Promise<number> {
       if (hold?.status !== "ACTIVE" || hold.live) return undefined;
       return endActiveHold(tx, hold, heads, "EXPIRED");
     });
-    if (ended) {
-      expired++;
-      await afterEnd(ended);
-    }
+    if (!done) continue;
+    ended.push(done);
+    for (const o of done.offers) already.add(o.userId);
+    offered.set(due.eventId, already);
   }
-  return expired;
+  // After every COMMIT of the pass, side by side: lines, notifications, caches, the relay.
+  await Promise.all(ended.map(afterEnd));
+  return ended.length;
 }
