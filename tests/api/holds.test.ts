@@ -363,6 +363,38 @@ describe("expiry", () => {
   });
 });
 
+describe("cached views", () => {
+  it("never show a held seat as free after the answer, nor a released or confirmed one as held", async () => {
+    const event = await createEvent(admin.token, { capacity: 3 });
+    const u = await registerAndLogin("hv");
+    const statuses = async () => {
+      const [map, doc] = await Promise.all([
+        api("GET", `/api/v1/events/${event.id}/seats`),
+        api("GET", `/api/v1/events/${event.id}`),
+      ]);
+      return {
+        seats: map.body.map((s: { status: string }) => s.status).join(","),
+        available: doc.body.available_seats,
+        held: doc.body.held_seats,
+      };
+    };
+    expect(await statuses()).toEqual({ seats: "AVAILABLE,AVAILABLE,AVAILABLE", available: 3, held: 0 }); // cached now
+    const a = (await hold(u, event.id, { seat_numbers: [1, 2] })).body;
+    expect(await statuses()).toEqual({ seats: "HELD,HELD,AVAILABLE", available: 1, held: 2 });
+    expect((await api("DELETE", `/api/v1/holds/${a.token}`, { token: u.token })).status).toBe(204);
+    expect(await statuses()).toEqual({ seats: "AVAILABLE,AVAILABLE,AVAILABLE", available: 3, held: 0 });
+    const b = (await hold(u, event.id, { seat_numbers: [3] })).body;
+    expect((await statuses()).seats).toBe("AVAILABLE,AVAILABLE,HELD");
+    expect((await api("POST", `/api/v1/holds/${b.token}/confirm`, { token: u.token })).status).toBe(201);
+    expect(await statuses()).toEqual({ seats: "AVAILABLE,AVAILABLE,BOOKED", available: 2, held: 0 });
+    const c = (await hold(u, event.id, { seat_numbers: [1] })).body;
+    expect((await statuses()).seats).toBe("HELD,AVAILABLE,BOOKED");
+    await expire(c.hold_id);
+    expect(await expireHolds()).toBeGreaterThanOrEqual(1);
+    expect((await statuses()).seats).toBe("AVAILABLE,AVAILABLE,BOOKED");
+  });
+});
+
 describe("releasing and confirming", () => {
   it("DELETE frees the seats at once (204); confirm of a released hold is 409 HOLD_NOT_ACTIVE", async () => {
     const event = await createEvent(admin.token, { capacity: 2 });
