@@ -149,3 +149,56 @@ BEGIN
                          WHERE x.st = 'HELD' AND x.h IS NULL));
 END;
 $$;
+--> statement-breakpoint
+-- A hold's confirm as one statement (src/modules/holds/holds.repo.ts confirmHold): the owner's
+-- (user, event) lock, the hold row FOR UPDATE, then its seats through book_seats (which locks them
+-- in ascending seat number and checks everything after the locks). Someone else's hold answers
+-- HOLD_NOT_FOUND like a missing one. A CONFIRMED hold answers its bookings again (fresh: false).
+-- A refusal returns {code, …} before anything is written.
+CREATE FUNCTION confirm_hold(p_token text, p_actor bigint, p_admin boolean, p_max_per_user int)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $$
+DECLARE
+  v_hold record;
+  v_numbers int[] := '{}';
+  v_outcome jsonb;
+  v_fresh boolean := false;
+BEGIN
+  SELECT id, user_id, event_id INTO v_hold FROM holds WHERE token = p_token;
+  IF NOT FOUND OR (v_hold.user_id <> p_actor AND NOT p_admin) THEN
+    RETURN jsonb_build_object('code', 'HOLD_NOT_FOUND');
+  END IF;
+  PERFORM pg_advisory_xact_lock((v_hold.user_id % 2147483647)::int4, (v_hold.event_id % 2147483647)::int4);
+  SELECT id, user_id, event_id, status, expires_at, expires_at > clock_timestamp() AS live
+    INTO v_hold FROM holds WHERE id = v_hold.id FOR UPDATE;
+  IF v_hold.status = 'EXPIRED' OR (v_hold.status = 'ACTIVE' AND NOT v_hold.live) THEN
+    RETURN jsonb_build_object('code', 'HOLD_EXPIRED', 'expires_at', v_hold.expires_at);
+  END IF;
+  IF v_hold.status = 'RELEASED' THEN
+    RETURN jsonb_build_object('code', 'HOLD_NOT_ACTIVE', 'status', v_hold.status);
+  END IF;
+  IF v_hold.status = 'ACTIVE' THEN
+    v_fresh := true;
+    v_numbers := ARRAY(SELECT seat_number FROM seats WHERE hold_id = v_hold.id ORDER BY seat_number);
+    IF cardinality(v_numbers) = 0 THEN
+      UPDATE holds SET status = 'CONFIRMED', ended_at = clock_timestamp() WHERE id = v_hold.id;
+    ELSE
+      -- Confirms the hold too: it is left without seats.
+      v_outcome := book_seats(v_hold.user_id, v_hold.event_id, v_numbers, NULL, p_max_per_user);
+      IF v_outcome->>'code' <> 'OK' THEN
+        RETURN v_outcome;
+      END IF;
+    END IF;
+  END IF;
+  RETURN jsonb_build_object('code', 'OK', 'fresh', v_fresh, 'event_id', v_hold.event_id,
+    'seats', to_jsonb(v_numbers),
+    'bookings', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'booking_id', b.id, 'user_id', b.user_id, 'seat_number', b.seat_number,
+                   'status', b.status, 'venue', e.venue, 'event_name', e.name,
+                   'created_at', b.created_at, 'cancelled_at', b.cancelled_at,
+                   'event_started', e.start_time <= now()) ORDER BY b.seat_number), '[]'::jsonb)
+                 FROM bookings b JOIN events e ON e.id = b.event_id WHERE b.hold_id = v_hold.id));
+END;
+$$;

@@ -160,15 +160,64 @@ export type HoldBookingRow = Pick<
 > &
   Pick<EventTableRow, "venue"> & { bookingId: number; eventName: string; eventStarted: boolean };
 
-export async function holdBookings(ex: Executor, holdId: number): Promise<HoldBookingRow[]> {
-  const rows = await ex<HoldBookingRow[]>`
-    select b.id as booking_id, b.event_id, b.user_id, b.seat_id, b.seat_number, b.status,
-           e.venue, e.name as event_name, b.created_at, b.cancelled_at,
-           e.start_time <= now() as event_started
-    from bookings b join events e on e.id = b.event_id
-    where b.hold_id = ${holdId}
-    order by b.seat_number`;
-  return [...rows];
+type ConfirmedBooking = {
+  booking_id: number;
+  user_id: number;
+  seat_number: number;
+  status: BookingTableRow["status"];
+  venue: string | null;
+  event_name: string;
+  created_at: string;
+  cancelled_at: string | null;
+  event_started: boolean;
+};
+
+/** What confirm_hold (migrations/0004_holds.sql) answers: the hold's bookings, or why not. */
+export type ConfirmOutcome =
+  | { code: "OK"; fresh: boolean; eventId: number; seats: number[]; bookings: HoldBookingRow[] }
+  | { code: "HOLD_NOT_FOUND" | "HOLD_NOT_ACTIVE" | "EVENT_NOT_FOUND" | "EVENT_STARTED" }
+  | { code: "HOLD_EXPIRED"; expires_at?: string }
+  | { code: "USER_SEAT_LIMIT"; booked: number; max: number }
+  | { code: "SEAT_NOT_FOUND" | "SEAT_ALREADY_BOOKED" | "SEAT_HELD" | "NOT_ENOUGH_SEATS" };
+
+type RawConfirm =
+  | { code: "OK"; fresh: boolean; event_id: number; seats: number[]; bookings: ConfirmedBooking[] }
+  | Exclude<ConfirmOutcome, { code: "OK" }>;
+
+/**
+ * The whole confirm in one statement: the owner's lock, the hold row, its seats through
+ * book_seats. `actor` sees only their own holds unless `admin`.
+ */
+export async function confirmHold(
+  ex: Executor,
+  token: string,
+  actor: { id: number; isAdmin: boolean },
+  maxPerUser: number,
+): Promise<ConfirmOutcome> {
+  const [row] = await ex<{ outcome: RawConfirm }[]>`
+    select confirm_hold(${token}, ${actor.id}, ${actor.isAdmin}, ${maxPerUser}) as outcome`;
+  if (!row) throw new Error("confirm_hold returned no row");
+  const o = row.outcome;
+  if (o.code !== "OK") return o;
+  return {
+    code: "OK",
+    fresh: o.fresh,
+    eventId: o.event_id,
+    seats: o.seats,
+    bookings: o.bookings.map((b) => ({
+      bookingId: b.booking_id,
+      eventId: o.event_id,
+      userId: b.user_id,
+      seatId: null,
+      seatNumber: b.seat_number,
+      status: b.status,
+      venue: b.venue,
+      eventName: b.event_name,
+      createdAt: new Date(b.created_at),
+      cancelledAt: b.cancelled_at === null ? null : new Date(b.cancelled_at),
+      eventStarted: b.event_started,
+    })),
+  };
 }
 
 export async function countHoldSeats(ex: Executor, holdId: number): Promise<number> {

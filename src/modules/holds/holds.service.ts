@@ -319,42 +319,33 @@ export async function releaseHold(actor: AuthUser, token: string): Promise<void>
 
 /**
  * `POST /holds/{token}/confirm`: the held seats become the owner's bookings through the booking
- * function (same locks, same checks). Idempotent: a confirmed hold answers its bookings again.
+ * function (same locks, same checks), in one statement (confirm_hold). Idempotent: a confirmed
+ * hold answers its bookings again.
  */
 export async function confirmHold(actor: AuthUser, token: string): Promise<{ bookings: BookingDto[] }> {
-  const done = await sql.begin(async (tx) => {
-    const hold = await lockForChange(tx, actor, token);
-    if (hold.status === "CONFIRMED") return { hold, seats: [] as SeatChange[], fresh: false };
-    refuseEnded(hold);
-    const seats = await repo.lockHoldSeats(tx, hold.id);
-    const numbers = seats.map((s) => s.seatNumber);
-    if (numbers.length === 0) {
-      await repo.endHold(tx, hold.id, "CONFIRMED"); // every seat was booked one by one
-      return { hold, seats: [] as SeatChange[], fresh: true };
-    }
-    const outcome = await inventory.bookSeats(
-      tx,
-      hold.userId,
-      hold.eventId,
-      { seatNumbers: numbers },
-      config.MAX_SEATS_PER_USER_PER_EVENT,
-    );
-    if (outcome.code !== "OK") throw confirmRefusal(hold, outcome);
-    return { hold, seats: changes(hold.eventId, numbers, "BOOKED"), fresh: true };
-  });
-  const bookings = (await repo.holdBookings(sql, done.hold.id)).map(toBookingDto);
-  if (done.fresh) await published(done.hold.eventId, done.seats, false);
-  return { bookings };
+  const outcome = await repo.confirmHold(sql, token, actor, config.MAX_SEATS_PER_USER_PER_EVENT);
+  if (outcome.code !== "OK") throw confirmRefusal(token, outcome);
+  if (outcome.fresh) await published(outcome.eventId, changes(outcome.eventId, outcome.seats, "BOOKED"), false);
+  return { bookings: outcome.bookings.map(toBookingDto) };
 }
 
-function confirmRefusal(hold: repo.HoldRow, outcome: Exclude<inventory.BookingOutcome, { code: "OK" }>): DomainError {
+function confirmRefusal(token: string, outcome: Exclude<repo.ConfirmOutcome, { code: "OK" }>): DomainError {
   switch (outcome.code) {
+    case "HOLD_NOT_FOUND":
+      return notFound(token);
+    case "HOLD_EXPIRED":
+      return new DomainError(
+        ErrorCode.HOLD_EXPIRED,
+        outcome.expires_at
+          ? `The hold expired at ${new Date(outcome.expires_at).toISOString()}.`
+          : "The hold has expired.",
+      );
+    case "HOLD_NOT_ACTIVE":
+      return new DomainError(ErrorCode.HOLD_NOT_ACTIVE, "The hold was released.");
     case "EVENT_NOT_FOUND":
-      return new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${hold.eventId} does not exist.`);
+      return new DomainError(ErrorCode.EVENT_NOT_FOUND, "The hold's event does not exist any more.");
     case "EVENT_STARTED":
       return new DomainError(ErrorCode.EVENT_STARTED, "The event has already started.");
-    case "HOLD_EXPIRED":
-      return new DomainError(ErrorCode.HOLD_EXPIRED, `The hold expired at ${hold.expiresAt.toISOString()}.`);
     case "USER_SEAT_LIMIT":
       return new DomainError(
         ErrorCode.USER_SEAT_LIMIT,
@@ -362,7 +353,7 @@ function confirmRefusal(hold: repo.HoldRow, outcome: Exclude<inventory.BookingOu
       );
     default:
       // The hold's seats are locked and HELD by it: any other refusal is a broken invariant.
-      throw new Error(`confirm of hold ${hold.id} refused by book_seats: ${JSON.stringify(outcome)}`);
+      throw new Error(`confirm of a hold refused by book_seats: ${JSON.stringify(outcome)}`);
   }
 }
 
