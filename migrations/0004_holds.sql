@@ -202,3 +202,110 @@ BEGIN
                  FROM bookings b JOIN events e ON e.id = b.event_id WHERE b.hold_id = v_hold.id));
 END;
 $$;
+--> statement-breakpoint
+-- A hold's creation as one statement (src/modules/holds/holds.repo.ts createHold), the booking
+-- function's rules: the (user, event) advisory lock; the event's state and the user's limits
+-- (live holds, booked + live held seats); then the seats — named ones FOR UPDATE in ascending seat
+-- number (all or nothing: missing, booked or held refuse), a chosen block of adjacent seats
+-- (p_block: FOR UPDATE SKIP LOCKED, BLOCK_TAKEN names the seats it could not take, so the caller
+-- chooses again), or the lowest AVAILABLE seats FOR UPDATE SKIP LOCKED; then the holds row and its
+-- seats HELD with its exact end. A refusal returns {code, …} before anything is written.
+CREATE FUNCTION create_hold(
+  p_user bigint, p_event bigint, p_seat_numbers int[], p_quantity int, p_block boolean, p_token text,
+  p_ttl_seconds int, p_max_per_user int, p_max_holds int
+) RETURNS jsonb
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $$
+DECLARE
+  v_event record;
+  v_ids bigint[];
+  v_numbers int[];
+  v_statuses seat_status[];
+  v_wanted int := coalesce(cardinality(p_seat_numbers), p_quantity);
+  v_found int;
+  v_refused int[];
+  v_now timestamptz;
+  v_booked int;
+  v_held int;
+  v_holds int;
+  v_hold_id bigint;
+  v_expires timestamptz;
+BEGIN
+  PERFORM pg_advisory_xact_lock((p_user % 2147483647)::int4, (p_event % 2147483647)::int4);
+  SELECT start_time <= now() AS started, deleted_at IS NOT NULL AS deleted
+    INTO v_event FROM events WHERE id = p_event;
+  IF NOT FOUND OR v_event.deleted THEN
+    RETURN jsonb_build_object('code', 'EVENT_NOT_FOUND');
+  END IF;
+  IF v_event.started THEN
+    RETURN jsonb_build_object('code', 'EVENT_STARTED');
+  END IF;
+  v_now := clock_timestamp();
+  SELECT count(*) INTO v_holds FROM holds
+   WHERE event_id = p_event AND user_id = p_user AND status = 'ACTIVE' AND expires_at > v_now;
+  IF v_holds >= p_max_holds THEN
+    RETURN jsonb_build_object('code', 'HOLD_LIMIT', 'max', p_max_holds);
+  END IF;
+  SELECT count(*) INTO v_booked FROM bookings
+   WHERE event_id = p_event AND user_id = p_user AND status = 'BOOKED';
+  SELECT count(*) INTO v_held FROM seats
+   WHERE event_id = p_event AND status = 'HELD' AND held_by = p_user AND hold_expires_at > v_now;
+  IF v_booked + v_held + v_wanted > p_max_per_user THEN
+    RETURN jsonb_build_object('code', 'USER_SEAT_LIMIT', 'booked', v_booked + v_held, 'max', p_max_per_user);
+  END IF;
+
+  IF p_seat_numbers IS NOT NULL AND NOT p_block THEN
+    SELECT array_agg(id ORDER BY seat_number), array_agg(seat_number ORDER BY seat_number),
+           array_agg(status ORDER BY seat_number)
+      INTO v_ids, v_numbers, v_statuses
+      FROM (SELECT id, seat_number, status FROM seats
+             WHERE event_id = p_event AND seat_number = ANY (p_seat_numbers)
+             ORDER BY seat_number FOR UPDATE) locked;
+    v_found := coalesce(cardinality(v_ids), 0);
+    IF v_found < cardinality(p_seat_numbers) THEN
+      RETURN jsonb_build_object('code', 'SEAT_NOT_FOUND', 'seats',
+        to_jsonb(ARRAY(SELECT n FROM unnest(p_seat_numbers) n
+                        WHERE n <> ALL (coalesce(v_numbers, '{}')) ORDER BY n)));
+    END IF;
+    v_refused := ARRAY(SELECT v_numbers[i] FROM generate_series(1, v_found) i WHERE v_statuses[i] = 'BOOKED');
+    IF cardinality(v_refused) > 0 THEN
+      RETURN jsonb_build_object('code', 'SEAT_ALREADY_BOOKED', 'seats', to_jsonb(v_refused));
+    END IF;
+    v_refused := ARRAY(SELECT v_numbers[i] FROM generate_series(1, v_found) i WHERE v_statuses[i] = 'HELD');
+    IF cardinality(v_refused) > 0 THEN
+      RETURN jsonb_build_object('code', 'SEAT_HELD', 'seats', to_jsonb(v_refused));
+    END IF;
+  ELSIF p_block THEN
+    SELECT array_agg(id ORDER BY seat_number), array_agg(seat_number ORDER BY seat_number)
+      INTO v_ids, v_numbers
+      FROM (SELECT id, seat_number FROM seats
+             WHERE event_id = p_event AND seat_number = ANY (p_seat_numbers) AND status = 'AVAILABLE'
+             ORDER BY seat_number FOR UPDATE SKIP LOCKED) locked;
+    IF coalesce(cardinality(v_ids), 0) < v_wanted THEN
+      RETURN jsonb_build_object('code', 'BLOCK_TAKEN', 'seats',
+        to_jsonb(ARRAY(SELECT n FROM unnest(p_seat_numbers) n
+                        WHERE n <> ALL (coalesce(v_numbers, '{}')) ORDER BY n)));
+    END IF;
+  ELSE
+    SELECT array_agg(id ORDER BY seat_number), array_agg(seat_number ORDER BY seat_number)
+      INTO v_ids, v_numbers
+      FROM (SELECT id, seat_number FROM seats
+             WHERE event_id = p_event AND status = 'AVAILABLE'
+             ORDER BY seat_number LIMIT p_quantity FOR UPDATE SKIP LOCKED) locked;
+    v_found := coalesce(cardinality(v_ids), 0);
+    IF v_found < v_wanted THEN
+      RETURN jsonb_build_object('code', 'NOT_ENOUGH_SEATS', 'free', v_found, 'wanted', v_wanted);
+    END IF;
+  END IF;
+
+  INSERT INTO holds (token, user_id, event_id, seat_numbers, created_at, expires_at)
+  VALUES (p_token, p_user, p_event, v_numbers, v_now, v_now + make_interval(secs => p_ttl_seconds))
+  RETURNING id, expires_at INTO v_hold_id, v_expires;
+  UPDATE seats SET status = 'HELD', held_by = p_user, hold_expires_at = v_expires, hold_id = v_hold_id
+   WHERE id = ANY (v_ids);
+  RETURN jsonb_build_object('code', 'OK', 'hold_id', v_hold_id, 'seats', to_jsonb(v_numbers),
+    'created_at_ms', floor(extract(epoch FROM v_now) * 1000),
+    'expires_at_ms', floor(extract(epoch FROM v_expires) * 1000));
+END;
+$$;

@@ -32,42 +32,35 @@ export async function lockHold(tx: Tx, id: number): Promise<HoldRow | undefined>
 
 export type EventState = { started: boolean; deleted: boolean };
 
-/** The event's state and what counts against the user's limits there, read under their (user, event) lock. */
-export type HoldContext = EventState & { booked: number; held: number; liveHolds: number };
+/** What create_hold (migrations/0004_holds.sql) answers: the new hold, or why not. */
+export type CreateOutcome =
+  | { code: "OK"; hold_id: number; seats: number[]; created_at_ms: number; expires_at_ms: number }
+  | { code: "EVENT_NOT_FOUND" | "EVENT_STARTED" }
+  | { code: "HOLD_LIMIT"; max: number }
+  | { code: "USER_SEAT_LIMIT"; booked: number; max: number }
+  | { code: "SEAT_NOT_FOUND" | "SEAT_ALREADY_BOOKED" | "SEAT_HELD"; seats: number[] }
+  | { code: "BLOCK_TAKEN"; seats: number[] }
+  | { code: "NOT_ENOUGH_SEATS"; free: number; wanted: number };
 
-export async function holdContext(tx: Tx, userId: number, eventId: number): Promise<HoldContext | undefined> {
-  const [row] = await tx<HoldContext[]>`
-    select e.start_time <= now() as started, e.deleted_at is not null as deleted,
-      (select count(*)::int from bookings
-        where event_id = ${eventId} and user_id = ${userId} and status = 'BOOKED') as booked,
-      (select count(*)::int from seats
-        where event_id = ${eventId} and status = 'HELD' and held_by = ${userId}
-          and hold_expires_at > clock_timestamp()) as held,
-      (select count(*)::int from holds
-        where event_id = ${eventId} and user_id = ${userId} and status = 'ACTIVE'
-          and expires_at > clock_timestamp()) as live_holds
-    from events e where e.id = ${eventId}`;
-  return row;
-}
-
-export type LockedSeat = Pick<SeatTableRow, "id" | "seatNumber" | "status">;
-
-/** Named seats, locked in ascending seat number (waits, like booking named seats). */
-export async function lockNamedSeats(tx: Tx, eventId: number, seatNumbers: number[]): Promise<LockedSeat[]> {
-  const rows = await tx<LockedSeat[]>`
-    select id, seat_number, status from seats
-    where event_id = ${eventId} and seat_number = any(${seatNumbers}::int[])
-    order by seat_number for update`;
-  return [...rows];
-}
-
-/** The lowest `n` AVAILABLE seats nobody else is locking (best available, as booking does). */
-export async function lockLowestAvailable(tx: Tx, eventId: number, n: number): Promise<LockedSeat[]> {
-  const rows = await tx<LockedSeat[]>`
-    select id, seat_number, status from seats
-    where event_id = ${eventId} and status = 'AVAILABLE'
-    order by seat_number limit ${n} for update skip locked`;
-  return [...rows];
+/**
+ * The whole creation in one statement: the user's lock, the event and the limits, the seats
+ * (`seatNumbers` named, or as a `block` of adjacent ones, or `quantity` best available), then the
+ * hold. Runs in the caller's transaction (the outbox row goes in beside it).
+ */
+export async function createHold(
+  tx: Tx,
+  hold: { userId: number; eventId: number; token: string },
+  seats: { seatNumbers: number[]; block: boolean } | { quantity: number },
+  limits: { ttlSeconds: number; maxPerUser: number; maxHolds: number },
+): Promise<CreateOutcome> {
+  const numbers = "seatNumbers" in seats ? seats.seatNumbers : null;
+  const quantity = "quantity" in seats ? seats.quantity : null;
+  const block = "block" in seats && seats.block;
+  const [row] = await tx<{ outcome: CreateOutcome }[]>`
+    select create_hold(${hold.userId}, ${hold.eventId}, ${numbers}::int[], ${quantity}::int, ${block},
+                       ${hold.token}, ${limits.ttlSeconds}, ${limits.maxPerUser}, ${limits.maxHolds}) as outcome`;
+  if (!row) throw new Error("create_hold returned no row");
+  return row.outcome;
 }
 
 /** The event's AVAILABLE seats, ascending, unlocked: what `together` chooses from. */
@@ -78,41 +71,6 @@ export async function availableSeats(
   const rows = await ex<Pick<SeatTableRow, "id" | "seatNumber">[]>`
     select id, seat_number from seats where event_id = ${eventId} and status = 'AVAILABLE' order by seat_number`;
   return [...rows];
-}
-
-/** Locks those of `ids` that are still AVAILABLE and not locked by anyone else (never waits). */
-export async function lockIfAvailable(tx: Tx, ids: number[]): Promise<LockedSeat[]> {
-  const rows = await tx<LockedSeat[]>`
-    select id, seat_number, status from seats
-    where id = any(${ids}::bigint[]) and status = 'AVAILABLE'
-    order by seat_number for update skip locked`;
-  return [...rows];
-}
-
-/** Makes the hold and marks its (locked, AVAILABLE) seats HELD by it, with its exact end. */
-export async function insertHold(
-  tx: Tx,
-  hold: Pick<HoldTableRow, "token" | "userId" | "eventId" | "seatNumbers">,
-  seatIds: number[],
-  ttlSeconds: number,
-): Promise<HoldTableRow> {
-  const [row] = await tx<(HoldTableRow & { held: number })[]>`
-    with t as (select clock_timestamp() as at),
-    made as (
-      insert into holds (token, user_id, event_id, seat_numbers, created_at, expires_at)
-      select ${hold.token}, ${hold.userId}, ${hold.eventId}, ${hold.seatNumbers}::int[], t.at,
-             t.at + make_interval(secs => ${ttlSeconds})
-      from t
-      returning *),
-    marked as (
-      update seats s set status = 'HELD', held_by = made.user_id, hold_expires_at = made.expires_at,
-             hold_id = made.id
-      from made where s.id = any(${seatIds}::bigint[])
-      returning s.id)
-    select made.*, (select count(*)::int from marked) as held from made`;
-  if (!row || row.held !== seatIds.length) throw new Error("hold insert did not hold every seat");
-  const { held: _held, ...made } = row;
-  return made;
 }
 
 /** The hold's seats, locked in ascending seat number. */

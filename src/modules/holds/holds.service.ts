@@ -62,91 +62,102 @@ function visible(actor: AuthUser, token: string, row: repo.HoldRow | undefined):
 
 const listSeats = (nums: number[]) => nums.slice(0, 10).join(", ") + (nums.length > 10 ? ", …" : "");
 
-/** Picks and locks the seats of a new hold (the user's lock is held); refuses all or nothing. */
-async function lockSeatsFor(tx: Tx, eventId: number, req: HoldRequest): Promise<repo.LockedSeat[]> {
-  if ("seatNumbers" in req) {
-    const locked = await repo.lockNamedSeats(tx, eventId, req.seatNumbers);
-    const found = new Set(locked.map((s) => s.seatNumber));
-    const missing = req.seatNumbers.filter((n) => !found.has(n));
-    if (missing.length > 0) {
-      throw new DomainError(ErrorCode.SEAT_NOT_FOUND, `Event ${eventId} has no seat ${listSeats(missing)}.`);
-    }
-    const booked = locked.filter((s) => s.status === "BOOKED").map((s) => s.seatNumber);
-    if (booked.length > 0) {
-      throw new DomainError(ErrorCode.SEAT_ALREADY_BOOKED, `Seat ${listSeats(booked)} is already booked.`);
-    }
-    const held = locked.filter((s) => s.status === "HELD").map((s) => s.seatNumber);
-    if (held.length > 0) throw new DomainError(ErrorCode.SEAT_HELD, `Seat ${listSeats(held)} is held.`);
-    return locked;
-  }
-  if (!req.together) {
-    const locked = await repo.lockLowestAvailable(tx, eventId, req.quantity);
-    if (locked.length < req.quantity) {
-      throw new DomainError(
-        ErrorCode.NOT_ENOUGH_SEATS,
-        `Only ${locked.length} seats are free right now; ${req.quantity} requested.`,
+function createRefusal(
+  eventId: number,
+  outcome: Exclude<repo.CreateOutcome, { code: "OK" | "BLOCK_TAKEN" }>,
+): DomainError {
+  switch (outcome.code) {
+    case "EVENT_NOT_FOUND":
+      return new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
+    case "EVENT_STARTED":
+      return new DomainError(ErrorCode.EVENT_STARTED, "The event has already started.");
+    case "HOLD_LIMIT":
+      return new DomainError(
+        ErrorCode.HOLD_LIMIT,
+        `You may have at most ${outcome.max} live holds for this event; confirm or release one first.`,
       );
-    }
-    return locked;
+    case "USER_SEAT_LIMIT":
+      return new DomainError(
+        ErrorCode.USER_SEAT_LIMIT,
+        `You may hold at most ${outcome.max} seats for this event; you hold ${outcome.booked}.`,
+      );
+    case "SEAT_NOT_FOUND":
+      return new DomainError(ErrorCode.SEAT_NOT_FOUND, `Event ${eventId} has no seat ${listSeats(outcome.seats)}.`);
+    case "SEAT_ALREADY_BOOKED":
+      return new DomainError(ErrorCode.SEAT_ALREADY_BOOKED, `Seat ${listSeats(outcome.seats)} is already booked.`);
+    case "SEAT_HELD":
+      return new DomainError(ErrorCode.SEAT_HELD, `Seat ${listSeats(outcome.seats)} is held.`);
+    case "NOT_ENOUGH_SEATS":
+      return new DomainError(
+        ErrorCode.NOT_ENOUGH_SEATS,
+        `Only ${outcome.free} seats are free right now; ${outcome.wanted} requested.`,
+      );
   }
-  // Choose a block from the free seats, then lock it without waiting; seats someone else locked
-  // meanwhile count as taken in the next choice. SKIP LOCKED never waits, so this order is safe.
-  const busy = new Set<number>();
-  for (let attempt = 0; attempt < TOGETHER_ATTEMPTS; attempt++) {
-    const free = (await repo.availableSeats(tx, eventId)).filter((s) => !busy.has(s.id));
-    const block = pickTogether(free, req.quantity);
-    if (!block) break;
-    const locked = await repo.lockIfAvailable(
-      tx,
-      block.map((s) => s.id),
-    );
-    if (locked.length === block.length) return locked;
-    const got = new Set(locked.map((s) => s.id));
-    for (const s of block) if (!got.has(s.id)) busy.add(s.id);
-  }
-  throw new DomainError(ErrorCode.NOT_ENOUGH_SEATS, `No ${req.quantity} adjacent seats are free right now.`);
 }
 
+/**
+ * One hold in the caller's transaction: create_hold (one statement: locks, checks, writes), then
+ * `hold.created` in the outbox. For `together` the block is chosen here from the free seats as
+ * read, and create_hold locks it without waiting; seats someone else took meanwhile count as
+ * taken in the next choice.
+ */
 async function createInTransaction(
   tx: Tx,
   user: AuthUser,
   eventId: number,
   req: HoldRequest,
 ): Promise<{ hold: HoldDto; seats: SeatChange[] }> {
-  await inventory.lockUserForEvent(tx, user.id, eventId);
-  const mine = await repo.holdContext(tx, user.id, eventId);
-  if (!mine || mine.deleted) throw new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
-  if (mine.started) throw new DomainError(ErrorCode.EVENT_STARTED, "The event has already started.");
-  const wanted = "seatNumbers" in req ? req.seatNumbers.length : req.quantity;
-  if (mine.liveHolds >= config.MAX_HOLDS_PER_USER_PER_EVENT) {
-    throw new DomainError(
-      ErrorCode.HOLD_LIMIT,
-      `You may have at most ${config.MAX_HOLDS_PER_USER_PER_EVENT} live holds for this event; confirm or release one first.`,
-    );
+  const token = randomBytes(24).toString("base64url");
+  const limits = {
+    ttlSeconds: config.HOLD_TTL_SECONDS,
+    maxPerUser: config.MAX_SEATS_PER_USER_PER_EVENT,
+    maxHolds: config.MAX_HOLDS_PER_USER_PER_EVENT,
+  };
+  const hold = { userId: user.id, eventId, token };
+  let outcome: repo.CreateOutcome | undefined;
+  if ("seatNumbers" in req) {
+    outcome = await repo.createHold(tx, hold, { seatNumbers: req.seatNumbers, block: false }, limits);
+  } else if (!req.together) {
+    outcome = await repo.createHold(tx, hold, { quantity: req.quantity }, limits);
+  } else {
+    const taken = new Set<number>();
+    for (let attempt = 0; attempt < TOGETHER_ATTEMPTS; attempt++) {
+      const free = (await repo.availableSeats(tx, eventId)).filter((s) => !taken.has(s.seatNumber));
+      const block = pickTogether(free, req.quantity);
+      if (!block) break;
+      outcome = await repo.createHold(tx, hold, { seatNumbers: block.map((s) => s.seatNumber), block: true }, limits);
+      if (outcome.code !== "BLOCK_TAKEN") break;
+      for (const n of outcome.seats) taken.add(n);
+      outcome = undefined;
+    }
+    if (!outcome) {
+      throw new DomainError(ErrorCode.NOT_ENOUGH_SEATS, `No ${req.quantity} adjacent seats are free right now.`);
+    }
   }
-  if (mine.booked + mine.held + wanted > config.MAX_SEATS_PER_USER_PER_EVENT) {
-    throw new DomainError(
-      ErrorCode.USER_SEAT_LIMIT,
-      `You may hold at most ${config.MAX_SEATS_PER_USER_PER_EVENT} seats for this event; you hold ${mine.booked + mine.held}.`,
-    );
-  }
-  const seats = await lockSeatsFor(tx, eventId, req);
-  const seatNumbers = seats.map((s) => s.seatNumber).sort((a, b) => a - b);
-  const row = await repo.insertHold(
-    tx,
-    { token: randomBytes(24).toString("base64url"), userId: user.id, eventId, seatNumbers },
-    seats.map((s) => s.id),
-    config.HOLD_TTL_SECONDS,
-  );
+  if (outcome.code === "BLOCK_TAKEN") throw new Error("create_hold answered BLOCK_TAKEN outside a block");
+  if (outcome.code !== "OK") throw createRefusal(eventId, outcome);
+  const expiresAt = new Date(outcome.expires_at_ms).toISOString();
   await writeOutbox(tx, [
     domainEvent("hold.created", eventId, {
-      hold_id: row.id,
+      hold_id: outcome.hold_id,
       user_id: user.id,
-      seats: seatNumbers,
-      expires_at: row.expiresAt.toISOString(),
+      seats: outcome.seats,
+      expires_at: expiresAt,
     }),
   ]);
-  return { hold: toHoldDto({ ...row, live: true }), seats: changes(eventId, seatNumbers, "HELD") };
+  return {
+    hold: {
+      hold_id: outcome.hold_id,
+      token,
+      event_id: eventId,
+      seats: outcome.seats,
+      status: "ACTIVE",
+      created_at: new Date(outcome.created_at_ms).toISOString(),
+      expires_at: expiresAt,
+      extensions: 0,
+    },
+    seats: changes(eventId, outcome.seats, "HELD"),
+  };
 }
 
 /** `POST /events/{id}/holds`: all or nothing, Idempotency-Key honoured (replays answer the first 201). */
