@@ -138,9 +138,11 @@ BEGIN
   SELECT jsonb_agg(jsonb_build_object('booking_id', id, 'seat_number', seat_number, 'created_at', created_at)
                    ORDER BY seat_number)
     INTO v_bookings FROM made;
+  -- SKIP LOCKED: every other change of these holds runs under this user's lock, except an event
+  -- deletion, which locks holds before seats and ends them itself; never wait for it here.
   IF cardinality(array_remove(v_holds, NULL)) > 0 THEN
     UPDATE holds SET status = 'CONFIRMED', ended_at = v_now
-     WHERE id = ANY (v_holds) AND status = 'ACTIVE'
+     WHERE id IN (SELECT id FROM holds WHERE id = ANY (v_holds) AND status = 'ACTIVE' FOR UPDATE SKIP LOCKED)
        AND NOT EXISTS (SELECT 1 FROM seats s WHERE s.hold_id = holds.id);
   END IF;
   RETURN jsonb_build_object('code', 'OK', 'bookings', v_bookings, 'event_name', v_event.name,

@@ -132,6 +132,8 @@ export async function removeSeatsAbove(tx: Executor, eventId: number, capacity: 
  * which lock seats too), cancels its BOOKED bookings, frees the seats. Returns who lost a seat.
  */
 export async function softDeleteEvent(tx: Executor, eventId: number): Promise<CancelledBooking[]> {
+  // Checkout holds before seats, as every change of a hold does (docs/holds.md).
+  await tx`select id from holds where event_id = ${eventId} and status = 'ACTIVE' order by id for update`;
   await tx`select id from seats where event_id = ${eventId} order by seat_number for update`;
   const cancelled = await tx<CancelledBooking[]>`
     with c as (
