@@ -210,11 +210,14 @@ $$;
 -- (live holds, booked + live held seats); then the seats — named ones FOR UPDATE in ascending seat
 -- number (all or nothing: missing, booked or held refuse), a chosen block of adjacent seats
 -- (p_block: FOR UPDATE SKIP LOCKED, BLOCK_TAKEN names the seats it could not take, so the caller
--- chooses again), or the lowest AVAILABLE seats FOR UPDATE SKIP LOCKED; then the holds row and its
--- seats HELD with its exact end. A refusal returns {code, …} before anything is written.
+-- chooses again), or the lowest AVAILABLE seats FOR UPDATE SKIP LOCKED; then the holds row, its
+-- seats HELD with its exact end, and the outbox row announcing it: p_outbox_payload is the
+-- payload the service built (src/messaging/domain-events.ts, typed by the stream catalogue) and
+-- this fills in its data's hold_id, seats and expires_at. One statement, so the user's lock is
+-- held for no longer than the statement. A refusal returns {code, …} before anything is written.
 CREATE FUNCTION create_hold(
   p_user bigint, p_event bigint, p_seat_numbers int[], p_quantity int, p_block boolean, p_token text,
-  p_ttl_seconds int, p_max_per_user int, p_max_holds int
+  p_ttl_seconds int, p_max_per_user int, p_max_holds int, p_outbox_stream text, p_outbox_payload jsonb
 ) RETURNS jsonb
 LANGUAGE plpgsql
 SET enable_seqscan = off
@@ -306,8 +309,28 @@ BEGIN
   RETURNING id, expires_at INTO v_hold_id, v_expires;
   UPDATE seats SET status = 'HELD', held_by = p_user, hold_expires_at = v_expires, hold_id = v_hold_id
    WHERE id = ANY (v_ids);
+  INSERT INTO outbox (stream, payload)
+  VALUES (p_outbox_stream, p_outbox_payload || jsonb_build_object('data',
+    coalesce(p_outbox_payload->'data', '{}'::jsonb) || jsonb_build_object(
+      'hold_id', v_hold_id, 'seats', to_jsonb(v_numbers),
+      'expires_at', to_char(v_expires AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))));
   RETURN jsonb_build_object('code', 'OK', 'hold_id', v_hold_id, 'seats', to_jsonb(v_numbers),
     'created_at_ms', floor(extract(epoch FROM v_now) * 1000),
     'expires_at_ms', floor(extract(epoch FROM v_expires) * 1000));
+END;
+$$;
+--> statement-breakpoint
+-- Several users' (user, event) advisory locks in one round trip, in ascending user id (the lock
+-- order), with the same keys as every other (user, event) lock. A hold's release and expiry take
+-- the owner's and the waitlist heads' locks this way.
+CREATE FUNCTION lock_users_for_event(p_users bigint[], p_event bigint) RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_user bigint;
+BEGIN
+  FOREACH v_user IN ARRAY ARRAY(SELECT DISTINCT u FROM unnest(p_users) u WHERE u IS NOT NULL ORDER BY u) LOOP
+    PERFORM pg_advisory_xact_lock((v_user % 2147483647)::int4, (p_event % 2147483647)::int4);
+  END LOOP;
 END;
 $$;

@@ -1,4 +1,6 @@
+import type { JSONValue } from "postgres";
 import type { bookings, events, holds, seats } from "../../db/schema";
+import type { OutboxRow } from "../../messaging/outbox";
 import type { Executor, Tx } from "../../platform/db";
 
 type HoldTableRow = typeof holds.$inferSelect;
@@ -45,20 +47,22 @@ export type CreateOutcome =
 /**
  * The whole creation in one statement: the user's lock, the event and the limits, the seats
  * (`seatNumbers` named, or as a `block` of adjacent ones, or `quantity` best available), then the
- * hold. Runs in the caller's transaction (the outbox row goes in beside it).
+ * hold, and `announce` in the outbox with the hold's id, seats and end filled into its data.
  */
 export async function createHold(
-  tx: Tx,
+  ex: Executor,
   hold: { userId: number; eventId: number; token: string },
   seats: { seatNumbers: number[]; block: boolean } | { quantity: number },
   limits: { ttlSeconds: number; maxPerUser: number; maxHolds: number },
+  announce: OutboxRow,
 ): Promise<CreateOutcome> {
   const numbers = "seatNumbers" in seats ? seats.seatNumbers : null;
   const quantity = "quantity" in seats ? seats.quantity : null;
   const block = "block" in seats && seats.block;
-  const [row] = await tx<{ outcome: CreateOutcome }[]>`
+  const [row] = await ex<{ outcome: CreateOutcome }[]>`
     select create_hold(${hold.userId}, ${hold.eventId}, ${numbers}::int[], ${quantity}::int, ${block},
-                       ${hold.token}, ${limits.ttlSeconds}, ${limits.maxPerUser}, ${limits.maxHolds}) as outcome`;
+                       ${hold.token}, ${limits.ttlSeconds}, ${limits.maxPerUser}, ${limits.maxHolds},
+                       ${announce.stream}, ${ex.json(announce.payload as JSONValue)}) as outcome`;
   if (!row) throw new Error("create_hold returned no row");
   return row.outcome;
 }
@@ -89,15 +93,31 @@ export async function setHoldExpiry(tx: Tx, holdId: number, expiresAt: Date): Pr
   return row;
 }
 
-/** Frees the hold's (locked) seats: they become AVAILABLE, out of the hold. */
-export async function freeHoldSeats(tx: Tx, holdId: number): Promise<void> {
-  await tx`
-    update seats set status = 'AVAILABLE', held_by = null, hold_expires_at = null, hold_id = null
-    where hold_id = ${holdId}`;
+/**
+ * Ends the hold: its seats, locked in ascending seat number, become AVAILABLE and leave it, and
+ * the hold gets `status`. Returns the freed seats, ascending.
+ */
+export async function endHoldFreeingSeats(
+  tx: Tx,
+  holdId: number,
+  status: "RELEASED" | "EXPIRED",
+): Promise<Pick<SeatTableRow, "id" | "seatNumber">[]> {
+  const rows = await tx<Pick<SeatTableRow, "id" | "seatNumber">[]>`
+    with locked as (
+      select id, seat_number from seats where hold_id = ${holdId} order by seat_number for update),
+    freed as (
+      update seats s set status = 'AVAILABLE', held_by = null, hold_expires_at = null, hold_id = null
+      from locked where s.id = locked.id
+      returning s.id, s.seat_number),
+    ended as (
+      update holds set status = ${status}, ended_at = clock_timestamp() where id = ${holdId} returning id)
+    select freed.id, freed.seat_number from freed, ended order by freed.seat_number`;
+  return [...rows];
 }
 
-export async function endHold(tx: Tx, holdId: number, status: "CONFIRMED" | "RELEASED" | "EXPIRED"): Promise<void> {
-  await tx`update holds set status = ${status}, ended_at = clock_timestamp() where id = ${holdId}`;
+/** The (user, event) advisory locks of several users, ascending, in one round trip. */
+export async function lockUsersForEvent(tx: Tx, userIds: number[], eventId: number): Promise<void> {
+  await tx`select lock_users_for_event(${userIds}::bigint[], ${eventId})`;
 }
 
 /** Holds whose time is up, as found without any lock (the janitor's to-do list). */

@@ -13,7 +13,6 @@ import { errorMessage } from "../../platform/error-message";
 import { logger } from "../../platform/logger";
 import { type BookingDto, toBookingDto } from "../bookings/bookings.schemas";
 import { checkSeatRequest } from "../bookings/bookings.service";
-import * as inventory from "../inventory/inventory.service";
 import { afterOffer, headOfLine, offerSeatInTransaction } from "../waitlist/waitlist.service";
 import * as repo from "./holds.repo";
 import { type HoldDto, toHoldDto } from "./holds.schemas";
@@ -44,11 +43,6 @@ const changes = (eventId: number, seatNumbers: number[], status: SeatChange["sta
 async function published(eventId: number, _seats: SeatChange[], outbox: boolean): Promise<void> {
   // The live feed (issue 16) takes `seats: _seats` here once afterCommit has the field.
   await afterCommit({ invalidate: [eventScope(eventId)], outbox });
-}
-
-/** Runs `work` in a transaction of its own, or in a savepoint of the caller's (an Idempotency-Key's). */
-function inTransaction<T>(ex: Executor, work: (tx: Tx) => Promise<T>): Promise<T> {
-  return ("savepoint" in ex ? ex.savepoint(work) : ex.begin(work)) as Promise<T>;
 }
 
 const notFound = (token: string) =>
@@ -96,13 +90,14 @@ function createRefusal(
 }
 
 /**
- * One hold in the caller's transaction: create_hold (one statement: locks, checks, writes), then
- * `hold.created` in the outbox. For `together` the block is chosen here from the free seats as
+ * One hold on `ex` (the pool, or an Idempotency-Key's transaction): create_hold is one statement
+ * (locks, checks, the hold, its seats, and `hold.created` in the outbox), so nothing is left
+ * locked between statements. For `together` the block is chosen here from the free seats as
  * read, and create_hold locks it without waiting; seats someone else took meanwhile count as
  * taken in the next choice.
  */
-async function createInTransaction(
-  tx: Tx,
+async function createOn(
+  ex: Executor,
   user: AuthUser,
   eventId: number,
   req: HoldRequest,
@@ -114,18 +109,21 @@ async function createInTransaction(
     maxHolds: config.MAX_HOLDS_PER_USER_PER_EVENT,
   };
   const hold = { userId: user.id, eventId, token };
+  // create_hold fills in hold_id, seats and expires_at.
+  const announce = domainEvent("hold.created", eventId, { user_id: user.id });
+  const create = (seats: Parameters<typeof repo.createHold>[2]) => repo.createHold(ex, hold, seats, limits, announce);
   let outcome: repo.CreateOutcome | undefined;
   if ("seatNumbers" in req) {
-    outcome = await repo.createHold(tx, hold, { seatNumbers: req.seatNumbers, block: false }, limits);
+    outcome = await create({ seatNumbers: req.seatNumbers, block: false });
   } else if (!req.together) {
-    outcome = await repo.createHold(tx, hold, { quantity: req.quantity }, limits);
+    outcome = await create({ quantity: req.quantity });
   } else {
     const taken = new Set<number>();
     for (let attempt = 0; attempt < TOGETHER_ATTEMPTS; attempt++) {
-      const free = (await repo.availableSeats(tx, eventId)).filter((s) => !taken.has(s.seatNumber));
+      const free = (await repo.availableSeats(ex, eventId)).filter((s) => !taken.has(s.seatNumber));
       const block = pickTogether(free, req.quantity);
       if (!block) break;
-      outcome = await repo.createHold(tx, hold, { seatNumbers: block.map((s) => s.seatNumber), block: true }, limits);
+      outcome = await create({ seatNumbers: block.map((s) => s.seatNumber), block: true });
       if (outcome.code !== "BLOCK_TAKEN") break;
       for (const n of outcome.seats) taken.add(n);
       outcome = undefined;
@@ -136,15 +134,6 @@ async function createInTransaction(
   }
   if (outcome.code === "BLOCK_TAKEN") throw new Error("create_hold answered BLOCK_TAKEN outside a block");
   if (outcome.code !== "OK") throw createRefusal(eventId, outcome);
-  const expiresAt = new Date(outcome.expires_at_ms).toISOString();
-  await writeOutbox(tx, [
-    domainEvent("hold.created", eventId, {
-      hold_id: outcome.hold_id,
-      user_id: user.id,
-      seats: outcome.seats,
-      expires_at: expiresAt,
-    }),
-  ]);
   return {
     hold: {
       hold_id: outcome.hold_id,
@@ -153,7 +142,7 @@ async function createInTransaction(
       seats: outcome.seats,
       status: "ACTIVE",
       created_at: new Date(outcome.created_at_ms).toISOString(),
-      expires_at: expiresAt,
+      expires_at: new Date(outcome.expires_at_ms).toISOString(),
       extensions: 0,
     },
     seats: changes(eventId, outcome.seats, "HELD"),
@@ -173,7 +162,7 @@ export async function createHold(
   const stored = await runIdempotent(
     { userId: user.id, key: options.idempotencyKey, fingerprint: options.fingerprint },
     async (ex) => {
-      const made = await inTransaction(ex, (tx) => createInTransaction(tx, user, eventId, request));
+      const made = await createOn(ex, user, eventId, request);
       seats = made.seats;
       return { status: 201, body: made.hold };
     },
@@ -189,8 +178,7 @@ export async function getHold(actor: AuthUser, token: string): Promise<HoldDto> 
 /** Locks the hold for a change: its owner's (user, event) lock (plus `others`), then the row. */
 async function lockForChange(tx: Tx, actor: AuthUser, token: string, others: number[] = []): Promise<repo.HoldRow> {
   const known = visible(actor, token, await repo.findHoldByToken(tx, token));
-  const users = [...new Set([known.userId, ...others])].sort((a, b) => a - b);
-  for (const u of users) await inventory.lockUserForEvent(tx, u, known.eventId);
+  await repo.lockUsersForEvent(tx, [known.userId, ...others], known.eventId);
   const row = await repo.lockHold(tx, known.id);
   if (!row) throw notFound(token);
   return row;
@@ -242,9 +230,7 @@ async function endActiveHold(
   heads: number[],
   status: "RELEASED" | "EXPIRED",
 ): Promise<Ended> {
-  const seats = await repo.lockHoldSeats(tx, hold.id);
-  await repo.freeHoldSeats(tx, hold.id);
-  await repo.endHold(tx, hold.id, status);
+  const seats = await repo.endHoldFreeingSeats(tx, hold.id, status);
   const line = heads.filter((u) => u !== hold.userId);
   const offers: Ended["offers"] = [];
   const released: OutboxRow[] = [];
@@ -385,8 +371,7 @@ export async function expireHolds(batch = 100): Promise<number> {
     if (line === undefined) continue;
     const heads = line.filter((u) => !already.has(u));
     const done = await sql.begin(async (tx) => {
-      const users = [...new Set([due.userId, ...heads])].sort((a, b) => a - b);
-      for (const u of users) await inventory.lockUserForEvent(tx, u, due.eventId);
+      await repo.lockUsersForEvent(tx, [due.userId, ...heads], due.eventId);
       const hold = await repo.lockHold(tx, due.id);
       // Confirmed, released or extended meanwhile.
       if (hold?.status !== "ACTIVE" || hold.live) return undefined;
