@@ -17,6 +17,7 @@ import {
 } from "./report";
 import { benchBooking } from "./scenarios/booking";
 import { benchFlashSale } from "./scenarios/flash-sale";
+import { benchHolds } from "./scenarios/holds";
 import { API_RSS_BUDGET_MB, benchMemory } from "./scenarios/memory";
 import { benchEventReads, benchSeatMap } from "./scenarios/reads";
 import { benchWaitlist, OFFER_BUDGET_MS } from "./scenarios/waitlist";
@@ -57,6 +58,7 @@ const single =
 
 const SCENARIOS: Scenario[] = [
   { name: "booking", keys: ["booking"], run: single(benchBooking) },
+  { name: "hold → confirm", keys: ["hold_confirm"], run: benchHolds },
   { name: "event reads", keys: ["cached_get", "get_redis_down"], run: benchEventReads },
   { name: "flash sale", keys: ["flash_sale", "flash_sale_integrity"], run: benchFlashSale },
   { name: "seat map", keys: ["seat_map"], run: single(benchSeatMap) },

@@ -17,6 +17,7 @@ export interface Row {
 /** Every row the bench prints, in order; the test checks that each is there. */
 export const ROW_KEYS = [
   "booking",
+  "hold_confirm",
   "cached_get",
   "get_redis_down",
   "flash_sale",

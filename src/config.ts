@@ -92,6 +92,12 @@ const schema = z
     MAILGUN_API_KEY: z.string().optional(),
     MAILGUN_DOMAIN: z.string().optional(),
     MAILGUN_BASE_URL: z.string().url().default("https://api.mailgun.net"),
+    // Checkout holds (docs/holds.md): lifetime of a hold and of each extension, how many
+    // extensions, the cap from creation, and how many live holds one user may have per event.
+    HOLD_TTL_SECONDS: intIn(1, 86_400).default(600),
+    HOLD_MAX_EXTENSIONS: intIn(0, 100).default(3),
+    HOLD_MAX_LIFETIME_SECONDS: intIn(1, 7 * 86_400).default(1_800),
+    MAX_HOLDS_PER_USER_PER_EVENT: intIn(1, 1_000).default(2),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     // Webhooks (docs/webhooks.md). Receivers on loopback, private, link-local, CGNAT or metadata
     // addresses are refused unless this is true (tests and local receivers only).

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   bigint,
   bigserial,
   boolean,
@@ -20,6 +21,7 @@ const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull(
 
 export const seatStatus = pgEnum("seat_status", ["AVAILABLE", "HELD", "BOOKED"]);
 export const bookingStatus = pgEnum("booking_status", ["PENDING", "BOOKED", "CANCELLED"]);
+export const holdStatus = pgEnum("hold_status", ["ACTIVE", "CONFIRMED", "RELEASED", "EXPIRED"]);
 
 export const users = pgTable(
   "users",
@@ -80,6 +82,8 @@ export const seats = pgTable(
     status: seatStatus("status").notNull().default("AVAILABLE"),
     heldBy: bigint("held_by", { mode: "number" }).references(() => users.id),
     holdExpiresAt: timestamp("hold_expires_at", { withTimezone: true }),
+    // Set while the seat is HELD by a checkout hold (docs/holds.md); null for a waitlist offer.
+    holdId: bigint("hold_id", { mode: "number" }).references((): AnyPgColumn => holds.id),
     extradata: jsonb("extradata").notNull().default({}),
     createdAt: createdAt(),
   },
@@ -96,6 +100,10 @@ export const seats = pgTable(
     index("seats_event_status_idx").on(t.eventId, t.status, t.seatNumber),
     // The janitor finds expired offers without scanning all seats.
     index("seats_hold_expiry_idx").on(t.holdExpiresAt).where(sql`${t.status} = 'HELD'`),
+    // Only a HELD seat belongs to a checkout hold.
+    check("seats_hold_id_held", sql`${t.holdId} is null or ${t.status} = 'HELD'`),
+    // A hold's seats, for confirm, release and expiry.
+    index("seats_hold_id_idx").on(t.holdId).where(sql`${t.holdId} is not null`),
   ],
 );
 
@@ -113,6 +121,8 @@ export const bookings = pgTable(
     seatId: bigint("seat_id", { mode: "number" }).references(() => seats.id, { onDelete: "set null" }),
     seatNumber: integer("seat_number").notNull(),
     status: bookingStatus("status").notNull().default("BOOKED"),
+    // The checkout hold this booking confirmed (docs/holds.md): confirming twice answers these.
+    holdId: bigint("hold_id", { mode: "number" }).references((): AnyPgColumn => holds.id),
     createdAt: createdAt(),
     cancelledAt: timestamp("cancelled_at", { withTimezone: true }),
   },
@@ -128,8 +138,46 @@ export const bookings = pgTable(
     index("bookings_event_user_booked_idx").on(t.eventId, t.userId).where(sql`${t.status} = 'BOOKED'`),
     // Booking trends group by day over a recent window.
     index("bookings_created_at_idx").on(t.createdAt),
+    index("bookings_hold_id_idx").on(t.holdId).where(sql`${t.holdId} is not null`),
     check("bookings_booked_has_seat", sql`${t.status} <> 'BOOKED' or ${t.seatId} is not null`),
     check("bookings_cancelled_at", sql`(${t.status} = 'CANCELLED') = (${t.cancelledAt} is not null)`),
+  ],
+);
+
+/**
+ * Checkout holds (docs/holds.md): seats held for one user for a while, then confirmed into
+ * bookings, released, or expired by the janitor. The seats point at their hold (seats.hold_id)
+ * while HELD; the bookings a confirm made point at it too (bookings.hold_id).
+ */
+export const holds = pgTable(
+  "holds",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    // The capability a client uses to address the hold: random, unguessable, unique.
+    token: text("token").notNull(),
+    userId: bigint("user_id", { mode: "number" })
+      .notNull()
+      .references(() => users.id),
+    eventId: bigint("event_id", { mode: "number" })
+      .notNull()
+      .references(() => events.id),
+    // The seats held when it was made (ascending); kept after the hold ends, for GET.
+    seatNumbers: integer("seat_numbers").array().notNull(),
+    status: holdStatus("status").notNull().default("ACTIVE"),
+    extensions: integer("extensions").notNull().default(0),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    // When it was confirmed, released or expired.
+    endedAt: timestamp("ended_at", { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("holds_token_key").on(t.token),
+    check("holds_ended_at", sql`(${t.status} = 'ACTIVE') = (${t.endedAt} is null)`),
+    check("holds_extensions_range", sql`${t.extensions} >= 0`),
+    // The per-user cap counts a user's live holds in one event.
+    index("holds_user_event_active_idx").on(t.eventId, t.userId).where(sql`${t.status} = 'ACTIVE'`),
+    // The janitor finds expired holds by their end.
+    index("holds_active_expiry_idx").on(t.expiresAt).where(sql`${t.status} = 'ACTIVE'`),
   ],
 );
 

@@ -36,6 +36,12 @@ export const ErrorCode = {
   WEBHOOK_DELIVERY_NOT_FOUND: "WEBHOOK_DELIVERY_NOT_FOUND",
   WEBHOOK_URL_REFUSED: "WEBHOOK_URL_REFUSED",
   WEBHOOK_DISABLED: "WEBHOOK_DISABLED",
+  // Checkout holds (docs/holds.md). SEAT_HELD (above) also answers for a seat in someone's hold.
+  HOLD_NOT_FOUND: "HOLD_NOT_FOUND",
+  HOLD_EXPIRED: "HOLD_EXPIRED",
+  HOLD_EXTENSION_LIMIT: "HOLD_EXTENSION_LIMIT",
+  HOLD_LIMIT: "HOLD_LIMIT",
+  HOLD_NOT_ACTIVE: "HOLD_NOT_ACTIVE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -136,6 +136,7 @@ export const OPENAPI_CONFIG = {
     { name: "Events", description: "Events and their seats" },
     { name: "Bookings", description: "Booking and cancelling seats" },
     { name: "Waitlist", description: "Waitlists of sold-out events" },
+    { name: "Holds", description: "Checkout holds: seats held for a while, then confirmed into bookings" },
     { name: "Analytics", description: "Figures for admins" },
     { name: "Webhooks", description: "Signed deliveries of bookings, holds, waitlist and event changes (admin)" },
     { name: "Operations", description: "Liveness, readiness, metrics" },

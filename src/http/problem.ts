@@ -39,6 +39,11 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   WEBHOOK_DELIVERY_NOT_FOUND: 404,
   WEBHOOK_URL_REFUSED: 422,
   WEBHOOK_DISABLED: 409,
+  HOLD_NOT_FOUND: 404,
+  HOLD_EXPIRED: 409,
+  HOLD_EXTENSION_LIMIT: 409,
+  HOLD_LIMIT: 409,
+  HOLD_NOT_ACTIVE: 409,
 };
 
 export const statusOf = (code: ErrorCode): number => STATUS_OF[code];

@@ -21,7 +21,7 @@ const seatReleased = z.object({
   event_id: id,
   seat_id: id,
   seat_number: id,
-  reason: z.enum(["cancelled", "offer_expired", "offer_declined", "capacity_added"]),
+  reason: z.enum(["cancelled", "offer_expired", "offer_declined", "capacity_added", "hold_released", "hold_expired"]),
 });
 
 /** An event's document changed: the cache warmer rebuilds it. */

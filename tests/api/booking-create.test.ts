@@ -70,13 +70,17 @@ describe("booking one seat", () => {
     expect(inv).toMatchObject({ held: 0, booked: 1, bookedSeatsWithoutOneBooking: 0 });
   });
 
-  it("keeps an expired hold held until the janitor hands it over: others get SEAT_HELD, the holder may still book", async () => {
+  it("keeps an expired hold held until the janitor hands it over: others get SEAT_HELD, the holder HOLD_EXPIRED (expiry is exact)", async () => {
     const event = await createEvent(admin.token);
     await sql`update seats set status = 'HELD', held_by = ${alice.id}, hold_expires_at = now() - interval '1 second'
                     where event_id = ${event.id} and seat_number = 3`;
     const other = await api("POST", `/api/v1/events/${event.id}/book/3`, { token: bob.token });
     expect(other.status).toBe(409);
     expect(other.body.code).toBe("SEAT_HELD");
+    const late = await api("POST", `/api/v1/events/${event.id}/book/3`, { token: alice.token });
+    expect([late.status, late.body.code]).toEqual([409, "HOLD_EXPIRED"]);
+    // Before its end the holder books it.
+    await sql`update seats set hold_expires_at = now() + interval '1 minute' where event_id = ${event.id} and seat_number = 3`;
     expect((await api("POST", `/api/v1/events/${event.id}/book/3`, { token: alice.token })).status).toBe(201);
   });
 });

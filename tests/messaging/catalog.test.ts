@@ -47,7 +47,7 @@ describe("stream catalogue", () => {
     expect(dead?.fields).toMatchObject({
       reason: "malformed",
       error:
-        'seat_id: Invalid input: expected number, received string; reason: Invalid option: expected one of "cancelled"|"offer_expired"|"offer_declined"|"capacity_added"',
+        'seat_id: Invalid input: expected number, received string; reason: Invalid option: expected one of "cancelled"|"offer_expired"|"offer_declined"|"capacity_added"|"hold_released"|"hold_expired"',
       source_id: badId,
       payload: bad,
       outbox_id: "41",

@@ -19,6 +19,7 @@ import { type BookingDto, toBookingDto } from "./bookings.schemas";
 const SEAT_CONFLICTS: ReadonlySet<ErrorCode> = new Set([
   ErrorCode.SEAT_ALREADY_BOOKED,
   ErrorCode.SEAT_HELD,
+  ErrorCode.HOLD_EXPIRED,
   ErrorCode.EVENT_STARTED,
   ErrorCode.NOT_ENOUGH_SEATS,
   ErrorCode.USER_SEAT_LIMIT,
@@ -56,6 +57,8 @@ function refusal(eventId: number, outcome: Exclude<inventory.BookingOutcome, { c
       return new DomainError(ErrorCode.SEAT_ALREADY_BOOKED, `Seat ${listSeats(outcome.seats)} is already booked.`);
     case "SEAT_HELD":
       return new DomainError(ErrorCode.SEAT_HELD, `Seat ${listSeats(outcome.seats)} is held for someone else.`);
+    case "HOLD_EXPIRED":
+      return new DomainError(ErrorCode.HOLD_EXPIRED, `Your hold on seat ${listSeats(outcome.seats)} has expired.`);
     case "NOT_ENOUGH_SEATS":
       return new DomainError(
         ErrorCode.NOT_ENOUGH_SEATS,

@@ -132,6 +132,8 @@ export async function removeSeatsAbove(tx: Executor, eventId: number, capacity: 
  * which lock seats too), cancels its BOOKED bookings, frees the seats. Returns who lost a seat.
  */
 export async function softDeleteEvent(tx: Executor, eventId: number): Promise<CancelledBooking[]> {
+  // Checkout holds before seats, as every change of a hold does (docs/holds.md).
+  await tx`select id from holds where event_id = ${eventId} and status = 'ACTIVE' order by id for update`;
   await tx`select id from seats where event_id = ${eventId} order by seat_number for update`;
   const cancelled = await tx<CancelledBooking[]>`
     with c as (
@@ -140,8 +142,10 @@ export async function softDeleteEvent(tx: Executor, eventId: number): Promise<Ca
       returning user_id, seat_number)
     select c.user_id, u.email, c.seat_number from c join users u on u.id = c.user_id`;
   await tx`
-    update seats set status = 'AVAILABLE', held_by = null, hold_expires_at = null
+    update seats set status = 'AVAILABLE', held_by = null, hold_expires_at = null, hold_id = null
     where event_id = ${eventId} and status <> 'AVAILABLE'`;
+  // Checkout holds end with their event (docs/holds.md).
+  await tx`update holds set status = 'RELEASED', ended_at = now() where event_id = ${eventId} and status = 'ACTIVE'`;
   await tx`update events set deleted_at = now(), updated_at = now() where id = ${eventId}`;
   return [...cancelled];
 }

@@ -58,13 +58,16 @@ export async function holdSeatFor(tx: Tx, seatId: number, userId: number, ttlSec
   return row;
 }
 
-/** A hold whose time is up, as found without any lock (the janitor's to-do list). */
+/**
+ * A waitlist offer whose time is up, as found without any lock (the janitor's to-do list).
+ * Checkout holds (seats.hold_id set) expire through the holds module instead.
+ */
 export type DueHold = Pick<SeatRow, "eventId" | "seatNumber"> & { seatId: number; heldBy: number };
 
 export async function dueExpiredHolds(ex: Executor, limit: number): Promise<DueHold[]> {
   const rows = await ex<DueHold[]>`
     select id as seat_id, event_id, seat_number, held_by from seats
-    where status = 'HELD' and hold_expires_at < now()
+    where status = 'HELD' and hold_expires_at < now() and hold_id is null
     order by hold_expires_at
     limit ${limit}`;
   return [...rows];
@@ -82,6 +85,7 @@ export async function releaseExpiredHold(tx: Tx, seatId: number, heldBy: number)
     with old as (
       select id, event_id, seat_number, held_by, hold_expires_at from seats
       where id = ${seatId} and status = 'HELD' and held_by = ${heldBy} and hold_expires_at < now()
+        and hold_id is null
       for update),
     freed as (
       update seats s set status = 'AVAILABLE', held_by = null, hold_expires_at = null
@@ -91,7 +95,7 @@ export async function releaseExpiredHold(tx: Tx, seatId: number, heldBy: number)
   return row;
 }
 
-/** What book_seats (migrations/0003_booking_function.sql) answers: bookings, or why not. */
+/** What book_seats (migrations/0003_booking_function.sql, 0004_holds.sql) answers: bookings, or why not. */
 export type BookingOutcome =
   | {
       code: "OK";
@@ -101,7 +105,7 @@ export type BookingOutcome =
       accepted_offers: number;
     }
   | { code: "EVENT_NOT_FOUND" | "EVENT_STARTED" }
-  | { code: "SEAT_NOT_FOUND" | "SEAT_ALREADY_BOOKED" | "SEAT_HELD"; seats: number[] }
+  | { code: "SEAT_NOT_FOUND" | "SEAT_ALREADY_BOOKED" | "SEAT_HELD" | "HOLD_EXPIRED"; seats: number[] }
   | { code: "NOT_ENOUGH_SEATS"; free: number; wanted: number }
   | { code: "USER_SEAT_LIMIT"; booked: number; max: number };
 

@@ -71,8 +71,10 @@ export async function dropStartedWaitlists(): Promise<number> {
 // What other modules may use of the waitlist: bookings hand a freed seat to the head of the line
 // in their own transaction; events move or drop a line; ops samples line sizes.
 export { afterOffer, expireOffers, offerSeatInTransaction, peekHeadOfLine, promoteNextInLine } from "./waitlist.offers";
+// Holds (docs/holds.md) hand an expired or released hold's seats to the first people in line.
 export {
   dropWaitlist,
+  headOfLine,
   waitlistIndexKey,
   waitlistKey,
   waitlistSize,
