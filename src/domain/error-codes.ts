@@ -32,6 +32,10 @@ export const ErrorCode = {
   RATE_LIMITED: "RATE_LIMITED",
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
   INTERNAL_ERROR: "INTERNAL_ERROR",
+  // Waitlist offers (docs/waitlist.md)
+  OFFER_NOT_FOUND: "OFFER_NOT_FOUND",
+  OFFER_EXPIRED: "OFFER_EXPIRED",
+  OFFER_ANSWERED: "OFFER_ANSWERED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

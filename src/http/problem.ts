@@ -35,6 +35,9 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   RATE_LIMITED: 429,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
+  OFFER_NOT_FOUND: 404,
+  OFFER_EXPIRED: 409,
+  OFFER_ANSWERED: 409,
 };
 
 export const statusOf = (code: ErrorCode): number => STATUS_OF[code];

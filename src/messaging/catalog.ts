@@ -10,6 +10,7 @@ export const Streams = {
   seatReleased: "seat.released",
   eventChanged: "event.changed",
   notifications: "notifications",
+  domainEvents: "domain.events",
 } as const;
 export type StreamName = (typeof Streams)[keyof typeof Streams];
 
@@ -39,16 +40,39 @@ const notification = z.object({
   dedupe_key: z.string().min(1).max(200),
 });
 
+/** What happened, for webhooks (docs/waitlist.md lists the waitlist ones). */
+export const DomainEventType = z.enum([
+  "booking.created",
+  "booking.cancelled",
+  "hold.created",
+  "hold.expired",
+  "waitlist.offered",
+  "waitlist.accepted",
+  "waitlist.expired",
+  "event.updated",
+  "event.deleted",
+]);
+export type DomainEventType = z.infer<typeof DomainEventType>;
+
+const domainEvent = z.object({
+  type: DomainEventType,
+  event_id: id,
+  occurred_at: z.string(),
+  data: z.record(z.string(), z.unknown()),
+});
+
 const schemas = {
   [Streams.seatReleased]: seatReleased,
   [Streams.eventChanged]: eventChanged,
   [Streams.notifications]: notification,
+  [Streams.domainEvents]: domainEvent,
 } satisfies Record<StreamName, z.ZodType>;
 
 export type StreamPayload<S extends StreamName> = z.infer<(typeof schemas)[S]>;
 export type SeatReleasedPayload = StreamPayload<typeof Streams.seatReleased>;
 export type EventChangedPayload = StreamPayload<typeof Streams.eventChanged>;
 export type NotificationPayload = StreamPayload<typeof Streams.notifications>;
+export type DomainEventPayload = StreamPayload<typeof Streams.domainEvents>;
 
 // Typed by stream name so that a lookup with a generic name keeps its payload type.
 const streamCatalog: { [S in StreamName]: z.ZodType<StreamPayload<S>> } = schemas;
