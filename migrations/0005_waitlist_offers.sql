@@ -29,7 +29,7 @@ CREATE TABLE "waitlist_offers" (
 	"expires_at" timestamp with time zone NOT NULL,
 	"answered_at" timestamp with time zone,
 	CONSTRAINT "waitlist_offers_party_positive" CHECK ("waitlist_offers"."party_size" >= 1),
-	CONSTRAINT "waitlist_offers_offered_at" CHECK ("waitlist_offers"."status" = 'PENDING' or "waitlist_offers"."offered_at" is not null),
+	CONSTRAINT "waitlist_offers_offered_at" CHECK ("waitlist_offers"."status" in ('PENDING', 'WITHDRAWN') or "waitlist_offers"."offered_at" is not null),
 	CONSTRAINT "waitlist_offers_answered_at" CHECK (("waitlist_offers"."status" in ('PENDING', 'OFFERED')) = ("waitlist_offers"."answered_at" is null))
 );
 --> statement-breakpoint

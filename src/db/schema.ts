@@ -227,7 +227,7 @@ export const waitlistOffers = pgTable(
     index("waitlist_offers_user_idx").on(t.userId, t.createdAt),
     index("waitlist_offers_event_idx").on(t.eventId, t.status),
     check("waitlist_offers_party_positive", sql`${t.partySize} >= 1`),
-    check("waitlist_offers_offered_at", sql`${t.status} = 'PENDING' or ${t.offeredAt} is not null`),
+    check("waitlist_offers_offered_at", sql`${t.status} in ('PENDING', 'WITHDRAWN') or ${t.offeredAt} is not null`),
     check("waitlist_offers_answered_at", sql`(${t.status} in ('PENDING', 'OFFERED')) = (${t.answeredAt} is null)`),
   ],
 );

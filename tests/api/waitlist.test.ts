@@ -206,7 +206,7 @@ describe("offers", () => {
       else expect(seat).toMatchObject({ status: "HELD", heldBy: w.id });
       expect(inLine && seat.status === "AVAILABLE").toBe(false);
     }
-  });
+  }, 30_000);
 
   // Lines carry no TTL (Redis may evict only keys with one); the janitor ends them after the start.
   it("keeps the line, without a TTL, when the event is postponed, and drops the line when it is deleted", async () => {

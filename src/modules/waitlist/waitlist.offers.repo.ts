@@ -201,6 +201,15 @@ export async function dueOffers(ex: Executor, limit: number): Promise<DueOffer[]
   ];
 }
 
+/** Offers gathering seats (PENDING), oldest first. */
+export async function gatheringOffers(ex: Executor, limit: number): Promise<DueOffer[]> {
+  return [
+    ...(await ex<DueOffer[]>`
+      select id, event_id, user_id, status from waitlist_offers
+      where status = 'PENDING' order by id limit ${limit}`),
+  ];
+}
+
 /** Seats released per hour in the event lately: cancellations, declines and expiries. */
 export async function releasesLastHour(ex: Executor, eventId: number): Promise<number> {
   const [row] = await ex<{ released: number }[]>`

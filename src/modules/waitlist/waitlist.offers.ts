@@ -427,6 +427,28 @@ export async function expireOffers(batch = EXPIRIES_PER_PASS): Promise<number> {
   for (const hold of await inventory.dueExpiredHolds(sql, batch)) {
     if (await handOverExpiredHold(hold)) handled++;
   }
+  return handled + (await withdrawOrphanGatherings(batch));
+}
+
+/**
+ * Seats gathering for a party that is no longer in line (it left while a withdrawal failed, or
+ * its entry was lost) go back to the line: every janitor pass looks at the gathering offers
+ * (at most one per event under strict) and asks Redis whether their party still waits.
+ */
+async function withdrawOrphanGatherings(batch: number): Promise<number> {
+  let handled = 0;
+  for (const g of await repo.gatheringOffers(sql, batch)) {
+    let waiting: boolean;
+    try {
+      waiting = await store.isInLine(g.eventId, g.userId);
+    } catch (err) {
+      logger.warn({ err: errorMessage(err), offer_id: g.id }, "gathering kept until the waitlist can be read");
+      continue;
+    }
+    if (waiting) continue;
+    await withdrawGathering(g.eventId, g.userId);
+    handled++;
+  }
   return handled;
 }
 

@@ -163,6 +163,10 @@ export async function partySizeOf(eventId: number, userId: number): Promise<numb
   return Number((await redis.hget(waitlistPartyKey(eventId), String(userId))) ?? 1);
 }
 
+export async function isInLine(eventId: number, userId: number): Promise<boolean> {
+  return (await redis.zscore(waitlistKey(eventId), String(userId))) !== null;
+}
+
 export async function removeFromLine(eventId: number, userId: number): Promise<void> {
   await removeEntry(eventId, userId);
 }
