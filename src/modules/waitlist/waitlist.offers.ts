@@ -220,6 +220,17 @@ export async function serveInTransaction(tx: Tx, eventId: number, heads: store.L
   return served;
 }
 
+function releasedRows(
+  eventId: number,
+  seats: repo.FreeSeat[],
+  reason: "cancelled" | "offer_expired" | "offer_declined",
+): OutboxRow[] {
+  return seats.map((s) => ({
+    stream: Streams.seatReleased,
+    payload: { event_id: eventId, seat_id: s.id, seat_number: s.seatNumber, reason },
+  }));
+}
+
 /** Locks the users' (user, event) locks in ascending id order (the global lock order). */
 async function lockUsers(tx: Tx, eventId: number, userIds: number[]): Promise<void> {
   for (const u of [...new Set(userIds)].sort((a, b) => a - b)) await inventory.lockUserForEvent(tx, u, eventId);
@@ -268,6 +279,8 @@ export async function offerSeatInTransaction(
   if (event?.waitlistPolicy === "first_fit" && partySize > 1) return "deferred";
   const served = await serveInTransaction(tx, eventId, [{ userId, partySize }]);
   if (served.gone) return "event_gone";
+  // Free seats this one person could not use go through the promoter (the rest of the line).
+  await writeOutbox(tx, releasedRows(eventId, served.freeLeft, "cancelled"));
   if (served.offered.length > 0) return "offered";
   if (served.skipped.length > 0) return "skip";
   return served.gathered > 0 ? "gathered" : "seat_not_available";
@@ -332,13 +345,15 @@ export async function promoteNextInLine(eventId: number, _seatId?: number): Prom
     const o = served.offered[0];
     if (!first && o) first = { outcome: "offered", userId: o.userId };
     if (!first && served.gathered > 0) first = { outcome: "gathered", userId: heads[0]?.userId ?? 0 };
-    // Only a pass whose heads were all seated leaves the rest of the line unasked.
-    if (!served.allSkipped || served.freeLeft.length === 0) {
+    // Only a pass whose heads were all seated, or served with seats to spare from a full window,
+    // leaves the rest of the line unasked.
+    const moreMayWait = served.allSkipped || heads.length === HEADS_PER_PASS;
+    if (!moreMayWait || served.freeLeft.length === 0) {
       return first ? { ...first, seats } : { outcome: "seat_not_available" };
     }
     // Each such pass removes its heads; heads that stay mean the line cannot move now (retried).
     const seen = heads.map((h) => h.userId).join(",");
-    if (seen === previous) throw new Error(`waitlist of event ${eventId} did not move past users ${seen}`);
+    if (seen === previous && served.offered.length === 0) throw new Error(`waitlist of event ${eventId} did not move past users ${seen}`);
     previous = seen;
   }
 }
@@ -364,14 +379,9 @@ async function releaseAndServe<T>(
       ...ended.freed.map((s) => ({ eventId, seatNumber: s.seatNumber, status: "AVAILABLE" as const })),
     );
     // Seats nobody looked at could take go through the promoter (it walks the rest of the line).
-    const left = heads.length === 0 ? ended.freed : served.allSkipped ? served.freeLeft : [];
-    await writeOutbox(
-      tx,
-      left.map((s) => ({
-        stream: Streams.seatReleased,
-        payload: { event_id: eventId, seat_id: s.id, seat_number: s.seatNumber, reason },
-      })),
-    );
+    const moreMayWait = served.allSkipped || heads.length === HEADS_PER_PASS;
+    const left = heads.length === 0 ? ended.freed : moreMayWait ? served.freeLeft : [];
+    await writeOutbox(tx, releasedRows(eventId, left, reason));
     return { result: ended.result, served };
   });
   if (done) await afterServe(eventId, done.served);
