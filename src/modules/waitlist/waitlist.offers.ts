@@ -353,7 +353,8 @@ export async function promoteNextInLine(eventId: number, _seatId?: number): Prom
     }
     // Each such pass removes its heads; heads that stay mean the line cannot move now (retried).
     const seen = heads.map((h) => h.userId).join(",");
-    if (seen === previous && served.offered.length === 0) throw new Error(`waitlist of event ${eventId} did not move past users ${seen}`);
+    if (seen === previous && served.offered.length === 0)
+      throw new Error(`waitlist of event ${eventId} did not move past users ${seen}`);
     previous = seen;
   }
 }
