@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import { expireOffers, promoteNextInLine } from "../../src/modules/waitlist/waitlist.offers";
 import { headEntries } from "../../src/modules/waitlist/waitlist.store";
 import { sql } from "../../src/platform/db";
