@@ -62,17 +62,28 @@ export async function liveOffersOf(tx: Tx, eventId: number, userIds: number[]): 
 }
 
 /**
- * Users among these who need no offer: a BOOKED booking in the event, or a seat HELD for them
- * other than through a gathering (PENDING) offer of theirs.
+ * Users among these who need no offer: a BOOKED booking in the event, a seat HELD for them other
+ * than through a gathering (PENDING) offer of theirs, or an offer made since they joined the line
+ * (`joinedAtMs`, the entry's score: they were served for this place in line, and answered it
+ * before their entry was removed after that offer's COMMIT).
  */
-export async function seatedUsersAmong(tx: Tx, eventId: number, userIds: number[]): Promise<Set<number>> {
-  if (userIds.length === 0) return new Set();
+export async function seatedUsersAmong(
+  tx: Tx,
+  eventId: number,
+  users: { userId: number; joinedAtMs?: number }[],
+): Promise<Set<number>> {
+  if (users.length === 0) return new Set();
+  const ids = users.map((u) => u.userId);
+  const joined = users.map((u) => (u.joinedAtMs === undefined ? null : u.joinedAtMs / 1000));
   const rows = await tx<{ userId: number }[]>`
-    select u.id as user_id from unnest(${userIds}::bigint[]) as u(id)
+    select u.id as user_id from unnest(${ids}::bigint[], ${joined}::float8[]) as u(id, joined)
     where exists (select 1 from bookings b where b.event_id = ${eventId} and b.user_id = u.id and b.status = 'BOOKED')
        or exists (select 1 from seats s left join waitlist_offers o on o.id = s.offer_id
                   where s.event_id = ${eventId} and s.status = 'HELD' and s.held_by = u.id
-                    and (o.id is null or o.status <> 'PENDING'))`;
+                    and (o.id is null or o.status <> 'PENDING'))
+       or (u.joined is not null and exists (
+             select 1 from waitlist_offers o
+             where o.event_id = ${eventId} and o.user_id = u.id and o.offered_at >= to_timestamp(u.joined)))`;
   return new Set(rows.map((r) => Number(r.userId)));
 }
 

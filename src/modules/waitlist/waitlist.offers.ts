@@ -129,7 +129,7 @@ export async function serveInTransaction(tx: Tx, eventId: number, heads: store.L
   const event = await repo.servingEvent(tx, eventId);
   if (!event || event.gone) return { ...served, gone: true };
   const ids = heads.map((h) => h.userId);
-  const seated = await repo.seatedUsersAmong(tx, eventId, ids);
+  const seated = await repo.seatedUsersAmong(tx, eventId, heads);
   const live = await repo.liveOffersOf(tx, eventId, ids);
   let free = await repo.lockFreeSeats(tx, eventId, FREE_SEATS_PER_PASS);
   const change = (list: repo.FreeSeat[], status: SeatChange["status"]) => {
@@ -268,16 +268,17 @@ export async function offerSeatInTransaction(
   const seat = await inventory.lockSeatForOffer(tx, seatId);
   if (!seat || seat.gone) return "event_gone";
   if (seat.status !== "AVAILABLE") return "seat_not_available";
-  let partySize: number;
+  let entry: store.LineEntry | null;
   try {
-    partySize = await store.partySizeOf(eventId, userId);
+    entry = await store.entryOf(eventId, userId);
   } catch (err) {
     logger.warn({ err: errorMessage(err), event_id: eventId }, "party size unknown: redis error");
     return "deferred";
   }
+  if (!entry) return "skip"; // no longer in line
   const event = await repo.servingEvent(tx, eventId);
-  if (event?.waitlistPolicy === "first_fit" && partySize > 1) return "deferred";
-  const served = await serveInTransaction(tx, eventId, [{ userId, partySize }]);
+  if (event?.waitlistPolicy === "first_fit" && entry.partySize > 1) return "deferred";
+  const served = await serveInTransaction(tx, eventId, [entry]);
   if (served.gone) return "event_gone";
   // Free seats this one person could not use go through the promoter (the rest of the line).
   await writeOutbox(tx, releasedRows(eventId, served.freeLeft, "cancelled"));

@@ -22,6 +22,8 @@ export interface WaitlistPosition {
 export interface LineEntry {
   userId: number;
   partySize: number;
+  /** The entry's score; absent for a candidate read without it. */
+  joinedAtMs?: number;
 }
 
 // Join and read in one atomic script: the position answered is the one stored. The line has no
@@ -47,11 +49,15 @@ end
 return {rank, redis.call('ZSCORE', KEYS[1], ARGV[1]), redis.call('ZCARD', KEYS[1]), tonumber(redis.call('HGET', KEYS[2], ARGV[1])) or 1, ahead}`;
 
 const HEAD = `
-local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-if #ids == 0 then return {} end
+local flat = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+if #flat == 0 then return {} end
+local ids = {}
+for i = 1, #flat, 2 do ids[#ids + 1] = flat[i] end
 local sizes = redis.call('HMGET', KEYS[2], unpack(ids))
 local out = {}
-for i = 1, #ids do out[2 * i - 1] = ids[i]; out[2 * i] = tonumber(sizes[i]) or 1 end
+for i = 1, #ids do
+  out[3 * i - 2] = ids[i]; out[3 * i - 1] = tonumber(sizes[i]) or 1; out[3 * i] = flat[2 * i]
+end
 return out`;
 
 const REMOVE = `
@@ -154,13 +160,19 @@ export async function headOfLine(eventId: number, n: number): Promise<number[]> 
 export async function headEntries(eventId: number, n: number): Promise<LineEntry[]> {
   const flat = await scripted.waitlistHead(waitlistKey(eventId), waitlistPartyKey(eventId), n);
   const out: LineEntry[] = [];
-  for (let i = 0; i < flat.length; i += 2) out.push({ userId: Number(flat[i]), partySize: Number(flat[i + 1]) });
+  for (let i = 0; i < flat.length; i += 3) {
+    out.push({ userId: Number(flat[i]), partySize: Number(flat[i + 1]), joinedAtMs: Number(flat[i + 2]) });
+  }
   return out;
 }
 
-/** A waiting user's party size (1 when not stored: entries from before party sizes). */
-export async function partySizeOf(eventId: number, userId: number): Promise<number> {
-  return Number((await redis.hget(waitlistPartyKey(eventId), String(userId))) ?? 1);
+/** A user's entry in line (party size 1 when not stored: entries from before party sizes), or null. */
+export async function entryOf(eventId: number, userId: number): Promise<LineEntry | null> {
+  const [score, party] = await Promise.all([
+    redis.zscore(waitlistKey(eventId), String(userId)),
+    redis.hget(waitlistPartyKey(eventId), String(userId)),
+  ]);
+  return score === null ? null : { userId, partySize: Number(party ?? 1), joinedAtMs: Number(score) };
 }
 
 export async function isInLine(eventId: number, userId: number): Promise<boolean> {
