@@ -166,6 +166,15 @@ describe("offers", () => {
     expect(await offersOf(w2)).toMatchObject([{ seats: [1, 2], status: "OFFERED" }]);
     const stale = await api("POST", `/api/v1/waitlist/offers/${offer.offer_id}/decline`, { token: w1.token });
     expect(stale.body.code).toBe("OFFER_EXPIRED");
+    const domain = await sql<{ type: string; data: { seat_numbers: number[]; party_size: number } }[]>`
+      select payload->>'type' as type, payload->'data' as data from outbox
+      where stream = 'domain.events' and (payload->'data'->>'offer_id')::bigint = ${offer.offer_id} order by id`;
+    expect(domain.map((d) => d.type)).toEqual(["waitlist.offered", "waitlist.expired"]);
+    expect(domain[1]?.data).toMatchObject({ seat_numbers: [1, 2], party_size: 2 });
+    const mail = await sql<{ kind: string }[]>`
+      select payload->>'kind' as kind from outbox
+      where stream = 'notifications' and payload->>'to' = ${w1.email} order by id`;
+    expect(mail.map((m) => m.kind)).toEqual(["waitlist_offer", "waitlist_offer_expired"]);
   });
 
   it("still lets the holder book an offered seat with the old POST /events/{id}/book/{seat} (the offer is then ACCEPTED)", async () => {
@@ -205,6 +214,23 @@ describe("offers", () => {
 });
 
 describe("policies", () => {
+  it("is an event setting: strict by default, first_fit on create or update, anything else 422", async () => {
+    const e = await createEvent(admin.token, { capacity: 1 });
+    expect(e.waitlist_policy).toBe("strict");
+    const changed = await api("PUT", `/api/v1/events/${e.id}`, {
+      token: admin.token,
+      body: { waitlist_policy: "first_fit" },
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.body.waitlist_policy).toBe("first_fit");
+    expect((await api("GET", `/api/v1/events/${e.id}`)).body.waitlist_policy).toBe("first_fit");
+    const bad = await api("PUT", `/api/v1/events/${e.id}`, {
+      token: admin.token,
+      body: { waitlist_policy: "lottery" },
+    });
+    expect(bad.status).toBe(422);
+  });
+
   for (const policy of ["strict", "first_fit"] as const) {
     it(`${policy}: a freed seat the head's party of 2 cannot use ${policy === "strict" ? "gathers for the head; the solo behind waits" : "goes to the solo behind"}`, async () => {
       const { event, cancel } = await soldOut(3, policy);
