@@ -362,8 +362,9 @@ export async function promoteNextInLine(eventId: number, _seatId?: number): Prom
 
 /**
  * Ends one live offer of `userId` and hands its seats on in the same transaction: `work` (run
- * after the users' locks) releases what it ends and returns the freed seats. Redis cannot say
- * who waits: nothing is done (the offer stays until it can).
+ * after the users' locks) releases what it ends and returns the freed seats. When Redis cannot
+ * say who waits, an expiry is kept for a later pass (undefined); a decline goes ahead, its seats
+ * AVAILABLE and announced on `seat.released` for the promoter to hand on once Redis is back.
  */
 async function releaseAndServe<T>(
   eventId: number,
@@ -371,7 +372,14 @@ async function releaseAndServe<T>(
   reason: "offer_expired" | "offer_declined",
   work: (tx: Tx) => Promise<{ freed: repo.FreeSeat[]; result: T } | undefined>,
 ): Promise<{ result: T; served: Served } | undefined> {
-  const heads = (await store.headEntries(eventId, HEADS_PER_PASS)).filter((h) => h.userId !== userId);
+  let heads: store.LineEntry[];
+  try {
+    heads = (await store.headEntries(eventId, HEADS_PER_PASS)).filter((h) => h.userId !== userId);
+  } catch (err) {
+    logger.warn({ err: errorMessage(err), event_id: eventId, reason }, "waitlist unreadable: redis error");
+    if (reason === "offer_expired") return undefined;
+    heads = [];
+  }
   const done = await sql.begin(async (tx) => {
     await lockUsers(tx, eventId, [userId, ...heads.map((h) => h.userId)]);
     const ended = await work(tx);
