@@ -151,6 +151,7 @@ export async function serveInTransaction(tx: Tx, eventId: number, heads: store.L
         offer.seats.map((s) => s.id),
       );
       await repo.endOffer(tx, offer.id, "WITHDRAWN");
+      change(offer.seats, "AVAILABLE");
       free = [...free, ...offer.seats].sort(bySeatNumber);
       live.delete(h.userId);
     }
