@@ -46,7 +46,7 @@ export const USAGE = `bun run bench [options]
   --flash-seats <n>         flash sale seats (default 500)
   --flash-concurrency <n>   flash sale connections (default 250)
   --seat-map-seats <n>      seat map event size (default 10000)
-  --waitlist-releases <n>   cancellations timed in the waitlist scenario (default 20, quick 8)
+  --waitlist-releases <n>   parties (of 1-4 seats) whose offers are timed in the waitlist scenario (default 20, quick 8)
   --db-name <name>          bench database, dropped and recreated (default evently_bench)
   --keep-db                 keep the bench database after the run
   --out <dir>               where latest.json and latest.md go (default bench/results)

@@ -72,10 +72,11 @@ export async function bookSeat(baseUrl: string, token: string, eventId: number, 
   return body.booking_id;
 }
 
-export async function joinWaitlist(baseUrl: string, token: string, eventId: number): Promise<void> {
+export async function joinWaitlist(baseUrl: string, token: string, eventId: number, partySize = 1): Promise<void> {
   const res = await fetch(`${baseUrl}/api/v1/waitlist/${eventId}`, {
     method: "POST",
-    headers: { authorization: `Bearer ${token}` },
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ party_size: partySize }),
   });
   await expectJson(res, 201, `join the waitlist of event ${eventId}`);
 }

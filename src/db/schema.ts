@@ -22,6 +22,22 @@ const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull(
 export const seatStatus = pgEnum("seat_status", ["AVAILABLE", "HELD", "BOOKED"]);
 export const bookingStatus = pgEnum("booking_status", ["PENDING", "BOOKED", "CANCELLED"]);
 export const holdStatus = pgEnum("hold_status", ["ACTIVE", "CONFIRMED", "RELEASED", "EXPIRED"]);
+/** Who the waitlist serves first when a party does not fit (docs/waitlist.md). */
+export const waitlistPolicy = pgEnum("waitlist_policy", ["strict", "first_fit"]);
+/**
+ * A waitlist offer's life: PENDING while seats gather for a party at the head of the line (not
+ * yet shown as an offer), OFFERED once its party fits, then ACCEPTED, DECLINED or EXPIRED.
+ * WITHDRAWN ends a PENDING one that was never offered (the party left the line, was seated
+ * another way, or the event ended); its gathered seats went back to the line.
+ */
+export const waitlistOfferStatus = pgEnum("waitlist_offer_status", [
+  "PENDING",
+  "OFFERED",
+  "ACCEPTED",
+  "DECLINED",
+  "EXPIRED",
+  "WITHDRAWN",
+]);
 
 export const users = pgTable(
   "users",
@@ -53,6 +69,7 @@ export const events = pgTable(
     startTime: timestamp("start_time", { withTimezone: true }).notNull(),
     endTime: timestamp("end_time", { withTimezone: true }),
     capacity: integer("capacity").notNull(),
+    waitlistPolicy: waitlistPolicy("waitlist_policy").notNull().default("strict"),
     createdBy: bigint("created_by", { mode: "number" }).references(() => users.id),
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
@@ -84,6 +101,8 @@ export const seats = pgTable(
     holdExpiresAt: timestamp("hold_expires_at", { withTimezone: true }),
     // Set while the seat is HELD by a checkout hold (docs/holds.md); null for a waitlist offer.
     holdId: bigint("hold_id", { mode: "number" }).references((): AnyPgColumn => holds.id),
+    // Set while the seat is HELD for a waitlist offer (gathering or offered).
+    offerId: bigint("offer_id", { mode: "number" }).references((): AnyPgColumn => waitlistOffers.id),
     extradata: jsonb("extradata").notNull().default({}),
     createdAt: createdAt(),
   },
@@ -96,6 +115,8 @@ export const seats = pgTable(
       "seats_hold_consistent",
       sql`(${t.status} = 'HELD') = (${t.heldBy} is not null and ${t.holdExpiresAt} is not null)`,
     ),
+    check("seats_offer_held", sql`${t.offerId} is null or ${t.status} = 'HELD'`),
+    index("seats_offer_idx").on(t.offerId).where(sql`${t.offerId} is not null`),
     // Availability counts and "best available" picks scan one event's seats by status.
     index("seats_event_status_idx").on(t.eventId, t.status, t.seatNumber),
     // The janitor finds expired offers without scanning all seats.
@@ -289,4 +310,74 @@ export const webhookDeliveries = pgTable(
     // The dispatcher purges finished deliveries past their retention, oldest first.
     index("webhook_deliveries_finished_idx").on(t.createdAt).where(sql`${t.status} <> 'PENDING'`),
   ],
+);
+
+/**
+ * Waitlist offers (docs/waitlist.md): seats HELD for one party from the line. At most one live
+ * (PENDING or OFFERED) offer per user per event, enforced here, so no retry or crashed promoter
+ * can offer anyone twice. `seat_numbers` keeps what was offered after the seats moved on.
+ */
+export const waitlistOffers = pgTable(
+  "waitlist_offers",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    eventId: bigint("event_id", { mode: "number" })
+      .notNull()
+      .references(() => events.id),
+    userId: bigint("user_id", { mode: "number" })
+      .notNull()
+      .references(() => users.id),
+    partySize: integer("party_size").notNull(),
+    seatNumbers: integer("seat_numbers").array().notNull().default(sql`'{}'`),
+    status: waitlistOfferStatus("status").notNull().default("PENDING"),
+    createdAt: createdAt(),
+    offeredAt: timestamp("offered_at", { withTimezone: true }),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    answeredAt: timestamp("answered_at", { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("waitlist_offers_one_live_per_user")
+      .on(t.eventId, t.userId)
+      .where(sql`${t.status} in ('PENDING', 'OFFERED')`),
+    // The janitor finds due offers; gathering ones end with their event.
+    index("waitlist_offers_live_expiry_idx").on(t.expiresAt).where(sql`${t.status} in ('PENDING', 'OFFERED')`),
+    index("waitlist_offers_user_idx").on(t.userId, t.createdAt),
+    index("waitlist_offers_event_idx").on(t.eventId, t.status),
+    check("waitlist_offers_party_positive", sql`${t.partySize} >= 1`),
+    check("waitlist_offers_offered_at", sql`${t.status} in ('PENDING', 'WITHDRAWN') or ${t.offeredAt} is not null`),
+    check("waitlist_offers_answered_at", sql`(${t.status} in ('PENDING', 'OFFERED')) = (${t.answeredAt} is null)`),
+  ],
+);
+
+/** Every status an offer went through, with when: the funnel and the release rate read this. */
+export const waitlistOfferEvents = pgTable(
+  "waitlist_offer_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    offerId: bigint("offer_id", { mode: "number" })
+      .notNull()
+      .references(() => waitlistOffers.id),
+    eventId: bigint("event_id", { mode: "number" }).notNull(),
+    status: waitlistOfferStatus("status").notNull(),
+    seatCount: integer("seat_count").notNull(),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("waitlist_offer_events_event_idx").on(t.eventId, t.status, t.at)],
+);
+
+/** One row per join of a waitlist (the line itself lives in Redis): the funnel's first step. */
+export const waitlistJoins = pgTable(
+  "waitlist_joins",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    eventId: bigint("event_id", { mode: "number" })
+      .notNull()
+      .references(() => events.id),
+    userId: bigint("user_id", { mode: "number" })
+      .notNull()
+      .references(() => users.id),
+    partySize: integer("party_size").notNull(),
+    joinedAt: timestamp("joined_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("waitlist_joins_event_idx").on(t.eventId, t.joinedAt)],
 );

@@ -42,6 +42,10 @@ export const ErrorCode = {
   HOLD_EXTENSION_LIMIT: "HOLD_EXTENSION_LIMIT",
   HOLD_LIMIT: "HOLD_LIMIT",
   HOLD_NOT_ACTIVE: "HOLD_NOT_ACTIVE",
+  // Waitlist offers (docs/waitlist.md)
+  OFFER_NOT_FOUND: "OFFER_NOT_FOUND",
+  OFFER_EXPIRED: "OFFER_EXPIRED",
+  OFFER_ANSWERED: "OFFER_ANSWERED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

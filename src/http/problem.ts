@@ -44,6 +44,9 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   HOLD_EXTENSION_LIMIT: 409,
   HOLD_LIMIT: 409,
   HOLD_NOT_ACTIVE: 409,
+  OFFER_NOT_FOUND: 404,
+  OFFER_EXPIRED: 409,
+  OFFER_ANSWERED: 409,
 };
 
 export const statusOf = (code: ErrorCode): number => STATUS_OF[code];

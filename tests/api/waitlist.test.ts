@@ -166,7 +166,7 @@ describe("offers", () => {
     expect(released.map((r) => r.payload.reason)).toEqual(["capacity_added"]);
     const seatId = released[0]?.payload.seat_id as number;
     const results = await Promise.all([1, 2, 3].map(() => promoteNextInLine(event.id, seatId)));
-    expect(results.filter((r) => r.outcome === "offered")).toEqual([{ outcome: "offered", userId: w1.id }]);
+    expect(results.filter((r) => r.outcome === "offered")).toMatchObject([{ outcome: "offered", userId: w1.id }]);
     expect((await api("GET", `/api/v1/waitlist/${event.id}`, { token: w2.token })).body.position).toBe(1);
   });
 
@@ -179,7 +179,7 @@ describe("offers", () => {
     await api("PUT", `/api/v1/events/${event.id}`, { token: admin.token, body: { capacity: 2 } });
     expect((await api("POST", `/api/v1/events/${event.id}/book/2`, { token: w1.token })).status).toBe(201);
     await api("DELETE", `/api/v1/bookings/cancel/${buyers[0]?.bookingId}`, { token: buyers[0]?.token });
-    expect(await promoteNextInLine(event.id, buyers[0]?.seatId as number)).toEqual({
+    expect(await promoteNextInLine(event.id, buyers[0]?.seatId as number)).toMatchObject({
       outcome: "offered",
       userId: w2.id,
     });
@@ -206,7 +206,7 @@ describe("offers", () => {
       else expect(seat).toMatchObject({ status: "HELD", heldBy: w.id });
       expect(inLine && seat.status === "AVAILABLE").toBe(false);
     }
-  });
+  }, 30_000);
 
   // Lines carry no TTL (Redis may evict only keys with one); the janitor ends them after the start.
   it("keeps the line, without a TTL, when the event is postponed, and drops the line when it is deleted", async () => {

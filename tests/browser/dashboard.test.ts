@@ -94,6 +94,38 @@ async function seedBookings(): Promise<void> {
   }
 }
 
+/** A sold-out event whose freed seat is offered from its waitlist and accepted: a funnel to draw. */
+async function seedWaitlist(): Promise<void> {
+  const created = await admin.POST("/api/v1/events", {
+    body: {
+      name: "Sold Out Gala",
+      venue: "Blue Room",
+      capacity: 1,
+      start_time: new Date(Date.now() + 5 * 86_400_000).toISOString(),
+    },
+  });
+  const id = created.data?.id;
+  if (!id) throw new Error("could not create the sold-out event");
+  const [buyer, waiter] = await Promise.all([newUser("gala-buyer"), newUser("gala-waiter")]);
+  const booked = await buyer.client.POST("/api/v1/events/{id}/book/{seat_number}", {
+    params: { path: { id, seat_number: 1 } },
+  });
+  const bookingId = booked.data?.booking_id;
+  if (!bookingId) throw new Error("could not book the gala");
+  const joined = await waiter.client.POST("/api/v1/waitlist/{event_id}", {
+    params: { path: { event_id: id } },
+    body: { party_size: 1 },
+  });
+  expect(joined.response.status).toBe(201);
+  await buyer.client.DELETE("/api/v1/bookings/cancel/{id}", { params: { path: { id: bookingId } } });
+  const offer = (await waiter.client.GET("/api/v1/waitlist/offers")).data?.[0];
+  if (!offer) throw new Error("no offer after the cancel");
+  const accepted = await waiter.client.POST("/api/v1/waitlist/offers/{offer_id}/accept", {
+    params: { path: { offer_id: offer.offer_id } },
+  });
+  expect(accepted.response.status).toBe(201);
+}
+
 describe("the admin dashboard in Chromium", () => {
   it("signs an admin in and lists an event created with its form", async () => {
     const outside: string[] = [];
@@ -154,6 +186,8 @@ describe("the admin dashboard in Chromium", () => {
 
   it("draws the analytics charts with the numbers the analytics API returns", async () => {
     await seedBookings();
+    await seedWaitlist();
+    const funnel = (await admin.GET("/api/v1/analytics/waitlist-funnel")).data;
     const fetchFigures = async () => ({
       popular: (await admin.GET("/api/v1/analytics/popular-events", { params: { query: { limit: 10 } } })).data,
       utilization: (await admin.GET("/api/v1/analytics/capacity-utilization")).data,
@@ -185,7 +219,19 @@ describe("the admin dashboard in Chromium", () => {
     const candidates = [expected(before), expected(await fetchFigures())];
     expect(candidates.some((c) => JSON.stringify(c) === JSON.stringify(shown))).toBe(true);
     expect(shown.popular.some(([name]) => name === EVENT_NAME)).toBe(true);
-    expect(await page.locator("canvas").count()).toBe(4);
+    // The funnel is not cached: the page shows exactly what the API answered.
+    expect(funnel?.accepted).toBeGreaterThanOrEqual(1);
+    expect(await table("waitlist-funnel")).toEqual([
+      ["Joined", funnel?.joined],
+      ["Offered", funnel?.offered],
+      ["Accepted", funnel?.accepted],
+      ["Declined", funnel?.declined],
+      ["Expired", funnel?.expired],
+    ]);
+    expect(await page.getByTestId("funnel-rates").textContent()).toContain(
+      `${Math.round((funnel?.conversion_rate ?? 0) * 1000) / 10}%`,
+    );
+    expect(await page.locator("canvas").count()).toBe(5);
     await shot(page, "analytics", true);
   }, 30_000);
 

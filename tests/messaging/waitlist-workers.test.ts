@@ -97,7 +97,64 @@ describe("waitlist with worker processes", () => {
       const ids = holders.map((h) => h.heldBy as number);
       expect(new Set(ids).size).toBe(30);
       expect(new Set(ids)).toEqual(new Set(waiters.map((w) => w.id)));
-      expect((await api("GET", `/api/v1/events/${event.id}`)).body.waitlist_size).toBe(0);
+      // The offered leave the line after their offer's COMMIT (the second promoter's passes take
+      // off those the killed one had not removed yet).
+      await waitFor(
+        async () => (await api("GET", `/api/v1/events/${event.id}`)).body.waitlist_size === 0,
+        "everyone off the line",
+        30_000,
+      );
+    } finally {
+      first.proc.kill("SIGKILL");
+      second?.proc.kill("SIGKILL");
+    }
+  }, 90_000);
+
+  // The defect this guards against: after a promoter kill -9, a party-size line once ended with
+  // 30 HELD seats for 28 holders (someone offered twice).
+  it("makes one offer per party, with its party's seats, when the promoter is killed with kill -9 mid-way", async () => {
+    const env = { STREAM_VISIBILITY_TIMEOUT_MS: "1000" };
+    const first = worker("waitlist-promoter", env);
+    let second: ReturnType<typeof worker> | undefined;
+    try {
+      const { event } = await soldOut(10);
+      const waiters = await manyUsers(28, "party");
+      const party = (i: number) => 1 + (i % 4); // 1-4: 70 seats in all
+      for (const [i, w] of waiters.entries()) {
+        const res = await api("POST", `/api/v1/waitlist/${event.id}`, {
+          token: w.token,
+          body: { party_size: party(i) },
+        });
+        expect(res.status).toBe(201);
+      }
+      await first.waitForLine((l) => l.msg === "worker running");
+      // 70 new seats: their releases go through the promoter only.
+      expect(
+        (await api("PUT", `/api/v1/events/${event.id}`, { token: admin.token, body: { capacity: 80 } })).status,
+      ).toBe(200);
+      await first.waitForLine((l) => l.msg === "waitlist offer made");
+      first.proc.kill("SIGKILL");
+      await first.proc.exited;
+
+      second = worker("waitlist-promoter", env);
+      await waitFor(async () => (await seatInvariants(event.id)).held === 70, "70 seats offered", 30_000);
+      const offers = await sql<{ userId: number; status: string; seats: number; partySize: number }[]>`
+        select o.user_id, o.status, o.party_size, (select count(*) from seats s where s.offer_id = o.id)::int as seats
+        from waitlist_offers o where o.event_id = ${event.id}`;
+      expect(offers.every((o) => o.status === "OFFERED")).toBe(true);
+      expect(offers.length).toBe(28);
+      expect(new Set(offers.map((o) => Number(o.userId))).size).toBe(28);
+      expect(offers.every((o) => o.seats === o.partySize)).toBe(true);
+      const byUser = new Map(waiters.map((w, i) => [w.id, party(i)]));
+      for (const o of offers) expect(o.partySize).toBe(byUser.get(Number(o.userId)) as number);
+      const [stray] = await sql<{ n: number }[]>`
+        select count(*)::int as n from seats s left join waitlist_offers o on o.id = s.offer_id
+        where s.event_id = ${event.id} and s.status = 'HELD' and (o.status is distinct from 'OFFERED' or o.user_id <> s.held_by)`;
+      expect(stray?.n).toBe(0);
+      await waitFor(
+        async () => (await api("GET", `/api/v1/events/${event.id}`)).body.waitlist_size === 0,
+        "everyone off the line",
+      );
     } finally {
       first.proc.kill("SIGKILL");
       second?.proc.kill("SIGKILL");

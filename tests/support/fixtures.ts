@@ -12,6 +12,7 @@ export async function createEvent(
     capacity: number;
     start_time: string;
     end_time: string;
+    waitlist_policy: "strict" | "first_fit";
   }> = {},
 ): Promise<EventDto> {
   const body = {

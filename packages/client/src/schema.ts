@@ -393,6 +393,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/waitlist/offers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's waitlist offers, newest first
+         * @description Offers made to the caller from waitlists: the seats held, until when, and what became of each (OFFERED, ACCEPTED, DECLINED, EXPIRED).
+         */
+        get: operations["listMyWaitlistOffers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/waitlist/offers/{offer_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept a waitlist offer: its seats become bookings
+         * @description Books every seat of the offer in one transaction (201, the bookings). Someone else's offer answers 404; an offer past its expiry 409 OFFER_EXPIRED; one already answered 409 OFFER_ANSWERED. Booking an offered seat with POST /events/{id}/book/{seat} still works too.
+         */
+        post: operations["acceptWaitlistOffer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/waitlist/offers/{offer_id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decline a waitlist offer: its seats go to the next in line at once */
+        post: operations["declineWaitlistOffer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/waitlist/{event_id}": {
         parameters: {
             query?: never;
@@ -400,12 +457,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's place on a waitlist */
+        /** The caller's place on a waitlist, with an estimated wait */
         get: operations["getWaitlistPosition"];
         put?: never;
         /**
          * Join a sold-out event's waitlist
-         * @description Joins the waitlist of a sold-out event (201); joining again keeps the first place (200). When a seat is freed the head of the line gets a timed offer (the seat is HELD for them).
+         * @description Joins the waitlist of a sold-out event (201) with a party of `party_size` seats (default 1; the body may be left out); joining again keeps the first place and party size (200). An event with fewer free seats than the party may be joined. Freed seats go to the line as timed offers (`GET /waitlist/offers`): a party gets all its seats at once, adjacent when possible; until it fits, freed seats gather for the head of the line. docs/waitlist.md.
          */
         post: operations["joinWaitlist"];
         /** Leave a waitlist */
@@ -663,6 +720,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/waitlist-funnel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Waitlist funnel: joined, offered, accepted, declined, expired
+         * @description People who joined an event's waitlist, the offers made and how they ended, the conversion rate (accepted / offered) and the median time to accept. Admin only; not cached. docs/waitlist.md.
+         */
+        get: operations["getWaitlistFunnel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhooks": {
         parameters: {
             query?: never;
@@ -840,6 +917,11 @@ export interface components {
             start_time: string;
             end_time: string | null;
             capacity: number;
+            /**
+             * @description Who the waitlist serves when the party at its head does not fit the freed seats: `strict` (default) keeps the line first in, first out, gathering seats for the head; `first_fit` serves smaller parties behind it first. docs/waitlist.md.
+             * @enum {string}
+             */
+            waitlist_policy: "strict" | "first_fit";
             created_by: number | null;
             created_at: string;
             updated_at: string;
@@ -859,6 +941,12 @@ export interface components {
              */
             end_time?: string | null;
             capacity: number;
+            /**
+             * @description Who the waitlist serves when the party at its head does not fit the freed seats: `strict` (default) keeps the line first in, first out, gathering seats for the head; `first_fit` serves smaller parties behind it first. docs/waitlist.md.
+             * @default strict
+             * @enum {string}
+             */
+            waitlist_policy?: "strict" | "first_fit";
         };
         EventWithBookings: components["schemas"]["Event"] & {
             bookings: components["schemas"]["EventBooking"][];
@@ -913,17 +1001,65 @@ export interface components {
              */
             end_time?: string | null;
             capacity?: number;
+            /**
+             * @description Who the waitlist serves when the party at its head does not fit the freed seats: `strict` (default) keeps the line first in, first out, gathering seats for the head; `first_fit` serves smaller parties behind it first. docs/waitlist.md.
+             * @enum {string}
+             */
+            waitlist_policy?: "strict" | "first_fit";
+        };
+        WaitlistOfferList: components["schemas"]["WaitlistOffer"][];
+        WaitlistOffer: {
+            offer_id: number;
+            event_id: number;
+            event_name: string;
+            /** @description Seat numbers offered */
+            seats: number[];
+            party_size: number;
+            /** @enum {string} */
+            status: "OFFERED" | "ACCEPTED" | "DECLINED" | "EXPIRED";
+            offered_at: string;
+            expires_at: string;
+            answered_at: string | null;
+        };
+        AcceptedOffer: {
+            bookings: {
+                booking_id: number;
+                event_id: number;
+                seat_number: number;
+                /** @enum {string} */
+                status: "PENDING" | "BOOKED" | "CANCELLED";
+                venue: string | null;
+                event_name: string;
+                created_at: string;
+                cancelled_at: string | null;
+            }[];
         };
         WaitlistEntry: {
             event_id: number;
+            /** @description 1-based place in line */
             position: number;
+            /** @description People ahead in line (position - 1) */
+            ahead: number;
+            party_size: number;
+            /** @description People in line */
             size: number;
             joined_at: string;
+            /** @description Seats the parties ahead and this one want, divided by the event's release rate over the last hour (cancellations, declined and expired offers); null with no release in that hour. docs/waitlist.md. */
+            estimated_wait_seconds: number | null;
+        };
+        JoinWaitlistRequest: {
+            /**
+             * @description Seats wanted together, all or nothing (default 1).
+             * @default 1
+             * @example 2
+             */
+            party_size?: number;
         };
         WaitlistLine: {
             position: number;
             user_id: number;
             user_email: string | null;
+            party_size: number;
             joined_at: string;
         }[];
         Hold: {
@@ -1054,6 +1190,22 @@ export interface components {
             average_capacity_utilization: number;
             /** @description when these figures were computed (ISO 8601) */
             last_updated: string;
+        };
+        WaitlistFunnel: {
+            event_id: number | null;
+            /** @description People who joined the line (once per event) */
+            joined: number;
+            /** @description Offers made (their party's seats held for them) */
+            offered: number;
+            accepted: number;
+            declined: number;
+            expired: number;
+            /** @description Offers still waiting for an answer */
+            open: number;
+            /** @description accepted / offered, 0..1 (4 decimals); null before any offer */
+            conversion_rate: number | null;
+            /** @description Median time from offer to acceptance; null before any acceptance */
+            median_seconds_to_accept: number | null;
         };
         WebhookWithSecret: components["schemas"]["Webhook"] & {
             /**
@@ -3217,6 +3369,250 @@ export interface operations {
             };
         };
     };
+    listMyWaitlistOffers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's offers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WaitlistOfferList"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (quote the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (Retry-After says when to try again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    acceptWaitlistOffer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                offer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Booked */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcceptedOffer"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (quote the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (Retry-After says when to try again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    declineWaitlistOffer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                offer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Declined */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WaitlistOffer"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (quote the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (Retry-After says when to try again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getWaitlistPosition: {
         parameters: {
             query?: never;
@@ -3302,7 +3698,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["JoinWaitlistRequest"];
+            };
+        };
         responses: {
             /** @description Already on the list: the first position is kept */
             200: {
@@ -3320,6 +3720,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WaitlistEntry"];
+                };
+            };
+            /** @description Malformed request (unparsable body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, invalid or expired token */
@@ -3351,6 +3760,15 @@ export interface operations {
             };
             /** @description Request body larger than 1 MiB */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type not accepted here */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4549,6 +4967,83 @@ export interface operations {
             };
             /** @description Not allowed for this user */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (quote the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (Retry-After says when to try again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWaitlistFunnel: {
+        parameters: {
+            query?: {
+                /** @description One event's funnel; without it, every event's together. */
+                event_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The funnel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WaitlistFunnel"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this user */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

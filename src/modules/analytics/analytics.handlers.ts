@@ -10,6 +10,7 @@ import type {
   summary,
   userStats,
   venueAnalytics,
+  waitlistFunnel,
 } from "./analytics.routes";
 import * as service from "./analytics.service";
 
@@ -34,3 +35,6 @@ export const handleVenueAnalytics: AppRouteHandler<typeof venueAnalytics> = asyn
   sendJson(c, await service.getVenueAnalytics());
 
 export const handleSummary: AppRouteHandler<typeof summary> = async (c) => sendJson(c, await service.getSummary());
+
+export const handleWaitlistFunnel: AppRouteHandler<typeof waitlistFunnel> = async (c) =>
+  c.json(await service.getWaitlistFunnel(c.req.valid("query").event_id), 200);

@@ -196,3 +196,35 @@ export async function selectVenueAnalytics(ex: Executor): Promise<VenueRow[]> {
     order by total_bookings desc, venue nulls last`;
   return [...found];
 }
+
+export interface WaitlistFunnelRow {
+  joined: number;
+  offered: number;
+  accepted: number;
+  declined: number;
+  expired: number;
+  open: number;
+  medianSecondsToAccept: number | null;
+}
+
+/**
+ * The waitlist funnel of one event (or all): people who joined (distinct per event), offers made
+ * (reached OFFERED), and what became of them; the median time from offer to acceptance.
+ */
+export async function selectWaitlistFunnel(ex: Executor, eventId: number | null): Promise<WaitlistFunnelRow> {
+  const [row] = await ex<WaitlistFunnelRow[]>`
+    select
+      (select count(*) from (select distinct event_id, user_id from waitlist_joins
+                             where ${eventId}::bigint is null or event_id = ${eventId}::bigint) j)::int as joined,
+      count(*) filter (where o.offered_at is not null)::int as offered,
+      count(*) filter (where o.status = 'ACCEPTED')::int as accepted,
+      count(*) filter (where o.status = 'DECLINED')::int as declined,
+      count(*) filter (where o.status = 'EXPIRED')::int as expired,
+      count(*) filter (where o.status = 'OFFERED')::int as open,
+      (percentile_cont(0.5) within group (order by extract(epoch from o.answered_at - o.offered_at))
+         filter (where o.status = 'ACCEPTED'))::float8 as median_seconds_to_accept
+    from waitlist_offers o
+    where ${eventId}::bigint is null or o.event_id = ${eventId}::bigint`;
+  if (!row) throw new Error("funnel query returned no row");
+  return row;
+}

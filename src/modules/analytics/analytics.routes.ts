@@ -12,6 +12,8 @@ import {
   SummarySchema,
   UserStatsSchema,
   VenueAnalyticsSchema,
+  WaitlistFunnelQuery,
+  WaitlistFunnelSchema,
 } from "./analytics.schemas";
 
 const tags = ["Analytics"];
@@ -110,4 +112,17 @@ export const summary = createRoute({
   description: `Headline totals with the time they were computed. ${adminNote}`,
   ...adminOnly(),
   responses: { 200: jsonContent(SummarySchema, "The summary"), ...problems(401, 403) },
+});
+
+export const waitlistFunnel = createRoute({
+  method: "get",
+  path: "/analytics/waitlist-funnel",
+  operationId: "getWaitlistFunnel",
+  summary: "Waitlist funnel: joined, offered, accepted, declined, expired",
+  tags,
+  description:
+    "People who joined an event's waitlist, the offers made and how they ended, the conversion rate (accepted / offered) and the median time to accept. Admin only; not cached. docs/waitlist.md.",
+  ...adminOnly(),
+  request: { query: WaitlistFunnelQuery },
+  responses: { 200: jsonContent(WaitlistFunnelSchema, "The funnel"), ...problems(401, 403, 422) },
 });

@@ -110,3 +110,34 @@ export type UserStats = z.infer<typeof UserStatsSchema>;
 export type VenueAnalytics = z.infer<typeof VenueAnalyticsSchema>;
 export type Summary = z.infer<typeof SummarySchema>;
 export type Overview = z.infer<typeof OverviewSchema>;
+
+export const WaitlistFunnelQuery = z.object({
+  event_id: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .optional()
+    .openapi({ description: "One event's funnel; without it, every event's together.", example: 1 }),
+});
+
+export const WaitlistFunnelSchema = z
+  .object({
+    event_id: z.number().int().nullable(),
+    joined: z.number().int().openapi({ description: "People who joined the line (once per event)" }),
+    offered: z.number().int().openapi({ description: "Offers made (their party's seats held for them)" }),
+    accepted: z.number().int(),
+    declined: z.number().int(),
+    expired: z.number().int(),
+    open: z.number().int().openapi({ description: "Offers still waiting for an answer" }),
+    conversion_rate: z
+      .number()
+      .nullable()
+      .openapi({ description: "accepted / offered, 0..1 (4 decimals); null before any offer" }),
+    median_seconds_to_accept: z
+      .number()
+      .nullable()
+      .openapi({ description: "Median time from offer to acceptance; null before any acceptance" }),
+  })
+  .openapi("WaitlistFunnel");
+export type WaitlistFunnel = z.infer<typeof WaitlistFunnelSchema>;

@@ -11,6 +11,7 @@ import {
   selectTotalsAndEvents,
   selectUserStats,
   selectVenueAnalytics,
+  selectWaitlistFunnel,
 } from "./analytics.repo";
 import type {
   BookingTrend,
@@ -20,6 +21,7 @@ import type {
   Summary,
   UserStats,
   VenueAnalytics,
+  WaitlistFunnel,
 } from "./analytics.schemas";
 
 /**
@@ -135,4 +137,24 @@ export function getUserStats(userId: number): Promise<Json<UserStats>> {
 
 export function getMyStats(actor: AuthUser): Promise<Json<UserStats>> {
   return getUserStats(actor.id);
+}
+
+/**
+ * The waitlist funnel (docs/waitlist.md): read from PostgreSQL on every call, not cached (a few
+ * aggregates over one event's offers).
+ */
+export async function getWaitlistFunnel(eventId: number | undefined): Promise<WaitlistFunnel> {
+  const f = await selectWaitlistFunnel(readSql, eventId ?? null);
+  return {
+    event_id: eventId ?? null,
+    joined: f.joined,
+    offered: f.offered,
+    accepted: f.accepted,
+    declined: f.declined,
+    expired: f.expired,
+    open: f.open,
+    conversion_rate: f.offered > 0 ? Math.round((f.accepted / f.offered) * 10_000) / 10_000 : null,
+    median_seconds_to_accept:
+      f.medianSecondsToAccept === null ? null : Math.round(f.medianSecondsToAccept * 1000) / 1000,
+  };
 }

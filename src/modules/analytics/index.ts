@@ -10,4 +10,5 @@ export const analyticsRouter = createRouter()
   .openapi(routes.userStats, handlers.handleUserStats)
   .openapi(routes.myStats, handlers.handleMyStats)
   .openapi(routes.venueAnalytics, handlers.handleVenueAnalytics)
-  .openapi(routes.summary, handlers.handleSummary);
+  .openapi(routes.summary, handlers.handleSummary)
+  .openapi(routes.waitlistFunnel, handlers.handleWaitlistFunnel);

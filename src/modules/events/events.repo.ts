@@ -33,6 +33,7 @@ export async function insertEventWithSeats(tx: Executor, input: EventCreate, cre
     startTime: input.start_time,
     endTime: input.end_time ?? null,
     capacity: input.capacity,
+    waitlistPolicy: input.waitlist_policy,
     createdBy,
   };
   const [row] = await tx<EventRow[]>`insert into events ${tx(values)} returning *`;
@@ -106,6 +107,7 @@ export async function updateEventRow(tx: Executor, id: number, changes: EventUpd
     ...(changes.start_time !== undefined && { startTime: changes.start_time }),
     ...(changes.end_time !== undefined && { endTime: changes.end_time }),
     ...(changes.capacity !== undefined && { capacity: changes.capacity }),
+    ...(changes.waitlist_policy !== undefined && { waitlistPolicy: changes.waitlist_policy }),
     updatedAt: new Date(),
   };
   const [row] = await tx<EventRow[]>`update events set ${tx(values)} where id = ${id} returning *`;

@@ -13,6 +13,10 @@ const Venue = z.string().trim().max(200).nullish();
 const Description = z.string().max(5000).nullish();
 export const MAX_CAPACITY = 100_000;
 const Capacity = z.number().int().min(1).max(MAX_CAPACITY);
+const WaitlistPolicy = z.enum(["strict", "first_fit"]).openapi({
+  description:
+    "Who the waitlist serves when the party at its head does not fit the freed seats: `strict` (default) keeps the line first in, first out, gathering seats for the head; `first_fit` serves smaller parties behind it first. docs/waitlist.md.",
+});
 // DateTimeSchema's own `type` override would hide the null the field accepts.
 const EndTime = DateTimeSchema.nullish().openapi({ type: ["string", "null"], format: "date-time" });
 
@@ -24,6 +28,7 @@ export const EventCreateSchema = z
     start_time: DateTimeSchema,
     end_time: EndTime,
     capacity: Capacity,
+    waitlist_policy: WaitlistPolicy.default("strict"),
   })
   .refine((e) => !e.end_time || e.end_time > e.start_time, {
     message: "end_time must be after start_time",
@@ -39,6 +44,7 @@ export const EventUpdateSchema = z
     start_time: DateTimeSchema.optional(),
     end_time: EndTime,
     capacity: Capacity.optional(),
+    waitlist_policy: WaitlistPolicy.optional(),
   })
   .openapi("EventUpdate");
 
@@ -54,6 +60,7 @@ export const EventSchema = z
     start_time: z.string(),
     end_time: z.string().nullable(),
     capacity: z.number().int(),
+    waitlist_policy: WaitlistPolicy,
     created_by: z.number().int().nullable(),
     created_at: z.string(),
     updated_at: z.string(),
@@ -71,6 +78,7 @@ export function toEventDto(row: EventRow): EventDto {
     start_time: row.startTime.toISOString(),
     end_time: row.endTime?.toISOString() ?? null,
     capacity: row.capacity,
+    waitlist_policy: row.waitlistPolicy,
     created_by: row.createdBy,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),

@@ -237,15 +237,18 @@ async function endActiveHold(
   const seatChanges: SeatChange[] = [];
   for (const seat of seats) {
     let offeredTo: number | undefined;
+    // "gathered": the seat is now HELD for the head's party, which does not fit yet (strict line).
+    let gathered = false;
     while (line.length > 0 && offeredTo === undefined) {
       const u = line[0] as number;
       const result = await offerSeatInTransaction(tx, hold.eventId, seat.id, u);
+      gathered = result === "gathered";
       if (result !== "offered" && result !== "skip") break;
       line.shift();
       if (result === "offered") offeredTo = u;
     }
-    if (offeredTo !== undefined) {
-      offers.push({ seatId: seat.id, userId: offeredTo });
+    if (offeredTo !== undefined) offers.push({ seatId: seat.id, userId: offeredTo });
+    if (offeredTo !== undefined || gathered) {
       seatChanges.push({ eventId: hold.eventId, seatNumber: seat.seatNumber, status: "HELD" });
     } else {
       seatChanges.push({ eventId: hold.eventId, seatNumber: seat.seatNumber, status: "AVAILABLE" });

@@ -59,15 +59,16 @@ export async function holdSeatFor(tx: Tx, seatId: number, userId: number, ttlSec
 }
 
 /**
- * A waitlist offer whose time is up, as found without any lock (the janitor's to-do list).
- * Checkout holds (seats.hold_id set) expire through the holds module instead.
+ * A waitlist offer's or old hold's time is up, as found without any lock (the janitor's to-do list).
+ * Checkout holds (seats.hold_id set) expire through the holds module, seats of a waitlist offer
+ * (offer_id set) end with their offer (waitlist.offers.ts), not here.
  */
 export type DueHold = Pick<SeatRow, "eventId" | "seatNumber"> & { seatId: number; heldBy: number };
 
 export async function dueExpiredHolds(ex: Executor, limit: number): Promise<DueHold[]> {
   const rows = await ex<DueHold[]>`
     select id as seat_id, event_id, seat_number, held_by from seats
-    where status = 'HELD' and hold_expires_at < now() and hold_id is null
+    where status = 'HELD' and hold_expires_at < now() and hold_id is null and offer_id is null
     order by hold_expires_at
     limit ${limit}`;
   return [...rows];
@@ -85,7 +86,7 @@ export async function releaseExpiredHold(tx: Tx, seatId: number, heldBy: number)
     with old as (
       select id, event_id, seat_number, held_by, hold_expires_at from seats
       where id = ${seatId} and status = 'HELD' and held_by = ${heldBy} and hold_expires_at < now()
-        and hold_id is null
+        and hold_id is null and offer_id is null
       for update),
     freed as (
       update seats s set status = 'AVAILABLE', held_by = null, hold_expires_at = null

@@ -11,20 +11,25 @@ import { dropStartedWaitlists } from "./waitlist.service";
  */
 
 /**
- * Each `seat.released` offers that seat to the head of its event's line. promoteNextInLine is
- * idempotent (a redelivered entry finds the seat no longer AVAILABLE), so at-least-once delivery
- * and XAUTOCLAIM takeover never double an offer.
+ * Each `seat.released` serves its event's line with the free seats (docs/waitlist.md).
+ * promoteNextInLine is idempotent (a redelivered entry finds nothing free, and at most one live
+ * offer per user per event is enforced by PostgreSQL), so at-least-once delivery and XAUTOCLAIM
+ * takeover never double an offer.
  */
 export async function onSeatReleased(entry: StreamEntry<SeatReleasedPayload>, log: Logger): Promise<void> {
   const { event_id, seat_id } = entry.payload;
   const result = await promoteNextInLine(event_id, seat_id);
-  log.info({ event_id, seat_id, reason: entry.payload.reason, ...result }, "seat release handled");
+  const { seats, ...outcome } = "seats" in result ? result : { ...result, seats: [] };
+  log.info(
+    { event_id, seat_id, reason: entry.payload.reason, ...outcome, seats_changed: seats.length },
+    "seat release handled",
+  );
 }
 
 /**
- * Releases offers nobody took in time. Each release goes back through the outbox, so the promoter
- * offers the seat to the next person or it stays AVAILABLE. Expiry claims seats FOR UPDATE SKIP
- * LOCKED, so replicas share the work.
+ * Ends offers nobody answered in time and hands their seats to the next in line in the same
+ * transaction (docs/waitlist.md); seats nobody in line can take go back through the outbox.
+ * Each offer is taken under its users' locks and its row lock, so replicas never end one twice.
  */
 export async function expireDueOffers(log: Logger): Promise<void> {
   let total = 0;

@@ -6,7 +6,7 @@ type UserRow = typeof users.$inferSelect;
 
 export type WaitlistEventState = Pick<typeof events.$inferSelect, "startTime"> & {
   started: boolean;
-  hasAvailable: boolean;
+  available: number;
   userHasBooking: boolean;
 };
 
@@ -18,7 +18,8 @@ export async function readWaitlistEventState(
 ): Promise<WaitlistEventState | undefined> {
   const [row] = await ex<WaitlistEventState[]>`
     select e.start_time, e.start_time <= now() as started,
-      exists (select 1 from seats s where s.event_id = e.id and s.status = 'AVAILABLE') as has_available,
+      (select count(*) from (select 1 from seats s where s.event_id = e.id and s.status = 'AVAILABLE' limit 1000) a)::int
+        as available,
       exists (select 1 from bookings b where b.event_id = e.id and b.user_id = ${userId} and b.status = 'BOOKED')
         as user_has_booking
     from events e where e.id = ${eventId} and e.deleted_at is null`;

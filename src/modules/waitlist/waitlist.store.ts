@@ -5,6 +5,8 @@ import { redis } from "../../platform/redis";
 
 /** One sorted set per event, score = join time in ms (FIFO). Hash-tagged for Redis Cluster. */
 export const waitlistKey = (eventId: number) => `{event:${eventId}}:waitlist`;
+/** Each waiting user's party size (user id -> seats wanted), beside the line; absent means 1. */
+export const waitlistPartyKey = (eventId: number) => `{event:${eventId}}:waitlist:party`;
 /** Ids of events that have (or had) a waitlist, so /metrics can report sizes without SCAN. */
 export const waitlistIndexKey = "{waitlists}:index";
 
@@ -12,26 +14,76 @@ export interface WaitlistPosition {
   position: number; // 1-based
   size: number;
   joinedAtMs: number;
+  partySize: number;
+  /** Seats the parties ahead want in all. */
+  seatsAhead: number;
+}
+
+export interface LineEntry {
+  userId: number;
+  partySize: number;
+  /** The entry's score; absent for a candidate read without it. */
+  joinedAtMs?: number;
 }
 
 // Join and read in one atomic script: the position answered is the one stored. The line has no
 // TTL on purpose: Redis evicts only keys with one (maxmemory-policy volatile-ttl, compose), so a
 // line can never be evicted; the janitor drops it once the event has started (dropStartedWaitlists).
+// The party size is written with the entry (same script), so a reader never sees one without
+// the other. A second join keeps the first entry and its party size.
 const JOIN = `
 local added = redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
+if added == 1 then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
 return {added, redis.call('ZRANK', KEYS[1], ARGV[2]), redis.call('ZSCORE', KEYS[1], ARGV[2]), redis.call('ZCARD', KEYS[1])}`;
 
+// Position, party size, and the seats the parties ahead want (O(ahead): one HMGET over them).
 const POSITION = `
 local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
 if not rank then return false end
-return {rank, redis.call('ZSCORE', KEYS[1], ARGV[1]), redis.call('ZCARD', KEYS[1])}`;
+local ahead = 0
+if rank > 0 then
+  local ids = redis.call('ZRANGE', KEYS[1], 0, rank - 1)
+  local sizes = redis.call('HMGET', KEYS[2], unpack(ids))
+  for i = 1, #ids do ahead = ahead + (tonumber(sizes[i]) or 1) end
+end
+return {rank, redis.call('ZSCORE', KEYS[1], ARGV[1]), redis.call('ZCARD', KEYS[1]), tonumber(redis.call('HGET', KEYS[2], ARGV[1])) or 1, ahead}`;
 
-redis.defineCommand("waitlistJoin", { numberOfKeys: 1, lua: JOIN });
-redis.defineCommand("waitlistPosition", { numberOfKeys: 1, lua: POSITION });
+const HEAD = `
+local flat = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+if #flat == 0 then return {} end
+local ids = {}
+for i = 1, #flat, 2 do ids[#ids + 1] = flat[i] end
+local sizes = redis.call('HMGET', KEYS[2], unpack(ids))
+local out = {}
+for i = 1, #ids do
+  out[3 * i - 2] = ids[i]; out[3 * i - 1] = tonumber(sizes[i]) or 1; out[3 * i] = flat[2 * i]
+end
+return out`;
+
+const REMOVE = `
+redis.call('HDEL', KEYS[2], ARGV[1])
+return redis.call('ZREM', KEYS[1], ARGV[1])`;
+
+redis.defineCommand("waitlistJoin", { numberOfKeys: 2, lua: JOIN });
+redis.defineCommand("waitlistPosition", { numberOfKeys: 2, lua: POSITION });
+redis.defineCommand("waitlistHead", { numberOfKeys: 2, lua: HEAD });
+redis.defineCommand("waitlistRemove", { numberOfKeys: 2, lua: REMOVE });
 
 type Scripted = typeof redis & {
-  waitlistJoin(key: string, score: number, member: string): Promise<[number, number, string, number]>;
-  waitlistPosition(key: string, member: string): Promise<[number, string, number] | null>;
+  waitlistJoin(
+    key: string,
+    partyKey: string,
+    score: number,
+    member: string,
+    party: number,
+  ): Promise<[number, number, string, number]>;
+  waitlistPosition(
+    key: string,
+    partyKey: string,
+    member: string,
+  ): Promise<[number, string, number, number, number] | null>;
+  waitlistHead(key: string, partyKey: string, n: number): Promise<(string | number)[]>;
+  waitlistRemove(key: string, partyKey: string, member: string): Promise<number>;
 };
 const scripted = redis as Scripted;
 
@@ -47,41 +99,88 @@ async function withRedis<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export function joinWaitlist(eventId: number, userId: number, nowMs: number) {
+export function joinWaitlist(
+  eventId: number,
+  userId: number,
+  nowMs: number,
+  partySize = 1,
+): Promise<{ added: boolean }> {
   return withRedis("join", async () => {
-    const [added, rank, score, size] = await scripted.waitlistJoin(waitlistKey(eventId), nowMs, String(userId));
+    const [added] = await scripted.waitlistJoin(
+      waitlistKey(eventId),
+      waitlistPartyKey(eventId),
+      nowMs,
+      String(userId),
+      partySize,
+    );
     if (added === 1) await redis.sadd(waitlistIndexKey, String(eventId));
-    return { added: added === 1, position: rank + 1, size, joinedAtMs: Number(score) };
+    return { added: added === 1 };
   });
 }
 
 export function waitlistPosition(eventId: number, userId: number): Promise<WaitlistPosition | null> {
   return withRedis("position", async () => {
-    const r = await scripted.waitlistPosition(waitlistKey(eventId), String(userId));
-    return r ? { position: r[0] + 1, size: r[2], joinedAtMs: Number(r[1]) } : null;
+    const r = await scripted.waitlistPosition(waitlistKey(eventId), waitlistPartyKey(eventId), String(userId));
+    return r
+      ? { position: r[0] + 1, size: r[2], joinedAtMs: Number(r[1]), partySize: Number(r[3]), seatsAhead: Number(r[4]) }
+      : null;
   });
 }
 
 export function leaveWaitlist(eventId: number, userId: number): Promise<boolean> {
-  return withRedis("leave", async () => (await redis.zrem(waitlistKey(eventId), String(userId))) === 1);
+  return withRedis("leave", async () => (await removeEntry(eventId, userId)) === 1);
 }
 
-export function waitlistEntries(eventId: number, limit: number): Promise<{ userId: number; joinedAtMs: number }[]> {
+const removeEntry = (eventId: number, userId: number) =>
+  scripted.waitlistRemove(waitlistKey(eventId), waitlistPartyKey(eventId), String(userId));
+
+export function waitlistEntries(
+  eventId: number,
+  limit: number,
+): Promise<{ userId: number; joinedAtMs: number; partySize: number }[]> {
   return withRedis("entries", async () => {
     const flat = await redis.zrange(waitlistKey(eventId), "0", String(limit - 1), "WITHSCORES");
-    const out: { userId: number; joinedAtMs: number }[] = [];
-    for (let i = 0; i < flat.length; i += 2) out.push({ userId: Number(flat[i]), joinedAtMs: Number(flat[i + 1]) });
-    return out;
+    const ids: string[] = [];
+    for (let i = 0; i < flat.length; i += 2) ids.push(flat[i] as string);
+    const sizes = ids.length > 0 ? await redis.hmget(waitlistPartyKey(eventId), ...ids) : [];
+    return ids.map((id, i) => ({
+      userId: Number(id),
+      joinedAtMs: Number(flat[2 * i + 1]),
+      partySize: Number(sizes[i] ?? 1),
+    }));
   });
 }
 
 /** The first `n` user ids in line, without removing them (removal follows a committed offer). */
 export async function headOfLine(eventId: number, n: number): Promise<number[]> {
-  return (await redis.zrange(waitlistKey(eventId), "0", String(n - 1))).map(Number);
+  return (await headEntries(eventId, n)).map((e) => e.userId);
+}
+
+/** The first `n` entries in line with their party sizes (one script: both read together). */
+export async function headEntries(eventId: number, n: number): Promise<LineEntry[]> {
+  const flat = await scripted.waitlistHead(waitlistKey(eventId), waitlistPartyKey(eventId), n);
+  const out: LineEntry[] = [];
+  for (let i = 0; i < flat.length; i += 3) {
+    out.push({ userId: Number(flat[i]), partySize: Number(flat[i + 1]), joinedAtMs: Number(flat[i + 2]) });
+  }
+  return out;
+}
+
+/** A user's entry in line (party size 1 when not stored: entries from before party sizes), or null. */
+export async function entryOf(eventId: number, userId: number): Promise<LineEntry | null> {
+  const [score, party] = await Promise.all([
+    redis.zscore(waitlistKey(eventId), String(userId)),
+    redis.hget(waitlistPartyKey(eventId), String(userId)),
+  ]);
+  return score === null ? null : { userId, partySize: Number(party ?? 1), joinedAtMs: Number(score) };
+}
+
+export async function isInLine(eventId: number, userId: number): Promise<boolean> {
+  return (await redis.zscore(waitlistKey(eventId), String(userId))) !== null;
 }
 
 export async function removeFromLine(eventId: number, userId: number): Promise<void> {
-  await redis.zrem(waitlistKey(eventId), String(userId));
+  await removeEntry(eventId, userId);
 }
 
 /** The list's size, or 0 when Redis cannot answer (logged): a display value, never a decision. */
@@ -109,7 +208,11 @@ export async function waitlistSizeIfKnown(eventId: number): Promise<number | und
 
 export async function dropWaitlist(eventId: number): Promise<void> {
   try {
-    await redis.multi().del(waitlistKey(eventId)).srem(waitlistIndexKey, String(eventId)).exec();
+    await redis
+      .multi()
+      .del(waitlistKey(eventId), waitlistPartyKey(eventId))
+      .srem(waitlistIndexKey, String(eventId))
+      .exec();
   } catch (err) {
     logger.warn({ err: errorMessage(err), event_id: eventId }, "could not drop waitlist");
   }

@@ -8,6 +8,7 @@ const BLUE = "#1d4ed8";
 const GREEN = "#047857";
 const PURPLE = "#6d28d9";
 const ORANGE = "#b45309";
+const TEAL = "#0f766e";
 
 interface Figures {
   trends: Schemas["BookingTrend"][];
@@ -15,18 +16,20 @@ interface Figures {
   venues: Schemas["VenueAnalytics"][];
   popular: Schemas["PopularEvent"][];
   summary: Schemas["AnalyticsSummary"];
+  funnel: Schemas["WaitlistFunnel"];
 }
 
 export function AnalyticsPage() {
   const figures = useLoad(async (): Promise<Figures> => {
-    const [trends, utilization, venues, popular, summary] = await Promise.all([
+    const [trends, utilization, venues, popular, summary, funnel] = await Promise.all([
       api.GET("/api/v1/analytics/booking-trends", { params: { query: { days: 30 } } }).then(unwrap),
       api.GET("/api/v1/analytics/capacity-utilization").then(unwrap),
       api.GET("/api/v1/analytics/venue-analytics").then(unwrap),
       api.GET("/api/v1/analytics/popular-events", { params: { query: { limit: 10 } } }).then(unwrap),
       api.GET("/api/v1/analytics/summary").then(unwrap),
+      api.GET("/api/v1/analytics/waitlist-funnel").then(unwrap),
     ]);
-    return { trends, utilization, venues, popular, summary };
+    return { trends, utilization, venues, popular, summary, funnel };
   }, []);
   const f = figures.data;
   const charts = useMemo(() => (f ? chartsOf(f) : undefined), [f]);
@@ -90,6 +93,15 @@ export function AnalyticsPage() {
             {...charts.venues}
           />
           <ChartFigure id="popular-events" title="Most booked events" kind="bar" horizontal {...charts.popular} />
+          <div>
+            <ChartFigure id="waitlist-funnel" title="Waitlist funnel (all events)" kind="bar" {...charts.funnel} />
+            <p class="hint" data-testid="funnel-rates">
+              Conversion (accepted / offered):{" "}
+              {f?.funnel.conversion_rate === null || !f ? "–" : `${Math.round(f.funnel.conversion_rate * 1000) / 10}%`}
+              {"; "}median time to accept:{" "}
+              {f?.funnel.median_seconds_to_accept == null ? "–" : `${f.funnel.median_seconds_to_accept} s`}
+            </p>
+          </div>
         </div>
       )}
     </section>
@@ -100,7 +112,16 @@ const venueName = (venue: string | null) => venue ?? "(no venue)";
 
 type ChartData = { labels: string[]; series: Series[] };
 
-function chartsOf(f: Figures): Record<"trends" | "utilization" | "venues" | "popular", ChartData> {
+/** The funnel's steps, in order, as the chart's categories. */
+export const FUNNEL_STEPS = [
+  ["Joined", "joined"],
+  ["Offered", "offered"],
+  ["Accepted", "accepted"],
+  ["Declined", "declined"],
+  ["Expired", "expired"],
+] as const;
+
+function chartsOf(f: Figures): Record<"trends" | "utilization" | "venues" | "popular" | "funnel", ChartData> {
   return {
     trends: {
       labels: f.trends.map((t) => t.date),
@@ -117,6 +138,10 @@ function chartsOf(f: Figures): Record<"trends" | "utilization" | "venues" | "pop
     popular: {
       labels: f.popular.map((p) => p.event_name),
       series: [{ label: "Bookings", values: f.popular.map((p) => p.total_bookings), color: ORANGE }],
+    },
+    funnel: {
+      labels: FUNNEL_STEPS.map(([label]) => label),
+      series: [{ label: "Count", values: FUNNEL_STEPS.map(([, key]) => f.funnel[key]), color: TEAL }],
     },
   };
 }

@@ -26,6 +26,7 @@ export function EventFormPage({ id }: { id?: number }) {
       start_time: fromLocalInput(text("start_time")) ?? "",
       end_time: fromLocalInput(text("end_time")),
       capacity: Number(text("capacity")),
+      waitlist_policy: text("waitlist_policy") === "first_fit" ? ("first_fit" as const) : ("strict" as const),
     };
     setBusy(true);
     setProblem(undefined);
@@ -96,6 +97,11 @@ export function EventFormPage({ id }: { id?: number }) {
           defaultValue={String(event?.capacity ?? 100)}
           hint={event ? "Seats can be added, or removed from the end while they are all available." : undefined}
         />
+        <label for="waitlist_policy">Waitlist policy</label>
+        <select id="waitlist_policy" name="waitlist_policy" defaultValue={event?.waitlist_policy ?? "strict"}>
+          <option value="strict">Strict: first in, first out</option>
+          <option value="first_fit">First fit: smaller parties may go first</option>
+        </select>
         {problem && (
           <div class="error" role="alert">
             <p>{problem.message}</p>

@@ -120,6 +120,9 @@ export function EventPage({ id, feed = defaultFeed }: { id: number; feed?: SeatF
                     Position
                   </th>
                   <th scope="col">User</th>
+                  <th scope="col" class="num">
+                    Party
+                  </th>
                   <th scope="col">Joined</th>
                 </tr>
               </thead>
@@ -128,12 +131,13 @@ export function EventPage({ id, feed = defaultFeed }: { id: number; feed?: SeatF
                   <tr key={w.user_id}>
                     <td class="num">{w.position}</td>
                     <td>{w.user_email ?? `user ${w.user_id}`}</td>
+                    <td class="num">{w.party_size}</td>
                     <td>{formatDateTime(w.joined_at)}</td>
                   </tr>
                 ))}
                 {waitlist.data?.length === 0 && (
                   <tr>
-                    <td colSpan={3}>Nobody is waiting.</td>
+                    <td colSpan={4}>Nobody is waiting.</td>
                   </tr>
                 )}
               </tbody>
