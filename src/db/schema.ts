@@ -81,6 +81,9 @@ export const seats = pgTable(
     heldBy: bigint("held_by", { mode: "number" }).references(() => users.id),
     holdExpiresAt: timestamp("hold_expires_at", { withTimezone: true }),
     extradata: jsonb("extradata").notNull().default({}),
+    // Bumped by a trigger whenever status changes (migrations/0006): live subscribers drop a
+    // change older than the one they have (docs/live.md).
+    version: integer("version").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [

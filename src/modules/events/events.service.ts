@@ -14,6 +14,7 @@ import {
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode, pgErrorCode } from "../../domain/errors";
 import { afterCommit } from "../../messaging/after-commit";
+import { publishLiveControl } from "../../messaging/live";
 import { Streams } from "../../messaging/catalog";
 import { writeOutbox } from "../../messaging/outbox";
 import { sql } from "../../platform/db";
@@ -145,10 +146,12 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
       }
       const updated = await repo.updateEventRow(tx, id, changes);
       await writeOutbox(tx, [{ stream: Streams.eventChanged, payload: { event_id: id, change: "updated" } }]);
-      return updated;
+      return { updated, seatsChanged: changes.capacity !== undefined && changes.capacity !== current.capacity };
     });
     await afterEventWrite(id);
-    return toEventDto(row);
+    // Seats were added or removed: live subscribers get a fresh snapshot.
+    if (row.seatsChanged) publishLiveControl(id, "resync");
+    return toEventDto(row.updated);
   } catch (err) {
     duplicateEventAsConflict(err);
   }
@@ -175,6 +178,8 @@ export async function deleteEvent(id: number): Promise<void> {
     ]);
   });
   await Promise.all([afterEventWrite(id), dropWaitlist(id)]);
+  // Live streams of the event end (their subscribers get a `deleted` event first).
+  publishLiveControl(id, "deleted");
 }
 
 /**

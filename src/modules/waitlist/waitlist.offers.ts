@@ -56,7 +56,8 @@ export async function afterOffer(eventId: number, seatId: number, userId: number
   // The holder stays in the line if Redis fails now; a later offer skips them (they hold a seat).
   await removeFromLineAfterCommit(eventId, userId);
   waitlistOffers.inc({ outcome: "made" });
-  await afterCommit({ invalidate: [eventScope(eventId)], outbox: true });
+  const seats = await liveStates(seatId);
+  await afterCommit({ invalidate: [eventScope(eventId)], outbox: true, seats });
   logger.info({ event_id: eventId, seat_id: seatId, user_id: userId }, "waitlist offer made");
 }
 
@@ -171,8 +172,21 @@ async function handOverExpiredOffer(hold: inventory.DueHold): Promise<boolean> {
   waitlistOffers.inc({ outcome: "expired" });
   for (const u of done.skipped) await removeFromLineAfterCommit(hold.eventId, u);
   if (done.offeredTo !== undefined) await afterOffer(hold.eventId, hold.seatId, done.offeredTo);
-  else await afterCommit({ invalidate: [eventScope(hold.eventId)], outbox: true });
+  else await afterCommit({ invalidate: [eventScope(hold.eventId)], outbox: true, seats: await liveStates(hold.seatId) });
   return true;
+}
+
+/**
+ * The seat's state after COMMIT, for live subscribers (its version included). A failed read only
+ * delays them until their reconcile; the change stands.
+ */
+async function liveStates(seatId: number): Promise<inventory.LiveSeatState[]> {
+  try {
+    return await inventory.liveSeatStates(sql, [seatId]);
+  } catch (err) {
+    logger.warn({ err: errorMessage(err), seat_id: seatId }, "seat state for live subscribers not read");
+    return [];
+  }
 }
 
 /** After COMMIT the change stands: a Redis failure here is logged, never an error answer. */
