@@ -17,6 +17,7 @@ import { authRouter } from "./modules/auth";
 import { bookingsRouter } from "./modules/bookings";
 import { docsRouter } from "./modules/docs";
 import { eventsRouter } from "./modules/events";
+import { liveRouter } from "./modules/live";
 import { opsRouter } from "./modules/ops";
 import { usersRouter } from "./modules/users";
 import { loadTokenUser } from "./modules/users/users.service";
@@ -53,6 +54,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route(API_PREFIX, usersRouter);
   app.route(API_PREFIX, bookingsRouter);
   app.route(API_PREFIX, eventsRouter);
+  app.route(API_PREFIX, liveRouter);
   app.route(API_PREFIX, waitlistRouter);
   app.route(API_PREFIX, analyticsRouter);
 

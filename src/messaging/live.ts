@@ -59,7 +59,10 @@ const STREAM_TTL_MS = 24 * 3_600_000;
 const warnPublish = throttledWarn(5_000, "live change not published (reconcile will repair it)");
 
 /** Appends one entry to an event's live stream. Resolves when Redis has it; rejects on failure. */
-export async function appendLiveEntry(eventId: number, fields: { c: ChangeTuple[] } | { k: LiveControl }): Promise<void> {
+export async function appendLiveEntry(
+  eventId: number,
+  fields: { c: ChangeTuple[] } | { k: LiveControl },
+): Promise<void> {
   const key = liveStreamKey(eventId);
   const [name, value] = "c" in fields ? ["c", JSON.stringify(fields.c)] : ["k", fields.k];
   const results = await redis
@@ -80,8 +83,8 @@ export function publishSeatChanges(changes: readonly SeatChange[]): void {
   }
   const byEvent = new Map<number, ChangeTuple[]>();
   for (const ch of changes) {
-    let list = byEvent.get(ch.eventId);
-    if (!list) byEvent.set(ch.eventId, (list = []));
+    const list = byEvent.get(ch.eventId) ?? [];
+    byEvent.set(ch.eventId, list);
     list.push([ch.seatNumber, STATUS_CHAR[ch.status], ch.version ?? -1]);
   }
   for (const [eventId, c] of byEvent) {

@@ -14,8 +14,8 @@ import {
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode, pgErrorCode } from "../../domain/errors";
 import { afterCommit } from "../../messaging/after-commit";
-import { publishLiveControl } from "../../messaging/live";
 import { Streams } from "../../messaging/catalog";
+import { publishLiveControl } from "../../messaging/live";
 import { writeOutbox } from "../../messaging/outbox";
 import { sql } from "../../platform/db";
 import { dropWaitlist, waitlistSize, waitlistSizeIfKnown } from "../waitlist/waitlist.service";

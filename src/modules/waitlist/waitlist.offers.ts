@@ -172,7 +172,8 @@ async function handOverExpiredOffer(hold: inventory.DueHold): Promise<boolean> {
   waitlistOffers.inc({ outcome: "expired" });
   for (const u of done.skipped) await removeFromLineAfterCommit(hold.eventId, u);
   if (done.offeredTo !== undefined) await afterOffer(hold.eventId, hold.seatId, done.offeredTo);
-  else await afterCommit({ invalidate: [eventScope(hold.eventId)], outbox: true, seats: await liveStates(hold.seatId) });
+  else
+    await afterCommit({ invalidate: [eventScope(hold.eventId)], outbox: true, seats: await liveStates(hold.seatId) });
   return true;
 }
 
