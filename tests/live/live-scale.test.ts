@@ -88,7 +88,11 @@ describe("live availability at scale", () => {
 
     const truth = await pgStatuses(event.id);
     expect(truth).toBe("B".repeat(SEATS));
-    await waitFor(() => subs.every((s) => s.state.statuses === truth), "every subscriber at PostgreSQL's state", 60_000);
+    await waitFor(
+      () => subs.every((s) => s.state.statuses === truth),
+      "every subscriber at PostgreSQL's state",
+      60_000,
+    );
     for (const s of subs) {
       expect(s.state.bookedToAvailable).toEqual([]);
       expect(s.state.staleVersions).toBe(0);
