@@ -81,6 +81,9 @@ class Feed {
   baseId: StreamId = ZERO_ID;
   lastId: StreamId = ZERO_ID;
   loaded = false;
+  /** Bumped by every reset: a resume planned against an older generation gets a snapshot. */
+  generation = 0;
+  private snapshotCache: { at: StreamId; bytes: Uint8Array } | undefined;
   readonly ready: Promise<boolean>;
   readonly connections = new Set<Connection>();
   readonly pending = new Set<number>();
@@ -123,6 +126,8 @@ class Feed {
     }
     this.baseId = base;
     this.lastId = position;
+    this.generation++;
+    this.snapshotCache = undefined;
     this.pending.clear();
     this.suspects.clear();
   }
@@ -140,6 +145,7 @@ class Feed {
     this.changedMs[i] = at[0];
     this.changedSeq[i] = at[1];
     this.pending.add(seat);
+    this.snapshotCache = undefined;
     return true;
   }
 
@@ -159,8 +165,15 @@ class Feed {
     };
   }
 
+  /** Encoded once per state: a crowd reconnecting to a large event costs one encoding. */
   snapshotMessage(): Uint8Array {
-    return encoder.encode(`id: ${idText(this.lastId)}\nevent: snapshot\ndata: ${JSON.stringify(this.snapshot())}\n\n`);
+    const cached = this.snapshotCache;
+    if (cached && cmpId(cached.at, this.lastId) === 0) return cached.bytes;
+    const bytes = encoder.encode(
+      `id: ${idText(this.lastId)}\nevent: snapshot\ndata: ${JSON.stringify(this.snapshot())}\n\n`,
+    );
+    this.snapshotCache = { at: this.lastId, bytes };
+    return bytes;
   }
 
   seatsMessage(seats: Iterable<number>): Uint8Array {
@@ -561,10 +574,14 @@ export async function openLiveStream(
         // A little jitter, so a dropped crowd does not come back in one instant.
         const retry = config.LIVE_RETRY_MS + Math.floor(Math.random() * Math.min(2_000, config.LIVE_RETRY_MS));
         send(conn, encoder.encode(`retry: ${retry}\n\n`));
-        if (resume === "snapshot") send(conn, feed.snapshotMessage());
+        // Decided now, as the connection joins the feed: nothing applied meanwhile is missed.
+        if (resume === "snapshot" || resume.generation !== feed.generation) send(conn, feed.snapshotMessage());
         else if ("park" in resume) conn.parkedUntil = { id: resume.park, deadline: Date.now() + PARK_TIMEOUT_MS };
-        else if (resume.seats.length > 0) send(conn, feed.seatsMessage(resume.seats));
-        else send(conn, encoder.encode(": resumed\n\n"));
+        else {
+          const seats = new Set([...resume.fromStream, ...feed.changedAfter(resume.since)]);
+          if (seats.size > 0) send(conn, feed.seatsMessage(seats));
+          else send(conn, encoder.encode(": resumed\n\n"));
+        }
       },
       cancel() {
         if (conn) release(conn);
@@ -601,7 +618,11 @@ async function feedFor(eventId: number): Promise<Feed> {
   return feed;
 }
 
-type ResumePlan = "snapshot" | { park: StreamId } | { seats: number[] };
+/** Seats changed after `since` come from the feed; `fromStream` from entries before its load. */
+type ResumePlan =
+  | "snapshot"
+  | { generation: number; park: StreamId }
+  | { generation: number; since: StreamId; fromStream: number[] };
 
 /**
  * What a reconnecting client needs after `lastEventId`: nothing but later changes when it is this
@@ -611,17 +632,19 @@ type ResumePlan = "snapshot" | { park: StreamId } | { seats: number[] };
 async function resumePlan(feed: Feed, lastEventId: string): Promise<ResumePlan> {
   const from = parseId(lastEventId.trim());
   if (!from) return "snapshot";
-  if (cmpId(from, feed.lastId) > 0) return { park: from };
-  if (cmpId(from, feed.baseId) >= 0) return { seats: feed.changedAfter(from) };
+  const generation = feed.generation;
+  const base = feed.baseId;
+  if (cmpId(from, feed.lastId) > 0) return { generation, park: from };
+  if (cmpId(from, base) >= 0) return { generation, since: from, fromStream: [] };
   if (!(await streamHoldsEverythingAfter(feed.key, from))) return "snapshot";
-  const entries = (await redis.xrange(feed.key, `(${idText(from)}`, idText(feed.baseId))) as [string, string[]][];
-  const seats = new Set(feed.changedAfter(feed.baseId));
+  const entries = (await redis.xrange(feed.key, `(${idText(from)}`, idText(base))) as [string, string[]][];
+  const fromStream: number[] = [];
   for (const [, fields] of entries) {
     const parsed = liveEntry.safeParse(Object.fromEntries(pairs(fields)));
     if (!parsed.success || "k" in parsed.data) return "snapshot";
-    for (const [seat] of parsed.data.c) if (seat <= feed.statuses.length) seats.add(seat);
+    for (const [seat] of parsed.data.c) if (seat <= feed.statuses.length) fromStream.push(seat);
   }
-  return { seats: [...seats] };
+  return { generation, since: base, fromStream };
 }
 
 /**
