@@ -13,14 +13,25 @@ import { waitFor } from "../support/wait";
 
 // Two API processes; this test process shares their Redis prefix, so a change it makes itself
 // (the janitor's offer expiry, run here) reaches their subscribers like a worker's would.
-const shared = { REDIS_KEY_PREFIX: testEnv.REDIS_KEY_PREFIX as string, LIVE_HEARTBEAT_MS: "300" };
+const shared = {
+  REDIS_KEY_PREFIX: testEnv.REDIS_KEY_PREFIX as string,
+  LIVE_HEARTBEAT_MS: "300",
+  LIVE_RECONCILE_MS: "300",
+};
 let group: ApiGroup;
 let admin: { token: string; id: number };
 const clients: SseClient[] = [];
 
 beforeAll(async () => {
   [group, admin] = await Promise.all([
-    startApiProcesses(2, { ...shared, LIVE_MAX_CONNECTIONS_PER_IP: "1000" }),
+    // The rate limiter on (generous), to show it and compression leave the stream alone.
+    startApiProcesses(2, {
+      ...shared,
+      LIVE_MAX_CONNECTIONS_PER_IP: "1000",
+      RATE_LIMIT_ENABLED: "true",
+      RATE_LIMIT_RPS: "1000",
+      RATE_LIMIT_BURST: "1000",
+    }),
     adminToken(),
   ]);
 });
@@ -124,7 +135,7 @@ describe("GET /events/{id}/live", () => {
     expect(c.state.statuses).toBe("A");
   }, 60_000);
 
-  it("resumes after Last-Event-ID without a gap, and sends a snapshot for an id the stream no longer holds", async () => {
+  it("resumes after Last-Event-ID without a gap on either process, and a malformed id gets a snapshot", async () => {
     const event = await createEvent(admin.token, { capacity: 8 });
     const buyer = await registerAndLogin("resume");
     const first = await subscribe(event.id);
@@ -186,6 +197,31 @@ describe("GET /events/{id}/live", () => {
     await c.ended;
     const after = await fetch(`${group.url}/api/v1/events/${event.id}/live`);
     expect(after.status).toBe(404);
+  }, 60_000);
+
+  it("repairs a change whose publish was lost (committed, never published) from PostgreSQL", async () => {
+    const event = await createEvent(admin.token, { capacity: 3 });
+    const holder = await registerAndLogin("lost");
+    const c = await subscribe(event.id);
+    await c.waitFor((m) => m.event === "snapshot", "snapshot");
+    // As if the process that made this hold died between COMMIT and its XADD.
+    await sql`
+      update seats set status = 'HELD', held_by = ${holder.id}, hold_expires_at = now() + interval '1 hour'
+      where event_id = ${event.id} and seat_number = 2`;
+    await c.waitFor(hasChange(2, "H"), "the reconcile's repair", 20_000);
+    expect(c.state.statuses).toBe("AHA");
+  }, 60_000);
+
+  it("streams through the rate limiter and past compression: no content-encoding, changes arrive", async () => {
+    const event = await createEvent(admin.token, { capacity: 2 });
+    const buyer = await registerAndLogin("gzip");
+    const c = await subscribe(event.id, { "accept-encoding": "gzip, br" });
+    expect(c.status).toBe(200);
+    expect(c.headers.get("content-encoding")).toBeNull();
+    expect(c.headers.get("x-ratelimit-limit")).toBe("1001");
+    await c.waitFor((m) => m.event === "snapshot", "snapshot");
+    await book(buyer.token, event.id, 2);
+    await c.waitFor(hasChange(2, "B"), "seat 2 booked");
   }, 60_000);
 
   it("answers 404 problem+json for an event that does not exist", async () => {
