@@ -7,6 +7,9 @@ import net from "node:net";
  * records any seat it was shown going BOOKED -> AVAILABLE.
  */
 
+/** [seat_number, "A" | "H" | "B", version] */
+export type ChangeTuple = [number, string, number];
+
 export interface SseMessage {
   event: string;
   id?: string;
@@ -29,14 +32,15 @@ export class LiveState {
     return this.seats.join("");
   }
 
-  apply(m: SseMessage): void {
+  /** Applies a message; returns a `seats` message's changes (parsed once). */
+  apply(m: SseMessage): ChangeTuple[] | undefined {
     if (m.event === "snapshot") {
       const snap = JSON.parse(m.data) as { statuses: string };
       this.seats = snap.statuses.split("");
       this.versions = new Array(snap.statuses.length).fill(-1);
       this.snapshots++;
     } else if (m.event === "seats") {
-      const body = JSON.parse(m.data) as { changes: [number, string, number][] };
+      const body = JSON.parse(m.data) as { changes: ChangeTuple[] };
       for (const [seat, status, version] of body.changes) {
         if (this.seats[seat - 1] === "B" && status === "A") this.bookedToAvailable.push(seat);
         const known = this.versions[seat - 1] ?? -1;
@@ -45,7 +49,9 @@ export class LiveState {
         this.versions[seat - 1] = version;
         this.changes++;
       }
+      return body.changes;
     }
+    return undefined;
   }
 }
 
@@ -103,8 +109,8 @@ export interface SocketSubscriber {
   status: () => number;
   state: LiveState;
   lastId: () => string | undefined;
-  /** performance.timeOrigin + now() when each `seats` message arrived, with its data. */
-  onSeats?: (data: string, at: number) => void;
+  /** Called with each `seats` message's changes and performance.now() at its arrival. */
+  onSeats?: (changes: ChangeTuple[], at: number) => void;
   close(): void;
 }
 
@@ -125,8 +131,8 @@ export function openSseSocket(port: number, path: string, host = "127.0.0.1"): P
     };
     const parser = new SseParser((m) => {
       if (m.id !== undefined) last = m.id;
-      state.apply(m);
-      if (m.event === "seats") sub.onSeats?.(m.data, performance.now());
+      const changes = state.apply(m);
+      if (changes) sub.onSeats?.(changes, performance.now());
     });
     const socket = net.connect(port, host, () => {
       socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nAccept: text/event-stream\r\n\r\n`);

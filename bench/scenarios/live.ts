@@ -48,8 +48,8 @@ export async function benchLive(ctx: BenchContext): Promise<{ rows: Row[]; raw: 
     const bookedAt = new Float64Array(seats + 1);
     const latencies: number[] = [];
     for (const s of subs) {
-      s.onSeats = (data, at) => {
-        for (const [seat, status] of (JSON.parse(data) as { changes: [number, string, number][] }).changes) {
+      s.onSeats = (changes, at) => {
+        for (const [seat, status] of changes) {
           const t0 = bookedAt[seat] ?? 0;
           if (status === "B" && t0 > 0) latencies.push(Math.max(0, at - t0));
         }

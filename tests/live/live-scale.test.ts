@@ -55,8 +55,8 @@ describe("live availability at scale", () => {
     const latencies: number[] = [];
     const bookedAt = new Map<number, number>();
     for (const s of subs.slice(0, 200)) {
-      s.onSeats = (data, at) => {
-        for (const [seat, status] of (JSON.parse(data) as { changes: [number, string, number][] }).changes) {
+      s.onSeats = (changes, at) => {
+        for (const [seat, status] of changes) {
           const t0 = bookedAt.get(seat);
           if (status === "B" && t0 !== undefined) latencies.push(at - t0);
         }
