@@ -335,6 +335,8 @@ function startReader(): void {
   reader ??= createBlockingRedis("live");
   void readLoop().finally(() => {
     reading = false;
+    // A feed added while the loop was ending found it still running: start it again.
+    if (feeds.size > 0 && !stopped) startReader();
   });
 }
 
