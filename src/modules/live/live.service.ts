@@ -220,7 +220,13 @@ function send(conn: Connection, bytes: Uint8Array): void {
     drop(conn, "slow");
     return;
   }
-  conn.controller.enqueue(bytes);
+  try {
+    conn.controller.enqueue(bytes);
+  } catch {
+    // The client went away and the stream is already closed: forget it, keep fanning out.
+    release(conn);
+    return;
+  }
   liveDelivered.inc();
 }
 
