@@ -329,3 +329,22 @@ describe("limits", () => {
     slow.destroy();
   }, 180_000);
 });
+
+describe("shutdown", () => {
+  it("ends every stream on SIGTERM, so the process stops at once and clients reconnect elsewhere", async () => {
+    const one = await startApiProcesses(1, shared);
+    try {
+      const event = await createEvent(admin.token, { capacity: 2 });
+      const c = await subscribe(event.id, {}, one.url);
+      await c.waitFor((m) => m.event === "snapshot", "snapshot");
+      const started = performance.now();
+      one.procs[0]?.proc.kill("SIGTERM");
+      await c.ended;
+      const code = await one.procs[0]?.proc.exited;
+      expect(code).toBe(0); // not the 10 s forced exit (code 1) waiting for streams to finish
+      expect(performance.now() - started).toBeLessThan(8_000);
+    } finally {
+      await one.stop();
+    }
+  }, 60_000);
+});
