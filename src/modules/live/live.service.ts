@@ -314,9 +314,14 @@ function closeFeed(feed: Feed): void {
 /** Applies one stream entry to its feed (in stream order: the reader awaits each). */
 async function applyEntry(feed: Feed, id: StreamId, entry: LiveEntry): Promise<void> {
   if ("k" in entry) {
-    feed.lastId = id;
-    if (entry.k === "deleted") return closeFeed(feed);
+    // The position moves only once the entry is applied: a batch flushed while the seats are
+    // reloading must not carry the id of a snapshot its clients have not had yet.
+    if (entry.k === "deleted") {
+      feed.lastId = id;
+      return closeFeed(feed);
+    }
     const state = await repo.loadEventSeats(sql, feed.eventId);
+    feed.lastId = id;
     if (!state) return closeFeed(feed);
     feed.reset(state, id);
     broadcastSnapshot(feed);
