@@ -25,6 +25,9 @@ export interface BenchOptions {
   flashConcurrency: number;
   seatMapSeats: number;
   waitlistReleases: number;
+  /** Live availability: open streams of one event, and the seats sold while they watch. */
+  liveSubscribers: number;
+  liveSeats: number;
   adminEmail?: string;
   adminPassword?: string;
 }
@@ -47,6 +50,8 @@ export const USAGE = `bun run bench [options]
   --flash-concurrency <n>   flash sale connections (default 250)
   --seat-map-seats <n>      seat map event size (default 10000)
   --waitlist-releases <n>   parties (of 1-4 seats) whose offers are timed in the waitlist scenario (default 20, quick 8)
+  --live-subscribers <n>    live streams watching one event (default 1000, quick 200)
+  --live-seats <n>          seats sold while they watch (default 500, quick 50)
   --db-name <name>          bench database, dropped and recreated (default evently_bench)
   --keep-db                 keep the bench database after the run
   --out <dir>               where latest.json and latest.md go (default bench/results)
@@ -78,6 +83,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       "flash-concurrency": { type: "string" },
       "seat-map-seats": { type: "string" },
       "waitlist-releases": { type: "string" },
+      "live-subscribers": { type: "string" },
+      "live-seats": { type: "string" },
       "db-name": { type: "string" },
       "keep-db": { type: "boolean", default: false },
       "no-wrk": { type: "boolean", default: false },
@@ -105,6 +112,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     flashConcurrency: Math.min(flashUsers, int(values["flash-concurrency"], "flash-concurrency", 250)),
     seatMapSeats: int(values["seat-map-seats"], "seat-map-seats", 10_000),
     waitlistReleases: int(values["waitlist-releases"], "waitlist-releases", quick ? 8 : 20),
+    liveSubscribers: int(values["live-subscribers"], "live-subscribers", quick ? 200 : 1000),
+    liveSeats: int(values["live-seats"], "live-seats", quick ? 50 : 500),
     dbName: values["db-name"] ?? "evently_bench",
     keepDb: values["keep-db"] === true,
     outDir: values.out ? path.resolve(values.out) : path.join(repoRoot, "bench/results"),

@@ -26,6 +26,8 @@ export const ROW_KEYS = [
   "waitlist",
   "rss_api",
   "rss_workers",
+  "live_latency",
+  "rss_api_live",
 ] as const;
 export type RowKey = (typeof ROW_KEYS)[number];
 

@@ -80,7 +80,7 @@ export async function setUp(options: BenchOptions, log: (line: string) => void):
       const sql = connect(dbUrl);
       undo.push(() => sql.end({ timeout: 5 }));
       adminToken = await login(baseUrl, admin.email, admin.password);
-      const needed = Math.max(options.users, options.flashUsers, 2 * options.waitlistReleases);
+      const needed = Math.max(options.users, options.flashUsers, 2 * options.waitlistReleases, options.liveSeats);
       log(`loading ${needed} users and the events`);
       const users = await insertUsers(sql, needed, tag);
       local = { stack, env, dbUrl, sql, users, initialChildren: stack.children() };

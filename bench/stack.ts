@@ -33,6 +33,8 @@ export function stackEnv(overrides: Record<string, string>): Record<string, stri
     RATE_LIMIT_ENABLED: "false",
     LOG_LEVEL: "warn",
     MAX_SEATS_PER_USER_PER_EVENT: "100000",
+    // The live scenario opens every stream from this one address.
+    LIVE_MAX_CONNECTIONS_PER_IP: "100000",
     // Workers would all bind the same metrics port; the bench does not read it.
     METRICS_PORT: "0",
     ...overrides,

@@ -18,6 +18,7 @@ import { bookingsRouter } from "./modules/bookings";
 import { docsRouter } from "./modules/docs";
 import { eventsRouter } from "./modules/events";
 import { holdsRouter } from "./modules/holds";
+import { liveRouter } from "./modules/live";
 import { opsRouter } from "./modules/ops";
 import { usersRouter } from "./modules/users";
 import { loadTokenUser } from "./modules/users/users.service";
@@ -55,6 +56,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route(API_PREFIX, usersRouter);
   app.route(API_PREFIX, bookingsRouter);
   app.route(API_PREFIX, eventsRouter);
+  app.route(API_PREFIX, liveRouter);
   app.route(API_PREFIX, waitlistRouter);
   app.route(API_PREFIX, holdsRouter);
   app.route(API_PREFIX, analyticsRouter);

@@ -89,6 +89,22 @@ const schema = z
     STREAM_LAG_ALERT: intIn(1, 100_000_000).default(10_000),
     // First retry delay after a retryable handler error; doubles per delivery.
     STREAM_RETRY_DELAY_MS: intIn(10, 600_000).default(1_000),
+    // Live availability (GET /events/{id}/live, docs/live.md).
+    // Open streams per API process (503 beyond) and per client IP per process (429 beyond).
+    LIVE_MAX_CONNECTIONS: intIn(1, 1_000_000).default(10_000),
+    LIVE_MAX_CONNECTIONS_PER_IP: intIn(1, 1_000_000).default(20),
+    // Bytes queued for one stream that its client has not read; beyond it the stream is dropped.
+    LIVE_CONNECTION_BUFFER_BYTES: intIn(1024, 64 * 1024 * 1024).default(256 * 1024),
+    // A stream whose client has read nothing for this long, with data waiting, is dropped.
+    LIVE_IDLE_TIMEOUT_MS: intIn(1_000, 3_600_000).default(60_000),
+    LIVE_HEARTBEAT_MS: intIn(100, 300_000).default(15_000),
+    // Changes kept per event in its Redis stream: how far back Last-Event-ID can resume.
+    LIVE_RESUME_ENTRIES: intIn(100, 10_000_000).default(10_000),
+    // Each process compares its watched events with PostgreSQL this often (lost publishes).
+    LIVE_RECONCILE_MS: intIn(100, 600_000).default(5_000),
+    // Changes are sent at most this often per event (batched in between).
+    LIVE_BATCH_MS: intIn(0, 10_000).default(50),
+    LIVE_RETRY_MS: intIn(100, 600_000).default(3_000),
     MAILGUN_API_KEY: z.string().optional(),
     MAILGUN_DOMAIN: z.string().optional(),
     MAILGUN_BASE_URL: z.string().url().default("https://api.mailgun.net"),

@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 import { config } from "./config";
+import { closeLive } from "./modules/live";
 import { createMetricsApp } from "./modules/ops";
 import { startMetricsPublisher } from "./modules/ops/ops.metrics";
 import { closeDb } from "./platform/db";
@@ -54,6 +55,8 @@ async function shutdown(signal: string): Promise<void> {
     logger.warn("in-flight requests did not finish in 10 s; exiting");
     process.exit(1);
   }, 10_000);
+  // Live streams never end by themselves: close them so their clients reconnect elsewhere.
+  await closeLive();
   await server.stop(false);
   await metricsServer?.stop(true);
   stopMetricsPublisher();

@@ -104,6 +104,9 @@ export const seats = pgTable(
     // Set while the seat is HELD for a waitlist offer (gathering or offered).
     offerId: bigint("offer_id", { mode: "number" }).references((): AnyPgColumn => waitlistOffers.id),
     extradata: jsonb("extradata").notNull().default({}),
+    // Bumped by a trigger whenever status changes (migrations/0006): live subscribers drop a
+    // change older than the one they have (docs/live.md).
+    version: integer("version").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [

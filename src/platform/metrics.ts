@@ -173,6 +173,33 @@ export const waitlistOffers = new Counter({
   registers: [registry],
 });
 
+// Live availability streams (src/modules/live): per process, summed over the pool.
+export const liveConnections = new Gauge({
+  name: "evently_live_connections",
+  help: "Open live availability streams (GET /events/{id}/live)",
+  registers: [registry],
+});
+
+export const liveDelivered = new Counter({
+  name: "evently_live_messages_total",
+  help: "SSE messages (snapshots, seat changes, heartbeats) queued to live streams",
+  registers: [registry],
+});
+
+export const liveDropped = new Counter({
+  name: "evently_live_dropped_total",
+  help: "Live streams ended by the server: slow (unread buffer full), idle (not read for LIVE_IDLE_TIMEOUT_MS), deleted (event deleted), shutdown",
+  labelNames: ["reason"] as const,
+  registers: [registry],
+});
+
+export const liveRefused = new Counter({
+  name: "evently_live_refused_total",
+  help: "Live streams refused by a cap: per_ip (429) or process (503)",
+  labelNames: ["reason"] as const,
+  registers: [registry],
+});
+
 // Pool-level gauges: sampled by the API process that answers a scrape, straight from Redis and
 // PostgreSQL, and never summed across processes (see src/modules/ops/ops.metrics.ts).
 export const waitlistSizeGauge = new Gauge({

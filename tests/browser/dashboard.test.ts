@@ -162,6 +162,8 @@ describe("the admin dashboard in Chromium", () => {
     const seat = (n: number) => page.locator(`[data-seat="${n}"]`);
     await seat(7).waitFor();
     expect(await seat(7).getAttribute("data-status")).toBe("available");
+    // The seat map follows the live stream (Server-Sent Events), not polling.
+    await page.locator('[data-testid="feed-mode"][data-mode="live"]').waitFor();
     await page.evaluate(() => {
       (globalThis as unknown as { notReloaded: boolean }).notReloaded = true;
     });
@@ -182,6 +184,28 @@ describe("the admin dashboard in Chromium", () => {
     await seat(7).waitFor();
     await shot(page, "event-seat-map-phone");
     await page.setViewportSize({ width: 1280, height: 900 });
+  }, 30_000);
+
+  it("falls back to polling seat-status when the live stream is refused, and still updates the map", async () => {
+    const listed = await admin.GET("/api/v1/events", { params: { query: { name: EVENT_NAME } } });
+    const event = listed.data?.[0];
+    if (!event) throw new Error("the event made in the form is not listed by the API");
+    await page.route("**/live", (route) =>
+      route.fulfill({ status: 503, contentType: "application/problem+json", body: '{"code":"SERVICE_UNAVAILABLE"}' }),
+    );
+    try {
+      await page.goto(`${api.url}/admin#/events/${event.id}`);
+      await page.reload(); // the same URL as before: load the page again, under the route
+      await page.locator('[data-testid="feed-mode"][data-mode="polling"]').waitFor({ timeout: 10_000 });
+      const fan = await newUser("fan-polled");
+      const booked = await fan.client.POST("/api/v1/events/{id}/book/{seat_number}", {
+        params: { path: { id: event.id, seat_number: 9 } },
+      });
+      expect(booked.response.status).toBe(201);
+      await page.locator('[data-seat="9"][data-status="booked"]').waitFor({ timeout: 10_000 });
+    } finally {
+      await page.unroute("**/live");
+    }
   }, 30_000);
 
   it("draws the analytics charts with the numbers the analytics API returns", async () => {

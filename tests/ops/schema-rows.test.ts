@@ -79,7 +79,12 @@ describe("rows read through the repos", () => {
     const outcome = await bookSeats(sql, user.id, event.id, { seatNumbers: [3] }, 10);
     expect(Object.keys(outcome).sort()).toEqual(["accepted_offers", "bookings", "code", "event_name", "venue"]);
     if (outcome.code !== "OK") throw new Error(outcome.code);
-    expect(Object.keys(outcome.bookings[0] ?? {}).sort()).toEqual(["booking_id", "created_at", "seat_number"]);
+    expect(Object.keys(outcome.bookings[0] ?? {}).sort()).toEqual([
+      "booking_id",
+      "created_at",
+      "seat_number",
+      "version",
+    ]);
     const refused = await bookSeats(sql, user.id, event.id, { seatNumbers: [3] }, 10);
     expect(refused).toEqual({ code: "SEAT_ALREADY_BOOKED", seats: [3] });
   });

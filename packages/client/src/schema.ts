@@ -393,6 +393,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{id}/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live seat availability (Server-Sent Events)
+         * @description A `text/event-stream` that never ends on its own (docs/live.md). First `retry:`, then an `event: snapshot` (the seat-status vector: counts and one character per seat), then one `event: seats` per batch of changes (`changes`: `[seat_number, "A"|"H"|"B", version]`, plus the counts), at most every 50 ms, each with a monotonically increasing `id:`. A reconnect with `Last-Event-ID` (or `?last_event_id=`) gets the seats changed since then, or a fresh snapshot when the id is older than the last LIVE_RESUME_ENTRIES changes of the event. `: heartbeat` comments every 15 s; `event: deleted` ends the stream when the event is deleted. 429 beyond the per-address cap, 503 beyond the per-process cap or without Redis (fall back to polling seat-status).
+         */
+        get: operations["streamEventLive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/waitlist/offers": {
         parameters: {
             query?: never;
@@ -3324,6 +3344,79 @@ export interface operations {
             };
             /** @description Content-Type not accepted here */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests (Retry-After says when to try again) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (quote the request id) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable (Retry-After says when to try again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streamEventLive: {
+        parameters: {
+            query?: {
+                /** @description Same as the Last-Event-ID header (for clients that cannot set it) */
+                last_event_id?: string;
+            };
+            header?: {
+                /** @description The `id:` of the last message received */
+                "last-event-id"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

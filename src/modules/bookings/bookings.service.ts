@@ -3,11 +3,13 @@ import { config } from "../../config";
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
 import { runIdempotent, type StoredResponse } from "../../http/idempotency";
-import { afterCommit } from "../../messaging/after-commit";
+import { afterCommit, type SeatChange } from "../../messaging/after-commit";
 import { Streams } from "../../messaging/catalog";
 import { domainEvent } from "../../messaging/domain-events";
 import { writeOutbox } from "../../messaging/outbox";
 import { type Executor, sql } from "../../platform/db";
+import { errorMessage } from "../../platform/error-message";
+import { logger } from "../../platform/logger";
 import { bookingConflicts, bookingsTotal, cancellationsTotal, waitlistOffers } from "../../platform/metrics";
 import * as inventory from "../inventory/inventory.service";
 import { afterOffer, offerSeatInTransaction, peekHeadOfLine } from "../waitlist/waitlist.service";
@@ -82,7 +84,7 @@ async function bookOnce(
   user: AuthUser,
   eventId: number,
   req: SeatRequest,
-): Promise<{ bookings: BookingDto[]; acceptedOffers: number }> {
+): Promise<{ bookings: BookingDto[]; acceptedOffers: number; seats: SeatChange[] }> {
   const request = "quantity" in req ? req : { seatNumbers: [...req.seatNumbers].sort((a, b) => a - b) };
   const outcome = await inventory.bookSeats(ex, user.id, eventId, request, config.MAX_SEATS_PER_USER_PER_EVENT);
   if (outcome.code !== "OK") throw refusal(eventId, outcome);
@@ -101,7 +103,10 @@ async function bookOnce(
       eventStarted: false,
     }),
   );
-  return { bookings, acceptedOffers: outcome.accepted_offers };
+  const seats = outcome.bookings.map(
+    (b): SeatChange => ({ eventId, seatNumber: b.seat_number, status: "BOOKED", version: b.version }),
+  );
+  return { bookings, acceptedOffers: outcome.accepted_offers, seats };
 }
 
 /** Books seats (one, several by number, or best available); `single` shapes the seed's one-seat answer. */
@@ -113,14 +118,14 @@ export async function bookSeats(
 ): Promise<StoredResponse> {
   checkSeatRequest(req);
   const path = options.single ? "single" : "quantity" in req ? "quantity" : "seats";
-  let outcome = { seats: 0, acceptedOffers: 0 };
+  let outcome = { seats: 0, acceptedOffers: 0, changes: [] as SeatChange[] };
   let stored: StoredResponse;
   try {
     stored = await runIdempotent(
       { userId: user.id, key: options.idempotencyKey, fingerprint: options.fingerprint },
       async (ex) => {
-        const { bookings, acceptedOffers } = await bookOnce(ex, user, eventId, req);
-        outcome = { seats: bookings.length, acceptedOffers };
+        const { bookings, acceptedOffers, seats } = await bookOnce(ex, user, eventId, req);
+        outcome = { seats: bookings.length, acceptedOffers, changes: seats };
         return { status: 201, body: options.single ? bookings[0] : { bookings } };
       },
     );
@@ -130,7 +135,7 @@ export async function bookSeats(
   }
   if (!stored.replayed && stored.status === 201) {
     // Before answering: nobody may read the seat as free from the cache after this response.
-    await afterCommit({ invalidate: [eventScope(eventId)] });
+    await afterCommit({ invalidate: [eventScope(eventId)], seats: outcome.changes });
     bookingsTotal.inc({ path }, outcome.seats);
     if (outcome.acceptedOffers > 0) waitlistOffers.inc({ outcome: "accepted" }, outcome.acceptedOffers);
   }
@@ -210,7 +215,12 @@ export async function cancelBooking(actor: AuthUser, id: number): Promise<Bookin
   if (done.offeredTo !== undefined) {
     await afterOffer(done.dto.event_id, done.seatId, done.offeredTo);
   } else {
-    await afterCommit({ invalidate: [eventScope(done.dto.event_id)], outbox: true });
+    // The freed seat's state for live subscribers; a failed read only delays them (reconcile).
+    const seats = await inventory.liveSeatStates(sql, [done.seatId]).catch((err) => {
+      logger.warn({ err: errorMessage(err), seat_id: done.seatId }, "seat state for live subscribers not read");
+      return [];
+    });
+    await afterCommit({ invalidate: [eventScope(done.dto.event_id)], outbox: true, seats });
   }
   cancellationsTotal.inc();
   return done.dto;

@@ -16,6 +16,7 @@ import { DomainError, ErrorCode, pgErrorCode } from "../../domain/errors";
 import { afterCommit } from "../../messaging/after-commit";
 import { Streams } from "../../messaging/catalog";
 import { domainEvent } from "../../messaging/domain-events";
+import { publishLiveControl } from "../../messaging/live";
 import { writeOutbox } from "../../messaging/outbox";
 import { sql } from "../../platform/db";
 import { dropWaitlist, waitlistSize, waitlistSizeIfKnown } from "../waitlist/waitlist.service";
@@ -149,10 +150,12 @@ export async function updateEvent(id: number, changes: EventUpdate): Promise<Eve
         { stream: Streams.eventChanged, payload: { event_id: id, change: "updated" } },
         domainEvent("event.updated", id, { event: toEventDto(updated), changed: changedFields(changes) }),
       ]);
-      return updated;
+      return { updated, seatsChanged: changes.capacity !== undefined && changes.capacity !== current.capacity };
     });
     await afterEventWrite(id);
-    return toEventDto(row);
+    // Seats were added or removed: live subscribers get a fresh snapshot.
+    if (row.seatsChanged) publishLiveControl(id, "resync");
+    return toEventDto(row.updated);
   } catch (err) {
     duplicateEventAsConflict(err);
   }
@@ -186,6 +189,8 @@ export async function deleteEvent(id: number): Promise<void> {
     ]);
   });
   await Promise.all([afterEventWrite(id), dropWaitlist(id)]);
+  // Live streams of the event end (their subscribers get a `deleted` event first).
+  publishLiveControl(id, "deleted");
 }
 
 /**

@@ -4,7 +4,7 @@ import { config } from "../../config";
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
 import { runIdempotent, type StoredResponse } from "../../http/idempotency";
-import { afterCommit } from "../../messaging/after-commit";
+import { afterCommit, type SeatChange } from "../../messaging/after-commit";
 import { Streams } from "../../messaging/catalog";
 import { domainEvent } from "../../messaging/domain-events";
 import { type OutboxRow, writeOutbox } from "../../messaging/outbox";
@@ -26,7 +26,6 @@ import { pickTogether } from "./holds.together";
  */
 
 /** A seat whose status a change set (for the live seat feed: afterCommit `seats`). */
-export type SeatChange = { eventId: number; seatNumber: number; status: "AVAILABLE" | "HELD" | "BOOKED" };
 
 export type HoldRequest = { seatNumbers: number[] } | { quantity: number; together: boolean };
 
@@ -40,9 +39,8 @@ const changes = (eventId: number, seatNumbers: number[], status: SeatChange["sta
   seatNumbers.map((seatNumber) => ({ eventId, seatNumber, status }));
 
 /** After COMMIT: cached views of the event drop before the answer; outbox rows go out now. */
-async function published(eventId: number, _seats: SeatChange[], outbox: boolean): Promise<void> {
-  // The live feed (issue 16) takes `seats: _seats` here once afterCommit has the field.
-  await afterCommit({ invalidate: [eventScope(eventId)], outbox });
+async function published(eventId: number, seats: SeatChange[], outbox: boolean): Promise<void> {
+  await afterCommit({ invalidate: [eventScope(eventId)], outbox, seats });
 }
 
 const notFound = (token: string) =>

@@ -100,7 +100,8 @@ export async function releaseExpiredHold(tx: Tx, seatId: number, heldBy: number)
 export type BookingOutcome =
   | {
       code: "OK";
-      bookings: { booking_id: number; seat_number: number; created_at: string }[];
+      /** version: the seat's seats.version after the booking (migrations/0006). */
+      bookings: { booking_id: number; seat_number: number; created_at: string; version: number }[];
       event_name: string;
       venue: string | null;
       accepted_offers: number;
@@ -128,4 +129,19 @@ export async function bookSeats(
     select book_seats(${userId}, ${eventId}, ${seatNumbers}::int[], ${quantity}::int, ${maxPerUser}) as outcome`;
   if (!row) throw new Error("book_seats returned no row");
   return row.outcome;
+}
+
+/** A seat's state as live subscribers see it (docs/live.md). */
+export type LiveSeatState = Pick<SeatRow, "eventId" | "seatNumber" | "status" | "version">;
+
+/**
+ * The current state of some seats, read after COMMIT by paths whose SQL does not return the new
+ * version: what is published is PostgreSQL's state with its version, so a reader that is late
+ * publishes something newer, never something older.
+ */
+export async function liveSeatStates(ex: Executor, seatIds: number[]): Promise<LiveSeatState[]> {
+  if (seatIds.length === 0) return [];
+  const rows = await ex<LiveSeatState[]>`
+    select event_id, seat_number, status, version from seats where id = any(${seatIds}::bigint[])`;
+  return [...rows];
 }

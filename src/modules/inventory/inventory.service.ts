@@ -10,6 +10,8 @@ export {
   dueExpiredHolds,
   type ExpiredHold,
   holdSeatFor,
+  type LiveSeatState,
+  liveSeatStates,
   lockSeatById,
   lockSeatForOffer,
   lockUserForEvent,

@@ -1,6 +1,6 @@
 import { eventScope } from "../../cache";
 import { config } from "../../config";
-import { afterCommit } from "../../messaging/after-commit";
+import { afterCommit, type SeatChange } from "../../messaging/after-commit";
 import { Streams } from "../../messaging/catalog";
 import { type OutboxRow, writeOutbox } from "../../messaging/outbox";
 import { sql, type Tx } from "../../platform/db";
@@ -20,13 +20,6 @@ import * as store from "./waitlist.store";
  * per (event, user) is enforced by a partial unique index; people leave the line only after the
  * COMMIT that seated them, so a crash at any point loses nobody and offers nobody twice.
  */
-
-/** A seat whose status changed, for the live seat feed (contracts: SeatChange). */
-export interface SeatChange {
-  eventId: number;
-  seatNumber: number;
-  status: "AVAILABLE" | "HELD" | "BOOKED";
-}
 
 /** How many people at the head of a line one pass looks at (first_fit's look-ahead). */
 const HEADS_PER_PASS = 20;
@@ -248,8 +241,10 @@ async function afterServe(eventId: number, served: Served): Promise<void> {
       "waitlist offer made",
     );
   }
-  await afterCommit({ invalidate: [eventScope(eventId)], outbox: true });
+  await afterCommit({ invalidate: [eventScope(eventId)], outbox: true, seats: served.seats });
 }
+
+export type { SeatChange };
 
 export type OfferResult = "offered" | "skip" | "seat_not_available" | "event_gone" | "gathered" | "deferred";
 
@@ -292,7 +287,8 @@ export async function offerSeatInTransaction(
 export async function afterOffer(eventId: number, seatId: number, userId: number): Promise<void> {
   await removeFromLineAfterCommit(eventId, userId);
   waitlistOffers.inc({ outcome: "made" });
-  await afterCommit({ invalidate: [eventScope(eventId)], outbox: true });
+  const seats = await liveStates(seatId);
+  await afterCommit({ invalidate: [eventScope(eventId)], outbox: true, seats });
   logger.info({ event_id: eventId, seat_id: seatId, user_id: userId }, "waitlist offer made");
 }
 
@@ -570,8 +566,22 @@ async function handOverExpiredHold(hold: inventory.DueHold): Promise<boolean> {
   waitlistOffers.inc({ outcome: "expired" });
   for (const u of done.skipped) await removeFromLineAfterCommit(hold.eventId, u);
   if (done.offeredTo !== undefined) await afterOffer(hold.eventId, hold.seatId, done.offeredTo);
-  else await afterCommit({ invalidate: [eventScope(hold.eventId)], outbox: true });
+  else
+    await afterCommit({ invalidate: [eventScope(hold.eventId)], outbox: true, seats: await liveStates(hold.seatId) });
   return true;
+}
+
+/**
+ * The seat's state after COMMIT, for live subscribers (its version included). A failed read only
+ * delays them until their reconcile; the change stands.
+ */
+async function liveStates(seatId: number): Promise<inventory.LiveSeatState[]> {
+  try {
+    return await inventory.liveSeatStates(sql, [seatId]);
+  } catch (err) {
+    logger.warn({ err: errorMessage(err), seat_id: seatId }, "seat state for live subscribers not read");
+    return [];
+  }
 }
 
 /** After COMMIT the change stands: a Redis failure here is logged, never an error answer. */

@@ -166,7 +166,13 @@ export async function acceptOffer(actor: AuthUser, offerId: number): Promise<Acc
     }
     throw new DomainError(ErrorCode.OFFER_EXPIRED, `The seats of offer ${offerId} are no longer held for you.`);
   });
-  await afterCommit({ invalidate: [eventScope(known.eventId)], outbox: true });
+  const seats = outcome.bookings.map((b) => ({
+    eventId: known.eventId,
+    seatNumber: b.seat_number,
+    status: "BOOKED" as const,
+    version: b.version,
+  }));
+  await afterCommit({ invalidate: [eventScope(known.eventId)], outbox: true, seats });
   waitlistOffers.inc({ outcome: "accepted" });
   logger.info({ offer_id: offerId, user_id: actor.id }, "waitlist offer accepted");
   return {

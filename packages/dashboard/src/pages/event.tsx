@@ -4,14 +4,15 @@ import { SeatMap } from "../components/seat-map";
 import { formatDateTime } from "../format";
 import { useLoad } from "../hooks";
 import { href } from "../router";
-import { pollingSeatFeed, type SeatFeed } from "../seat-feed";
+import { type FeedMode, liveSeatFeed, type SeatFeed } from "../seat-feed";
 
-const defaultFeed = pollingSeatFeed(1500);
+const defaultFeed = liveSeatFeed();
 
 export function EventPage({ id, feed = defaultFeed }: { id: number; feed?: SeatFeed }) {
   const event = useLoad(async () => unwrap(await api.GET("/api/v1/events/{id}", { params: { path: { id } } })), [id]);
   const [vector, setVector] = useState<SeatStatusVector | undefined>();
   const [feedError, setFeedError] = useState<string | undefined>();
+  const [mode, setMode] = useState<FeedMode | undefined>();
   useEffect(
     () =>
       feed.subscribe(
@@ -21,6 +22,7 @@ export function EventPage({ id, feed = defaultFeed }: { id: number; feed?: SeatF
           setFeedError(undefined);
         },
         (err) => setFeedError((err as Error).message),
+        setMode,
       ),
     [id, feed],
   );
@@ -70,6 +72,9 @@ export function EventPage({ id, feed = defaultFeed }: { id: number; feed?: SeatF
       )}
       <section aria-labelledby="seats-title">
         <h2 id="seats-title">Seats</h2>
+        <p class="feed-mode" data-testid="feed-mode" data-mode={mode}>
+          {mode === "live" ? "Live updates" : mode === "polling" ? "Updates every few seconds" : ""}
+        </p>
         {feedError && (
           <p class="error" role="alert">
             Live updates paused: {feedError}
