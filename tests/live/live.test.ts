@@ -135,6 +135,33 @@ describe("GET /events/{id}/live", () => {
     expect(c.state.statuses).toBe("A");
   }, 60_000);
 
+  it("sends a checkout hold (HELD), its confirm (BOOKED) and a released hold (AVAILABLE)", async () => {
+    const event = await createEvent(admin.token, { capacity: 4 });
+    const buyer = await registerAndLogin("holds-live");
+    const c = await subscribe(event.id);
+    await c.waitFor((m) => m.event === "snapshot", "snapshot");
+    const hold = async (seats: number[]) => {
+      const res = await api("POST", `/api/v1/events/${event.id}/holds`, {
+        token: buyer.token,
+        body: { seat_numbers: seats },
+      });
+      expect(res.status).toBe(201);
+      return res.body as { token: string };
+    };
+    const first = await hold([1, 2]);
+    await c.waitFor(hasChange(1, "H"), "seat 1 held");
+    await c.waitFor(hasChange(2, "H"), "seat 2 held");
+    expect((await api("POST", `/api/v1/holds/${first.token}/confirm`, { token: buyer.token })).status).toBe(201);
+    await c.waitFor(hasChange(1, "B"), "seat 1 booked");
+    await c.waitFor(hasChange(2, "B"), "seat 2 booked");
+    const second = await hold([4]);
+    await c.waitFor(hasChange(4, "H"), "seat 4 held");
+    expect((await api("DELETE", `/api/v1/holds/${second.token}`, { token: buyer.token })).status).toBeLessThan(300);
+    await c.waitFor(hasChange(4, "A"), "seat 4 released");
+    expect(c.state.statuses).toBe("BBAA");
+    expect(c.state.staleVersions).toBe(0);
+  }, 60_000);
+
   it("resumes after Last-Event-ID without a gap on either process, and a malformed id gets a snapshot", async () => {
     const event = await createEvent(admin.token, { capacity: 8 });
     const buyer = await registerAndLogin("resume");
