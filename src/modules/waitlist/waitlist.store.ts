@@ -1,7 +1,7 @@
 import { DomainError, ErrorCode } from "../../domain/errors";
 import { errorMessage } from "../../platform/error-message";
 import { logger, throttledWarn } from "../../platform/logger";
-import { redis } from "../../platform/redis";
+import { execReplicated, redis } from "../../platform/redis";
 
 /** One sorted set per event, score = join time in ms (FIFO). Hash-tagged for Redis Cluster. */
 export const waitlistKey = (eventId: number) => `{event:${eventId}}:waitlist`;
@@ -49,7 +49,12 @@ async function withRedis<T>(what: string, fn: () => Promise<T>): Promise<T> {
 
 export function joinWaitlist(eventId: number, userId: number, nowMs: number) {
   return withRedis("join", async () => {
-    const [added, rank, score, size] = await scripted.waitlistJoin(waitlistKey(eventId), nowMs, String(userId));
+    // With REDIS_WAIT_REPLICAS, a join counts only once a replica holds it (a failover keeps it);
+    // otherwise the caller gets 503 and retries: joining again is a no-op (ZADD NX).
+    const [reply] = await execReplicated(redis, "waitlist_join", waitlistKey(eventId), (p) =>
+      (p as unknown as Scripted).waitlistJoin(waitlistKey(eventId), nowMs, String(userId)),
+    );
+    const [added, rank, score, size] = reply as [number, number, string, number];
     if (added === 1) await redis.sadd(waitlistIndexKey, String(eventId));
     return { added: added === 1, position: rank + 1, size, joinedAtMs: Number(score) };
   });
@@ -109,7 +114,10 @@ export async function waitlistSizeIfKnown(eventId: number): Promise<number | und
 
 export async function dropWaitlist(eventId: number): Promise<void> {
   try {
-    await redis.multi().del(waitlistKey(eventId)).srem(waitlistIndexKey, String(eventId)).exec();
+    // Two slots on Redis Cluster ({event:N} and {waitlists}): two commands, line first. A crash
+    // between them leaves an id in the index whose line is gone, which /metrics reports as 0.
+    await redis.del(waitlistKey(eventId));
+    await redis.srem(waitlistIndexKey, String(eventId));
   } catch (err) {
     logger.warn({ err: errorMessage(err), event_id: eventId }, "could not drop waitlist");
   }
