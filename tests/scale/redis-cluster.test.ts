@@ -27,10 +27,11 @@ beforeAll(async () => {
   admin = await adminToken();
 });
 
-afterAll(async () => {
-  for (const s of started.reverse()) await s.stop().catch(() => {});
-  for (const c of clusters) await c.dispose();
-});
+async function tearDown() {
+  for (const s of started.splice(0).reverse()) await s.stop().catch(() => {});
+  for (const c of clusters.splice(0)) await c.dispose();
+}
+afterAll(tearDown);
 
 let prefixes = 0;
 function clusterEnv(cluster: RedisClusterFixture, extra: Record<string, string> = {}) {
@@ -76,6 +77,8 @@ describe("Evently on a 3-master Redis Cluster", () => {
     check = cluster.client(env.REDIS_KEY_PREFIX);
     started.push({ stop: async () => check.disconnect() });
   }, 60_000);
+  // The failover below gets the machine to itself.
+  afterAll(tearDown, 30_000);
 
   it("reports the cluster ready and spreads the keys over the masters", async () => {
     const ready = await remote(group.url, "GET", "/ready");
@@ -229,6 +232,7 @@ describe("a Redis Cluster master killed mid-traffic (3 masters, 3 replicas)", ()
         const r = await remote(group.url, "POST", `/api/v1/events/${big.id}/book/${i + 1}`, {
           token: buyers[i]?.token,
           headers: { "idempotency-key": `fo-${big.id}-${i}` },
+          timeoutMs: 8_000,
         });
         seen.push({ seat: i + 1, status: r.status, bookingId: r.body?.booking_id });
         await Bun.sleep(15);
@@ -251,6 +255,16 @@ describe("a Redis Cluster master killed mid-traffic (3 masters, 3 replicas)", ()
     expect(cancels.map((c) => c.status)).toEqual(held.map(() => 200));
     step("cancels answered");
     await traffic;
+    if (seen.some((x) => x.status !== 201)) {
+      for (const p of group.procs)
+        process.stdout.write(
+          `DIAG api ${p.proc.pid}:\n${p.lines
+            .filter((l) => l.level >= 40)
+            .slice(-25)
+            .map((l) => JSON.stringify(l).slice(0, 300))
+            .join("\n")}\n`,
+        );
+    }
     step(`traffic done: ${JSON.stringify(Object.groupBy(seen, (s) => String(s.status)), (k, v) => (Array.isArray(v) ? v.length : v))}`);
 
     // Bookings: every 201 is in PostgreSQL exactly once, nothing else is, and they kept succeeding.
