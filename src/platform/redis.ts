@@ -50,7 +50,7 @@ function credentials(): Pick<RedisOptions, "username" | "password"> {
  * the same command interface (every command, script and MULTI here touches one hash slot; see
  * docs/scale.md), and the few places that differ ask `isClusterMode`.
  */
-export function createRedisClient(options: RedisOptions = {}): Redis {
+export function createRedisClient(options: RedisOptions = {}, patient = false): Redis {
   const merged = { ...baseOptions, ...options };
   if (!isClusterMode) return new Redis(config.REDIS_URL, merged);
   const { keyPrefix, enableOfflineQueue, enableAutoPipelining, maxRetriesPerRequest, ...nodeOptions } = merged;
@@ -59,12 +59,13 @@ export function createRedisClient(options: RedisOptions = {}): Redis {
     enableOfflineQueue,
     enableAutoPipelining,
     scaleReads: "master",
-    // During a failover the slots of the dead master answer CLUSTERDOWN / refuse connections
-    // until its replica is promoted: retry a command a few times, then fail it like any outage.
+    // During a failover the dead master's slots refuse connections, then answer CLUSTERDOWN until
+    // its replica is promoted (a few seconds). A request-path client fails such a command at once,
+    // like any Redis outage (callers fall back); a `patient` one (blocking stream reads) retries.
     retryDelayOnFailover: 100,
-    retryDelayOnClusterDown: 100,
-    retryDelayOnTryAgain: 100,
-    maxRedirections: 16,
+    retryDelayOnClusterDown: patient ? 100 : 0,
+    retryDelayOnTryAgain: patient ? 100 : 0,
+    maxRedirections: patient ? 16 : 3,
     slotsRefreshTimeout: 1_000,
     clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2_000),
     redisOptions: { ...nodeOptions, ...credentials(), maxRetriesPerRequest },
@@ -119,7 +120,7 @@ export function createBlockingRedis(name: string): Redis {
       enableAutoPipelining: true,
       enableOfflineQueue: true,
       maxRetriesPerRequest: null,
-    }),
+    }, true),
     name,
   );
 }

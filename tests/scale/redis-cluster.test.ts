@@ -282,7 +282,7 @@ describe("a Redis Cluster master killed mid-traffic (3 masters, 3 replicas)", ()
 
     step("bookings checked");
     // The replica is promoted; reads (cached documents) recover.
-    await cluster.waitHealthy(30_000);
+    await cluster.waitHealthy(30_000, false);
     await waitFor(
       async () => (await remote(group.url, "GET", `/ready`)).body?.redis === "ok",
       "redis ok again after the failover",

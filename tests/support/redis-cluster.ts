@@ -109,6 +109,9 @@ export class RedisClusterFixture {
         "no",
         "--daemonize",
         "no",
+        // A replica is in sync within a second of joining (the default waits 5 s for more replicas).
+        "--repl-diskless-sync-delay",
+        "0",
         "--logfile",
         path.join(node.dir, "redis.log"),
       ],
@@ -166,13 +169,37 @@ export class RedisClusterFixture {
     }
   }
 
-  /** Every live node says cluster_state:ok and knows the expected number of masters. */
-  async waitHealthy(timeoutMs = 30_000): Promise<void> {
+  /** INFO replication of a node, as a map. */
+  async replication(port: number): Promise<Record<string, string>> {
+    const c = new Redis(port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => null });
+    c.on("error", () => {});
+    try {
+      await c.connect();
+      const text = await c.info("replication");
+      return Object.fromEntries(
+        text
+          .split("\r\n")
+          .filter((l) => l.includes(":"))
+          .map((l) => l.split(":") as [string, string]),
+      );
+    } finally {
+      c.disconnect();
+    }
+  }
+
+  /**
+   * Every live node says cluster_state:ok and knows the expected number of masters, and every
+   * replica has finished its first sync (a replica that never synced cannot take over).
+   */
+  async waitHealthy(timeoutMs = 30_000, replicasSynced = true): Promise<void> {
     await waitFor(
       async () => {
         for (const n of this.nodes.filter((x) => x.proc)) {
           const info = await this.info(n.port).catch(() => undefined);
           if (info?.cluster_state !== "ok" || Number(info.cluster_size) !== this.masters) return false;
+          if (!replicasSynced) continue;
+          const repl = await this.replication(n.port).catch(() => undefined);
+          if (repl?.role === "slave" && repl.master_link_status !== "up") return false;
         }
         return true;
       },
