@@ -56,7 +56,7 @@ export class PgPrimaryReplica {
   }
 
   /** initdb + start the primary, create and migrate the database, then clone and start the replica. */
-  async start(opts: { listen?: string } = {}): Promise<void> {
+  async start(opts: { listen?: string; replica?: boolean } = {}): Promise<void> {
     const { uid, gid } = uidOf("postgres");
     chownSync(this.root, uid, gid);
     const sockets = path.join(this.root, "sockets");
@@ -89,18 +89,19 @@ export class PgPrimaryReplica {
     chownSync(path.join(this.primaryDir, "postgresql.auto.conf"), uid, gid);
     await this.pgCtl(this.primaryDir, this.primaryPort, "start");
     this.primaryRunning = true;
-    const admin = postgres(`postgres://postgres@127.0.0.1:${this.primaryPort}/postgres`, { max: 1, onnotice: () => {} });
+    const admin = postgres(`postgres://postgres@${listen.split(",")[0]}:${this.primaryPort}/postgres`, { max: 1, onnotice: () => {} });
     try {
       await admin.unsafe(`create database ${this.database}`);
     } finally {
       await admin.end();
     }
-    await runMigrations(this.url("primary"));
+    await runMigrations(this.url("primary", listen.split(",")[0]));
+    if (opts.replica === false) return;
     await asPostgres(
       [
         `${PG_BIN}/pg_basebackup`,
         "-h",
-        "127.0.0.1",
+        listen.split(",")[0] as string,
         "-p",
         String(this.primaryPort),
         "-U",
