@@ -62,7 +62,9 @@ async function measure(mode: string, env: Record<string, string>, dbUrl: string)
       tokens: users.slice(1).map((u) => u.token),
     });
     const get = await runLoad({ ...base, method: "GET", path: `/api/v1/events/${getEvent}` });
-    log(`${mode}: booking ${booking.rps.toFixed(0)} req/s (${JSON.stringify(booking.statuses)}), cached GET ${get.rps.toFixed(0)} req/s (${JSON.stringify(get.statuses)})`);
+    log(
+      `${mode}: booking ${booking.rps.toFixed(0)} req/s (${JSON.stringify(booking.statuses)}), cached GET ${get.rps.toFixed(0)} req/s (${JSON.stringify(get.statuses)})`,
+    );
     return { mode, booking, get };
   } finally {
     await pool.stop();

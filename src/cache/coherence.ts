@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { errorMessage } from "../platform/error-message";
-import { createShardSubscriber, isClusterMode } from "../platform/redis";
 import { logger, throttledWarn } from "../platform/logger";
+import { createShardSubscriber, isClusterMode } from "../platform/redis";
 import type { CacheScripts } from "./scripts";
 
 /**
@@ -56,7 +56,6 @@ export class CacheCoherence {
   private readonly versions = new Map<string, number>();
   private readonly waits = new Map<string, AckWait>();
   private readonly invChannel: string;
-  private readonly ackChannel: string;
   private readonly warn = throttledWarn(5_000, "cache coherence: redis unavailable, reads ask redis instead");
 
   constructor(
@@ -65,7 +64,6 @@ export class CacheCoherence {
   ) {
     const prefix = client.options.keyPrefix ?? "";
     this.invChannel = `${prefix}${INV_CHANNEL}`;
-    this.ackChannel = `${prefix}${ACK_CHANNEL}`;
     client.once("end", () => this.stop());
     // A fresh connection: the next outage starts its own count.
     client.on("ready", () => {

@@ -101,11 +101,7 @@ export interface CacheScripts {
     lockToken: string,
   ): Promise<number>;
   evCacheRelease(lockKey: string, lockToken: string): Promise<number>;
-  evCacheBump(
-    versionKey: string,
-    initialVersion: string,
-    versionTtlMs: number,
-  ): Promise<string>;
+  evCacheBump(versionKey: string, initialVersion: string, versionTtlMs: number): Promise<string>;
   evCacheLease(readersKey: string, readerId: string, leaseMs: number): Promise<number>;
   evCacheReaders(readersKey: string, channel: string, message: string): Promise<string[]>;
 }

@@ -115,12 +115,15 @@ export function isRedisStarting(): boolean {
  */
 export function createBlockingRedis(name: string): Redis {
   return logConnectionErrors(
-    createRedisClient({
-      commandTimeout: undefined,
-      enableAutoPipelining: true,
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-    }, true),
+    createRedisClient(
+      {
+        commandTimeout: undefined,
+        enableAutoPipelining: true,
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+      },
+      true,
+    ),
     name,
   );
 }
@@ -194,7 +197,11 @@ export async function execReplicated(
   const target = Math.min(wanted, connected);
   if (target === 0) return values;
   // EXISTS only routes the WAIT to the node that took the writes, on the connection that sent them.
-  const waited = (await client.pipeline().exists(slotKey).wait(target, config.REDIS_WAIT_TIMEOUT_MS).exec()) as PipelineReply;
+  const waited = (await client
+    .pipeline()
+    .exists(slotKey)
+    .wait(target, config.REDIS_WAIT_TIMEOUT_MS)
+    .exec()) as PipelineReply;
   const acked = Number(waited?.[1]?.[1] ?? 0);
   if (acked < target) {
     redisUnreplicatedWrites.inc({ op });

@@ -57,14 +57,28 @@ async function startNginx(): Promise<void> {
   });
   await Bun.write(path.join(nginxDir, "nginx.conf"), conf);
   nginx = Bun.spawn(
-    ["ip", "netns", "exec", net.host("gw").netns, findNginx() as string, "-p", nginxDir, "-c", path.join(nginxDir, "nginx.conf"), "-e", "stderr"],
+    [
+      "ip",
+      "netns",
+      "exec",
+      net.host("gw").netns,
+      findNginx() as string,
+      "-p",
+      nginxDir,
+      "-c",
+      path.join(nginxDir, "nginx.conf"),
+      "-e",
+      "stderr",
+    ],
     { stdout: "ignore", stderr: "ignore" },
   );
   gatewayUrl = `http://${net.host("gw").address}`;
 }
 
 async function accessLog(): Promise<{ time: string; status: number; upstream: string; uri: string }[]> {
-  const text = await Bun.file(path.join(nginxDir, "access.log")).text().catch(() => "");
+  const text = await Bun.file(path.join(nginxDir, "access.log"))
+    .text()
+    .catch(() => "");
   return text
     .split("\n")
     .filter(Boolean)
@@ -78,7 +92,19 @@ beforeAll(async () => {
   db = postgres(pg.url("primary", bridge), { max: 4, onnotice: () => {} });
   const redisPort = freePort();
   redis = Bun.spawn(
-    ["redis-server", "--port", String(redisPort), "--bind", bridge, "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+    [
+      "redis-server",
+      "--port",
+      String(redisPort),
+      "--bind",
+      bridge,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--protected-mode",
+      "no",
+    ],
     { stdout: "ignore", stderr: "ignore" },
   );
   const env = {
@@ -92,9 +118,15 @@ beforeAll(async () => {
   };
   for (const host of ["api1", "api2"]) procs.push(net.spawn(host, [process.execPath, "src/server.ts"], env));
   procs.push(net.spawn("worker", [process.execPath, "workers/waitlist-promoter.ts"], env));
-  await Promise.all(procs.map((p) => p.waitForLine((l) => l.msg === "api listening" || l.msg === "worker running", 30_000)));
+  await Promise.all(
+    procs.map((p) => p.waitForLine((l) => l.msg === "api listening" || l.msg === "worker running", 30_000)),
+  );
   await startNginx();
-  await waitFor(async () => (await remote(gatewayUrl, "GET", "/ready")).status === 200, "the gateway answering", 20_000);
+  await waitFor(
+    async () => (await remote(gatewayUrl, "GET", "/ready")).status === 200,
+    "the gateway answering",
+    20_000,
+  );
 }, 90_000);
 
 afterAll(async () => {
@@ -120,7 +152,10 @@ async function users(n: number): Promise<{ id: number; token: string }[]> {
       })),
     )} returning id, token_version`;
   return Promise.all(
-    rows.map(async (r) => ({ id: Number(r.id), token: await signAccessToken({ id: Number(r.id), tokenVersion: r.token_version }) })),
+    rows.map(async (r) => ({
+      id: Number(r.id),
+      token: await signAccessToken({ id: Number(r.id), tokenVersion: r.token_version }),
+    })),
   );
 }
 
@@ -129,14 +164,22 @@ describe("a flash sale over several hosts, losing an API host", () => {
     const [admin, ...buyers] = await users(301);
     const created = await remote(gatewayUrl, "POST", "/api/v1/events", {
       token: admin?.token,
-      body: { name: `Sale ${Date.now()}`, venue: "Arena", start_time: new Date(Date.now() + 86_400_000).toISOString(), capacity: 200 },
+      body: {
+        name: `Sale ${Date.now()}`,
+        venue: "Arena",
+        start_time: new Date(Date.now() + 86_400_000).toISOString(),
+        capacity: 200,
+      },
     });
     expect(created.status).toBe(201);
     const eventId = created.body.id as number;
 
     // Each client books one seat (best available) with an Idempotency-Key, and retries the same
     // request with the same key after a network error or a 502/503/504.
-    const outcome = new Map<number, { status: number; seat?: number; bookingId?: number; errors: number[]; text: string }>();
+    const outcome = new Map<
+      number,
+      { status: number; seat?: number; bookingId?: number; errors: number[]; text: string }
+    >();
     let done = 0;
     let next = 0;
     const client = async () => {
@@ -158,7 +201,13 @@ describe("a flash sale over several hosts, losing an API host", () => {
             continue;
           }
           const b = r.body?.bookings?.[0];
-          outcome.set(buyer.id, { status: r.status, seat: b?.seat_number, bookingId: b?.booking_id, errors, text: r.text.slice(0, 200) });
+          outcome.set(buyer.id, {
+            status: r.status,
+            seat: b?.seat_number,
+            bookingId: b?.booking_id,
+            errors,
+            text: r.text.slice(0, 200),
+          });
           break;
         }
         done++;
@@ -215,9 +264,13 @@ describe("a flash sale over several hosts, losing an API host", () => {
     expect(after.filter((l) => l.upstream.includes(dead)).length).toBeLessThanOrEqual(1);
 
     // The worker host still relays (the outbox drains through it).
-    await waitFor(async () => {
-      const [row] = await db<{ n: number }[]>`select count(*)::int as n from outbox where published_at is null`;
-      return row?.n === 0;
-    }, "the outbox drained by the worker host", 30_000);
+    await waitFor(
+      async () => {
+        const [row] = await db<{ n: number }[]>`select count(*)::int as n from outbox where published_at is null`;
+        return row?.n === 0;
+      },
+      "the outbox drained by the worker host",
+      30_000,
+    );
   }, 100_000);
 });

@@ -15,7 +15,8 @@ import { waitFor } from "../support/wait";
  */
 
 const missing = missingPgBinaries();
-if (missing.length > 0) throw new Error(`tests/scale/read-replica.test.ts needs ${missing.join(", ")} in /usr/lib/postgresql/15/bin`);
+if (missing.length > 0)
+  throw new Error(`tests/scale/read-replica.test.ts needs ${missing.join(", ")} in /usr/lib/postgresql/15/bin`);
 
 const pair = new PgPrimaryReplica();
 let primary: postgres.Sql;
@@ -93,7 +94,10 @@ describe("PostgreSQL read replica", () => {
   it("never shows a client an answer without its own booking while the replica lags (replay paused)", async () => {
     const id = await newEvent(5);
     const buyer = await user();
-    await waitFor(async () => (await replica`select 1 from seats where event_id = ${id}`).length === 5, "seats replicated");
+    await waitFor(
+      async () => (await replica`select 1 from seats where event_id = ${id}`).length === 5,
+      "seats replicated",
+    );
     await pair.replay("pause");
     try {
       const before = await reads();
@@ -126,12 +130,16 @@ describe("PostgreSQL read replica", () => {
     }
     // Caught up again: reads go back to the replica.
     await waitFor(
-      async () => (await replica`select status from seats where event_id = ${id} and seat_number = 3`)[0]?.status === "AVAILABLE",
+      async () =>
+        (await replica`select status from seats where event_id = ${id} and seat_number = 3`)[0]?.status === "AVAILABLE",
       "replay resumed",
     );
     const before = await reads();
     const fresh = await newEvent(3);
-    await waitFor(async () => (await replica`select 1 from events where id = ${fresh}`).length === 1, "event replicated");
+    await waitFor(
+      async () => (await replica`select 1 from events where id = ${fresh}`).length === 1,
+      "event replicated",
+    );
     expect((await remote(group.url, "GET", `/api/v1/events/${fresh}/seats`)).status).toBe(200);
     await Bun.sleep(2_500);
     expect((await reads()).replica - before.replica).toBeGreaterThanOrEqual(1);
@@ -155,11 +163,19 @@ describe("PostgreSQL read replica", () => {
       "/ready reporting the replica down",
       10_000,
     );
-    expect((await remote(group.url, "GET", "/ready")).body).toMatchObject({ status: "degraded", postgres: "ok", replica: "down" });
+    expect((await remote(group.url, "GET", "/ready")).body).toMatchObject({
+      status: "degraded",
+      postgres: "ok",
+      replica: "down",
+    });
     await Bun.sleep(2_500);
     expect((await reads()).down).toBeGreaterThanOrEqual(1);
 
     await pair.startReplica();
-    await waitFor(async () => (await remote(group.url, "GET", "/ready")).body?.replica === "ok", "replica back", 20_000);
+    await waitFor(
+      async () => (await remote(group.url, "GET", "/ready")).body?.replica === "ok",
+      "replica back",
+      20_000,
+    );
   }, 60_000);
 });

@@ -3,7 +3,14 @@ import type { Cluster } from "ioredis";
 import { sql } from "../../src/platform/db";
 import { createEvent, seatInvariants } from "../support/fixtures";
 import { adminToken, manyUsers } from "../support/http";
-import { type ApiGroup, repoRoot, type Spawned, spawnLogged, startApiProcesses, stopProcess } from "../support/processes";
+import {
+  type ApiGroup,
+  repoRoot,
+  type Spawned,
+  spawnLogged,
+  startApiProcesses,
+  stopProcess,
+} from "../support/processes";
 import { findBinary, RedisClusterFixture } from "../support/redis-cluster";
 import { remote } from "../support/remote-api";
 import { waitFor } from "../support/wait";
@@ -95,7 +102,9 @@ describe("Evently on a 3-master Redis Cluster", () => {
     expect(await check.exists(`cache:{event:${event.id}}:v`)).toBe(1);
 
     const results = await Promise.all(
-      users.map((u, i) => remote(group.url, "POST", `/api/v1/events/${event.id}/book/${(i % 40) + 1}`, { token: u.token })),
+      users.map((u, i) =>
+        remote(group.url, "POST", `/api/v1/events/${event.id}/book/${(i % 40) + 1}`, { token: u.token }),
+      ),
     );
     expect(results.filter((r) => r.status === 201).length).toBe(40);
     expect(results.filter((r) => r.status === 409).length).toBe(40);
@@ -217,7 +226,8 @@ describe("a Redis Cluster master killed mid-traffic (3 masters, 3 replicas)", ()
       held.push(r.body.booking_id);
     }
     const waiters = await manyUsers(20, "fo-waiter");
-    for (const w of waiters) expect((await remote(group.url, "POST", `/api/v1/waitlist/${small.id}`, { token: w.token })).status).toBe(201);
+    for (const w of waiters)
+      expect((await remote(group.url, "POST", `/api/v1/waitlist/${small.id}`, { token: w.token })).status).toBe(201);
 
     step("line of 20 joined");
     const big = await createEvent(admin.token, { capacity: 400 });
@@ -265,7 +275,12 @@ describe("a Redis Cluster master killed mid-traffic (3 masters, 3 replicas)", ()
             .join("\n")}\n`,
         );
     }
-    step(`traffic done: ${JSON.stringify(Object.groupBy(seen, (s) => String(s.status)), (k, v) => (Array.isArray(v) ? v.length : v))}`);
+    step(
+      `traffic done: ${JSON.stringify(
+        Object.groupBy(seen, (s) => String(s.status)),
+        (_k, v) => (Array.isArray(v) ? v.length : v),
+      )}`,
+    );
 
     // Bookings: every 201 is in PostgreSQL exactly once, nothing else is, and they kept succeeding.
     const ok = seen.filter((s) => s.status === 201);
@@ -274,7 +289,9 @@ describe("a Redis Cluster master killed mid-traffic (3 masters, 3 replicas)", ()
       where b.event_id = ${big.id} and b.status = 'BOOKED'`;
     const lost = ok.filter((s) => !rows.some((r) => r.id === s.bookingId)).length;
     const duplicated = rows.length - new Set(rows.map((r) => r.seatNumber)).size;
-    process.stdout.write(`failover: bookings answered 201: ${ok.length}/${seen.length}, lost: ${lost}, duplicated: ${duplicated}\n`);
+    process.stdout.write(
+      `failover: bookings answered 201: ${ok.length}/${seen.length}, lost: ${lost}, duplicated: ${duplicated}\n`,
+    );
     expect(lost).toBe(0);
     expect(duplicated).toBe(0);
     expect(rows.length).toBe(ok.length);
@@ -296,7 +313,8 @@ describe("a Redis Cluster master killed mid-traffic (3 masters, 3 replicas)", ()
     try {
       await waitFor(async () => (await seatInvariants(small.id)).held === 20, "20 offers after the failover", 40_000);
     } catch (err) {
-      const backlog = await sql`select stream, count(*)::int as n from outbox where published_at is null group by stream`;
+      const backlog =
+        await sql`select stream, count(*)::int as n from outbox where published_at is null group by stream`;
       process.stdout.write(
         `DIAG ${JSON.stringify(await seatInvariants(small.id))} outbox ${JSON.stringify(backlog)}\n` +
           `${promoter.lines
@@ -307,9 +325,15 @@ describe("a Redis Cluster master killed mid-traffic (3 masters, 3 replicas)", ()
       );
       throw err;
     }
-    const offered = await sql<{ heldBy: number }[]>`select held_by from seats where event_id = ${small.id} and status = 'HELD'`;
+    const offered = await sql<
+      { heldBy: number }[]
+    >`select held_by from seats where event_id = ${small.id} and status = 'HELD'`;
     expect(new Set(offered.map((o) => o.heldBy))).toEqual(new Set(waiters.map((w) => w.id)));
-    await waitFor(() => new Set(mailed.filter((to) => to.startsWith("fo-waiter"))).size >= 20, "20 offer e-mails", 60_000);
+    await waitFor(
+      () => new Set(mailed.filter((to) => to.startsWith("fo-waiter"))).size >= 20,
+      "20 offer e-mails",
+      60_000,
+    );
     const metrics = await (await fetch(`${group.metricsUrl}/metrics`)).text();
     expect(metrics).toContain("evently_redis_unreplicated_writes_total");
     process.stdout.write(

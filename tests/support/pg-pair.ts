@@ -89,7 +89,10 @@ export class PgPrimaryReplica {
     chownSync(path.join(this.primaryDir, "postgresql.auto.conf"), uid, gid);
     await this.pgCtl(this.primaryDir, this.primaryPort, "start");
     this.primaryRunning = true;
-    const admin = postgres(`postgres://postgres@${listen.split(",")[0]}:${this.primaryPort}/postgres`, { max: 1, onnotice: () => {} });
+    const admin = postgres(`postgres://postgres@${listen.split(",")[0]}:${this.primaryPort}/postgres`, {
+      max: 1,
+      onnotice: () => {},
+    });
     try {
       await admin.unsafe(`create database ${this.database}`);
     } finally {
@@ -123,7 +126,19 @@ export class PgPrimaryReplica {
   private async pgCtl(dir: string, port: number, action: "start" | "stop" | "kill"): Promise<void> {
     if (action === "start") {
       await asPostgres(
-        [`${PG_BIN}/pg_ctl`, "-D", dir, "-o", `-p ${port}`, "-l", path.join(dir, "server.log"), "-w", "-t", "30", "start"],
+        [
+          `${PG_BIN}/pg_ctl`,
+          "-D",
+          dir,
+          "-o",
+          `-p ${port}`,
+          "-l",
+          path.join(dir, "server.log"),
+          "-w",
+          "-t",
+          "30",
+          "start",
+        ],
         `pg_ctl start ${dir}`,
       );
     } else {
@@ -141,7 +156,9 @@ export class PgPrimaryReplica {
     try {
       await waitFor(
         async () => {
-          const [row] = await c`select pg_is_in_recovery() as r, pg_last_wal_replay_lsn() is not null as s`.catch(() => []);
+          const [row] = await c`select pg_is_in_recovery() as r, pg_last_wal_replay_lsn() is not null as s`.catch(
+            () => [],
+          );
           return Boolean(row?.r && row.s);
         },
         "the replica streaming",

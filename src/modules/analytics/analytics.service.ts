@@ -85,7 +85,9 @@ export function getPopularEvents(limit: number): Promise<Json<PopularEvent[]>> {
 }
 
 export function getCapacityUtilization(): Promise<Json<CapacityUtilization[]>> {
-  return getOrLoadJson(analyticsEntry("capacity"), async () => (await onReplica((db) => selectEventUtilization(db))).map(toCapacity));
+  return getOrLoadJson(analyticsEntry("capacity"), async () =>
+    (await onReplica((db) => selectEventUtilization(db))).map(toCapacity),
+  );
 }
 
 export function getBookingTrends(days: number): Promise<Json<BookingTrend[]>> {

@@ -185,7 +185,10 @@ export async function deleteEvent(id: number): Promise<void> {
 export async function getSeatMap(id: number, status?: string, range?: SeatRange): Promise<string> {
   const json = range
     ? ((await onReplica((db) => repo.seatMapJson(db, id, status, range))) ?? "null")
-    : await getOrLoadText(seatMapEntry(id, status), async () => (await onReplica((db) => repo.seatMapJson(db, id, status))) ?? "null");
+    : await getOrLoadText(
+        seatMapEntry(id, status),
+        async () => (await onReplica((db) => repo.seatMapJson(db, id, status))) ?? "null",
+      );
   if (json === "null") throw eventNotFound(id);
   return json;
 }
