@@ -79,7 +79,7 @@ describe("Evently on a 3-master Redis Cluster", () => {
     cluster = new RedisClusterFixture(3, 0);
     clusters.push(cluster);
     await cluster.start();
-    env = clusterEnv(cluster);
+    env = clusterEnv(cluster, { LOGIN_MAX_FAILURES: "3" });
     group = await apiGroup(2, env);
     check = cluster.client(env.REDIS_KEY_PREFIX);
     started.push({ stop: async () => check.disconnect() });
@@ -87,7 +87,7 @@ describe("Evently on a 3-master Redis Cluster", () => {
   // The failover below gets the machine to itself.
   afterAll(tearDown, 30_000);
 
-  it("reports the cluster ready and spreads the keys over the masters", async () => {
+  it("reports the cluster ready (three masters)", async () => {
     const ready = await remote(group.url, "GET", "/ready");
     expect(ready.body).toMatchObject({ status: "ok", redis: "ok" });
     const masters = await cluster.masterPorts();
@@ -181,6 +181,19 @@ describe("Evently on a 3-master Redis Cluster", () => {
     expect(passed).toBeGreaterThanOrEqual(10);
     expect(passed).toBeLessThanOrEqual(13);
     expect(results.filter((r) => r.status === 429).length).toBe(40 - passed);
+
+    // Login failures of one account, over new connections to either process, share one count.
+    const [victim] = await manyUsers(1, "cl-victim");
+    const [row] = await sql<{ email: string }[]>`select email from users where id = ${victim?.id ?? 0}`;
+    const attempt = () =>
+      fetch(`${group.url}/api/v1/auth/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", connection: "close" },
+        body: new URLSearchParams({ username: row?.email ?? "", password: "wrong-password-9" }).toString(),
+      }).then((r) => r.status);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push(await attempt());
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
   }, 60_000);
 });
 
