@@ -132,6 +132,29 @@ const schema = z
     WEBHOOK_POLL_INTERVAL_MS: intIn(10, 60_000).default(1_000),
     // Attempts in flight per dispatcher process.
     WEBHOOK_CONCURRENCY: intIn(1, 1_000).default(16),
+    // --- Scale (docs/scale.md) ---
+    // Redis Cluster seed nodes "host:port,host:port"; when set it wins over REDIS_URL (whose
+    // password, if any, is still used for the cluster nodes).
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .optional()
+      .transform((s) =>
+        (s ?? "")
+          .split(",")
+          .map((n) => n.trim())
+          .filter(Boolean),
+      )
+      .refine(
+        (list) => list.every((n) => /^[^:\s]+:\d{1,5}$/.test(n) && Number(n.split(":")[1]) <= 65535),
+        "each entry must be host:port",
+      ),
+    // Replicas that must hold a stream entry (outbox relay), a waitlist join and a cache version
+    // bump before it counts as written (Redis WAIT). 0: do not wait (single Redis, no replicas).
+    REDIS_WAIT_REPLICAS: intIn(0, 16).default(0),
+    REDIS_WAIT_TIMEOUT_MS: intIn(1, 10_000).default(200),
+    // A replica further behind than this (bytes of WAL not yet replayed) is not used for reads that
+    // follow the reader's own write (docs/scale.md#read-replica).
+    READ_REPLICA_CHECK_MS: intIn(100, 60_000).default(1_000),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_SECRET !== undefined && Buffer.byteLength(env.JWT_SECRET) < 32) {

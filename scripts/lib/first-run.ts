@@ -38,7 +38,10 @@ export function postgresUnreachableLine(err: unknown): string | undefined {
 
 /** Whether Redis answers a PING within about a second; the first connection, nothing retried. */
 export async function redisReachable(): Promise<boolean> {
-  const probe = new Redis(config.REDIS_URL, {
+  // With REDIS_CLUSTER_NODES, the first seed node (a plain PING answers on any cluster node).
+  const seed = config.REDIS_CLUSTER_NODES[0];
+  const url = seed ? `redis://${seed}` : config.REDIS_URL;
+  const probe = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 1_000,
     commandTimeout: 1_000,
@@ -58,7 +61,11 @@ export async function redisReachable(): Promise<boolean> {
 }
 
 export const redisDegradedLine = () =>
-  `Warning: Redis is not reachable at ${address(config.REDIS_URL, 6379)} (REDIS_URL). Evently runs degraded — ` +
+  `Warning: Redis is not reachable at ${
+    config.REDIS_CLUSTER_NODES[0]
+      ? `${config.REDIS_CLUSTER_NODES[0]} (REDIS_CLUSTER_NODES)`
+      : `${address(config.REDIS_URL, 6379)} (REDIS_URL)`
+  }. Evently runs degraded — ` +
   `bookings work from PostgreSQL; no cache, no waitlists, background work waits in the outbox, rate limits off — ` +
   `and recovers by itself once Redis is up. ` +
   `Start it with \`docker compose up -d redis\`, or install it (\`apt-get install redis-server\`, \`brew install redis\`).`;

@@ -7,7 +7,11 @@ export interface LocalNginxOptions {
   rulesDir: string;
   /** One upstream server per port (compose resolves `api` to every replica). */
   upstreamPort: number | number[];
+  /** Upstream servers as host:port, instead of 127.0.0.1 + upstreamPort (API hosts elsewhere). */
+  upstreamServers?: string[];
   listenPort: number;
+  /** Address to listen on (default 127.0.0.1). */
+  listenAddress?: string;
   /** Writable folder for the pid file and nginx's temp files. */
   tempDir: string;
 }
@@ -27,12 +31,11 @@ export function renderLocalNginxConf(template: string, opts: LocalNginxOptions):
     ["  resolver 127.0.0.11 valid=10s ipv6=off;\n", ""],
     [
       "server api:3000 resolve;",
-      [opts.upstreamPort]
-        .flat()
-        .map((port) => `server 127.0.0.1:${port};`)
+      (opts.upstreamServers ?? [opts.upstreamPort].flat().map((port) => `127.0.0.1:${port}`))
+        .map((server) => `server ${server};`)
         .join("\n    "),
     ],
-    ["listen 80;", `listen 127.0.0.1:${opts.listenPort};`],
+    ["listen 80;", `listen ${opts.listenAddress ?? "127.0.0.1"}:${opts.listenPort};`],
     // /dev/stdout cannot be opened when stdout is a socket (as under a test runner).
     ["access_log /dev/stdout evently_json;", `access_log ${t}/access.log evently_json;`],
     [

@@ -2,13 +2,16 @@ import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
 import { errorMessage } from "../platform/error-message";
 import { logger, throttledWarn } from "../platform/logger";
+import { createShardSubscriber, isClusterMode } from "../platform/redis";
 import type { CacheScripts } from "./scripts";
 
 /**
  * Lets a process answer a cached read from its own memory without asking Redis, and still never
  * serve a value older than an invalidation whose writer has already answered its client.
  *
- * - Every invalidation publishes "<nonce> <scope key> <new version>" (inside the bump script).
+ * - Every invalidation publishes "<nonce> <scope key> <new version>" (sharded pub/sub on the
+ *   `{coherence}` slot, from the script that then reads the leases, so that on Redis Cluster the
+ *   leases, the channels and every subscriber's connection are on one node).
  *   Each process's subscriber connection records the highest version it has seen per scope; a
  *   local copy is served only if it carries that version.
  * - A reading process holds a lease in Redis (a sorted set scored by lease end, on Redis's clock)
@@ -27,6 +30,9 @@ export const LEASE_MS = 300;
 const RENEW_EVERY_MS = 75;
 const SUBSCRIBE_WAIT_MS = 1_000;
 const READERS_KEY = "cache:{coherence}:readers";
+// Shard channels in the readers key's slot; ioredis prefixes them like keys (SSUBSCRIBE, SPUBLISH).
+const INV_CHANNEL = "cache:{coherence}:inv";
+const ACK_CHANNEL = "cache:{coherence}:ack";
 const MAX_TRACKED_SCOPES = 100_000;
 
 interface AckWait {
@@ -50,7 +56,6 @@ export class CacheCoherence {
   private readonly versions = new Map<string, number>();
   private readonly waits = new Map<string, AckWait>();
   private readonly invChannel: string;
-  private readonly ackChannel: string;
   private readonly warn = throttledWarn(5_000, "cache coherence: redis unavailable, reads ask redis instead");
 
   constructor(
@@ -58,8 +63,7 @@ export class CacheCoherence {
     private readonly leaseMs = LEASE_MS,
   ) {
     const prefix = client.options.keyPrefix ?? "";
-    this.invChannel = `${prefix}cache:inv`;
-    this.ackChannel = `${prefix}cache:ack`;
+    this.invChannel = `${prefix}${INV_CHANNEL}`;
     client.once("end", () => this.stop());
     // A fresh connection: the next outage starts its own count.
     client.on("ready", () => {
@@ -107,16 +111,16 @@ export class CacheCoherence {
    * Runs a bump (which publishes `nonce`) and waits until every live reader has applied it or
    * its lease has ended. Throws what the bump throws, after waiting out the leases.
    */
-  async publish(scopeKey: string, bump: (channel: string, nonce: string) => Promise<string>): Promise<void> {
+  async publish(scopeKey: string, bump: () => Promise<string>): Promise<void> {
     // Acknowledgements reach us only once subscribed; without that we would wait out every lease.
     if (!this.subscribed) await this.whenSubscribed(SUBSCRIBE_WAIT_MS);
     const nonce = `${this.id}:${++this.nonceSeq}`;
     const wait: AckWait = { acked: new Set() };
     this.waits.set(nonce, wait);
     try {
-      const version = await bump(this.invChannel, nonce);
+      const version = await bump();
       this.noteVersion(scopeKey, Number(version));
-      const readers = await this.client.evCacheReaders(READERS_KEY);
+      const readers = await this.client.evCacheReaders(READERS_KEY, this.invChannel, `${nonce} ${scopeKey} ${version}`);
       this.unreachableSince = 0;
       await this.awaitAcks(wait, readers);
     } catch (err) {
@@ -194,7 +198,11 @@ export class CacheCoherence {
 
   private ensureSubscriber(): void {
     if (this.sub) return;
-    const sub = this.client.duplicate({ autoResubscribe: false, enableAutoPipelining: false });
+    const sub = createShardSubscriber(this.client, READERS_KEY, {
+      autoResubscribe: false,
+      enableAutoPipelining: false,
+    });
+    if (!sub) return; // cluster slot map not known yet: the next renewal or publish tries again
     this.sub = sub;
     sub.on("error", (err) => this.warn({ err: err.message, op: "subscriber" }));
     sub.on("close", () => {
@@ -202,9 +210,15 @@ export class CacheCoherence {
       this.subscribed = false;
       this.trustedUntil = 0;
       this.epochValue++;
+      // On a cluster the connection is pinned to the shard's node: after a failover the slot is
+      // served elsewhere, so a fresh connection is made to whichever node owns it now.
+      if (isClusterMode && this.sub === sub) {
+        sub.disconnect();
+        this.sub = undefined;
+      }
     });
     sub.on("ready", () => {
-      sub.subscribe(this.invChannel, this.ackChannel).then(
+      sub.ssubscribe(INV_CHANNEL, ACK_CHANNEL).then(
         () => {
           if (this.sub !== sub) return;
           this.epochValue++;
@@ -214,7 +228,7 @@ export class CacheCoherence {
         (err) => this.warn({ err: errorMessage(err), op: "subscribe" }),
       );
     });
-    sub.on("message", (channel: string, message: string) => this.onMessage(channel, message));
+    sub.on("smessage", (channel: string, message: string) => this.onMessage(channel, message));
   }
 
   private onMessage(channel: string, message: string): void {
@@ -244,12 +258,13 @@ export class CacheCoherence {
       const nonces = this.ackQueue;
       this.ackQueue = [];
       this.client
-        .publish(this.ackChannel, `${this.id} ${nonces.join(" ")}`)
+        .spublish(ACK_CHANNEL, `${this.id} ${nonces.join(" ")}`)
         .catch((err) => this.warn({ err: errorMessage(err), op: "ack" }));
     });
   }
 
   private async renew(): Promise<void> {
+    if (!this.sub && this.reading) this.ensureSubscriber();
     const sub = this.sub;
     if (this.renewing || !this.subscribed || !sub) return;
     this.renewing = true;

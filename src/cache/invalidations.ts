@@ -1,5 +1,6 @@
 import type Redis from "ioredis";
 import { logger } from "../platform/logger";
+import { execReplicated } from "../platform/redis";
 import { RedisBreaker } from "../platform/redis-breaker";
 import type { CacheCoherence } from "./coherence";
 import { type CacheScripts, freshVersion } from "./scripts";
@@ -49,9 +50,14 @@ export class VersionBumps {
     }
     const seq = this.pending.get(versionKey);
     try {
-      await this.coherence.publish(versionKey, (channel, nonce) =>
-        this.client.evCacheBump(versionKey, freshVersion(), VERSION_TTL_MS, channel, nonce, versionKey),
-      );
+      // With REDIS_WAIT_REPLICAS, a bump a replica does not confirm is retried like a failed one:
+      // a failover could otherwise bring back the old version, and with it the old value.
+      await this.coherence.publish(versionKey, async () => {
+        const [version] = await execReplicated(this.client, "cache_bump", versionKey, (p) =>
+          (p as unknown as CacheScripts).evCacheBump(versionKey, freshVersion(), VERSION_TTL_MS),
+        );
+        return version as string;
+      });
       // This INCR covers every earlier missed one, unless another one was missed meanwhile.
       if (seq !== undefined && this.pending.get(versionKey) === seq) this.pending.delete(versionKey);
     } catch (err) {

@@ -41,8 +41,9 @@ return 0
 `;
 
 /**
- * Moves the version on (INCR), or starts it at a fresh time-based value; keeps it alive. Then tells
- * every process's in-process tier (coherence.ts): "<nonce> <scope key> <version>".
+ * Moves the version on (INCR), or starts it at a fresh time-based value; keeps it alive. The
+ * announcement to the in-process tiers goes out from READERS, on the coherence shard: a script may
+ * only publish on a shard channel of its own hash slot (Redis Cluster).
  */
 const BUMP = `
 local v
@@ -55,7 +56,6 @@ else
   v = ARGV[1]
   redis.call('SET', KEYS[1], v, 'PX', ARGV[2])
 end
-redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. ARGV[5] .. ' ' .. v)
 return v
 `;
 
@@ -68,8 +68,14 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
 return 1
 `;
 
-/** {now, id, lease end, id, lease end, ...}: the readers whose lease has not ended, by Redis's clock. */
+/**
+ * Tells every process's in-process tier (coherence.ts) "<nonce> <scope key> <version>" (SPUBLISH on
+ * ARGV[1], a shard channel in the readers key's slot), then returns {now, id, lease end, id, lease
+ * end, ...}: the readers whose lease has not ended, by Redis's clock. A reader that registers its
+ * lease after this has received the message before its PING is answered.
+ */
 const READERS = `
+redis.call('SPUBLISH', ARGV[1], ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local readers = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf', 'WITHSCORES')
@@ -95,16 +101,9 @@ export interface CacheScripts {
     lockToken: string,
   ): Promise<number>;
   evCacheRelease(lockKey: string, lockToken: string): Promise<number>;
-  evCacheBump(
-    versionKey: string,
-    initialVersion: string,
-    versionTtlMs: number,
-    channel: string,
-    nonce: string,
-    scopeKey: string,
-  ): Promise<string>;
+  evCacheBump(versionKey: string, initialVersion: string, versionTtlMs: number): Promise<string>;
   evCacheLease(readersKey: string, readerId: string, leaseMs: number): Promise<number>;
-  evCacheReaders(readersKey: string): Promise<string[]>;
+  evCacheReaders(readersKey: string, channel: string, message: string): Promise<string[]>;
 }
 
 /** Registers the scripts on a client (ioredis sends EVALSHA, falling back to EVAL once per connection). */

@@ -4,9 +4,9 @@ import { sql } from "../platform/db";
 import { errorMessage } from "../platform/error-message";
 import { logger } from "../platform/logger";
 import { outboxBacklog, outboxRelayed } from "../platform/metrics";
-import { redis } from "../platform/redis";
+import { execReplicated, redis } from "../platform/redis";
 import { WakeableSleep } from "../platform/sleep";
-import { publish } from "./streams";
+import { entryFields } from "./streams";
 
 /**
  * The outbox relay: moves committed outbox rows to their Redis streams. Every worker process runs
@@ -55,8 +55,17 @@ export async function relayOutbox(opts: RelayOptions = {}): Promise<number> {
       limit ${opts.batchSize ?? BATCH_SIZE}
       for update skip locked`;
     if (batch.length === 0) return [];
-    // Sent together (pipelined, in order on one connection); any failure rolls the batch back.
-    await Promise.all(batch.map((row) => publish(row.stream, row.payload, { outboxId: row.id, client })));
+    // Sent together (one pipeline per stream: one node each on a cluster, in order); any failure,
+    // or replicas not confirming (REDIS_WAIT_REPLICAS), rolls the batch back and the rows go out
+    // again next pass (consumers recognise re-published rows by their outbox id).
+    const byStream = Map.groupBy(batch, (row) => row.stream);
+    await Promise.all(
+      [...byStream].map(([stream, rows]) =>
+        execReplicated(client, "stream", stream, (p) => {
+          for (const row of rows) p.xadd(stream, "*", ...entryFields(row.payload, row.id));
+        }),
+      ),
+    );
     await tx`
       update outbox set published_at = now(), attempts = attempts + 1
       where id = any(${batch.map((row) => row.id)}::bigint[])`;

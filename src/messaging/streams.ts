@@ -78,10 +78,15 @@ export interface PublishOptions {
  */
 export async function publish(stream: string, payload: unknown, opts: PublishOptions = {}): Promise<string> {
   const client = opts.client ?? redis;
-  const fields: string[] = [EntryField.payload, JSON.stringify(payload)];
-  if (opts.outboxId !== undefined) fields.push(EntryField.outboxId, String(opts.outboxId));
-  const id = await client.xadd(stream, "*", ...fields);
+  const id = await client.xadd(stream, "*", ...entryFields(payload, opts.outboxId));
   return id as string;
+}
+
+/** An entry's fields: the payload as JSON, and the outbox id when it came from the outbox. */
+export function entryFields(payload: unknown, outboxId?: number | string): string[] {
+  const fields: string[] = [EntryField.payload, JSON.stringify(payload)];
+  if (outboxId !== undefined) fields.push(EntryField.outboxId, String(outboxId));
+  return fields;
 }
 
 /** Creates the consumer group (and the stream) if missing; safe to call from every replica. */

@@ -239,3 +239,18 @@ export const webhookSubscriptionsDisabled = new Counter({
   labelNames: ["reason"] as const,
   registers: [registry],
 });
+
+// --- Scale (docs/scale.md) ---
+export const redisUnreplicatedWrites = new Counter({
+  name: "evently_redis_unreplicated_writes_total",
+  help: "Redis writes (stream entries, waitlist joins, cache version bumps) that no replica confirmed within REDIS_WAIT_TIMEOUT_MS: each was retried or refused, never counted as written; a failover right then could have lost it",
+  labelNames: ["op"] as const,
+  registers: [registry],
+});
+
+export const dbReads = new Counter({
+  name: "evently_db_reads_total",
+  help: "Reads that could use the PostgreSQL read replica, by where they went (replica, or primary: replica behind, down or not configured)",
+  labelNames: ["target", "reason"] as const,
+  registers: [registry],
+});

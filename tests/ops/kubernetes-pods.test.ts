@@ -91,7 +91,7 @@ describe.skipIf(!asRoot)("deploy/kubernetes: containers run as their manifests s
     expect((await fetch(url(c.livenessProbe))).status).toBe(200);
     const ready = await fetch(url(c.readinessProbe));
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: "ok", postgres: "ok", redis: "ok" });
+    expect(await ready.json()).toEqual({ status: "ok", postgres: "ok", redis: "ok", replica: "none" });
 
     // The rule counts the benchmark's peak for the API process plus what runs beside it here.
     const rss = await pod.rss();

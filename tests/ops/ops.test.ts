@@ -25,7 +25,7 @@ describe("operations", () => {
   it("reports ready when PostgreSQL and Redis answer", async () => {
     const res = await api("GET", "/ready");
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: "ok", postgres: "ok", redis: "ok" });
+    expect(res.body).toEqual({ status: "ok", postgres: "ok", redis: "ok", replica: "none" });
   });
 
   it("answers 503 problem quickly when PostgreSQL is unreachable", async () => {

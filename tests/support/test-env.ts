@@ -31,4 +31,7 @@ export const testEnv: Record<string, string> = {
   DB_POOL_SIZE: "20",
   // Off unless a test asks for it (startApiProcesses gives each group a port of its own).
   METRICS_PORT: "0",
+  // TEST_REDIS_CLUSTER_NODES=host:port,… runs a test file's own app against a Redis Cluster
+  // (docs/scale.md); tests that start a private redis-server are not meant for it.
+  ...(process.env.TEST_REDIS_CLUSTER_NODES ? { REDIS_CLUSTER_NODES: process.env.TEST_REDIS_CLUSTER_NODES } : {}),
 };

@@ -33,7 +33,7 @@ export interface paths {
         };
         /**
          * Readiness (PostgreSQL and Redis)
-         * @description Readiness: 503 when PostgreSQL is unreachable; 200 with redis 'degraded' when only Redis is. Each process checks at most once a second and answers every probe in between from that check.
+         * @description Readiness: 503 when PostgreSQL is unreachable; 200 with redis 'degraded' when only Redis is, and replica 'down' (status 'degraded') when the read replica is, whose reads then go to the primary. Each process checks at most once a second and answers every probe in between from that check.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -1356,6 +1356,8 @@ export interface operations {
                         postgres: "ok" | "down";
                         /** @enum {string} */
                         redis: "ok" | "degraded";
+                        /** @enum {string} */
+                        replica: "none" | "ok" | "down";
                     };
                 };
             };

@@ -1,7 +1,7 @@
 import { analyticsEntry, getOrLoadJson, type Json } from "../../cache";
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
-import { readSql } from "../../platform/db";
+import { onReplica } from "../../platform/db";
 import {
   type EventRow,
   selectBookingTrends,
@@ -55,7 +55,7 @@ const toCapacity = (e: EventRow): CapacityUtilization => ({
 });
 
 async function trends(days: number): Promise<BookingTrend[]> {
-  const found = await selectBookingTrends(readSql, days);
+  const found = await onReplica((db) => selectBookingTrends(db, days));
   return found.map((d) => ({ date: d.date, total_bookings: d.totalBookings, events_count: d.eventsCount }));
 }
 
@@ -65,7 +65,7 @@ const byBookings = (a: EventRow, b: EventRow) => b.booked - a.booked || a.id - b
 export function getOverview(): Promise<Json<Overview>> {
   return getOrLoadJson(analyticsEntry("overview"), async () => {
     const [{ totals, events }, bookingTrends] = await Promise.all([
-      selectTotalsAndEvents(readSql),
+      onReplica((db) => selectTotalsAndEvents(db)),
       trends(OVERVIEW_TREND_DAYS),
     ]);
     return {
@@ -82,12 +82,14 @@ export function getOverview(): Promise<Json<Overview>> {
 
 export function getPopularEvents(limit: number): Promise<Json<PopularEvent[]>> {
   return getOrLoadJson(analyticsEntry(`popular:${limit}`), async () =>
-    (await selectPopularEvents(readSql, limit)).map(toPopular),
+    (await onReplica((db) => selectPopularEvents(db, limit))).map(toPopular),
   );
 }
 
 export function getCapacityUtilization(): Promise<Json<CapacityUtilization[]>> {
-  return getOrLoadJson(analyticsEntry("capacity"), async () => (await selectEventUtilization(readSql)).map(toCapacity));
+  return getOrLoadJson(analyticsEntry("capacity"), async () =>
+    (await onReplica((db) => selectEventUtilization(db))).map(toCapacity),
+  );
 }
 
 export function getBookingTrends(days: number): Promise<Json<BookingTrend[]>> {
@@ -96,7 +98,7 @@ export function getBookingTrends(days: number): Promise<Json<BookingTrend[]>> {
 
 export function getVenueAnalytics(): Promise<Json<VenueAnalytics[]>> {
   return getOrLoadJson(analyticsEntry("venues"), async () =>
-    (await selectVenueAnalytics(readSql)).map((v) => ({
+    (await onReplica((db) => selectVenueAnalytics(db))).map((v) => ({
       venue: v.venue,
       total_events: v.totalEvents,
       total_bookings: v.totalBookings,
@@ -108,7 +110,7 @@ export function getVenueAnalytics(): Promise<Json<VenueAnalytics[]>> {
 
 export function getSummary(): Promise<Json<Summary>> {
   return getOrLoadJson(analyticsEntry("summary"), async () => {
-    const totals = await selectTotals(readSql);
+    const totals = await onReplica((db) => selectTotals(db));
     return {
       total_bookings: totals.totalBookings,
       total_events: totals.totalEvents,
@@ -122,7 +124,7 @@ export function getSummary(): Promise<Json<Summary>> {
 /** Any user's stats (admin route). A missing user is a 404, which is never cached. */
 export function getUserStats(userId: number): Promise<Json<UserStats>> {
   return getOrLoadJson(analyticsEntry(`user:${userId}`), async () => {
-    const row = await selectUserStats(readSql, userId);
+    const row = await onReplica((db) => selectUserStats(db, userId));
     if (!row) throw new DomainError(ErrorCode.USER_NOT_FOUND, `User ${userId} does not exist.`);
     return {
       user_id: row.userId,
@@ -144,7 +146,7 @@ export function getMyStats(actor: AuthUser): Promise<Json<UserStats>> {
  * aggregates over one event's offers).
  */
 export async function getWaitlistFunnel(eventId: number | undefined): Promise<WaitlistFunnel> {
-  const f = await selectWaitlistFunnel(readSql, eventId ?? null);
+  const f = await onReplica((db) => selectWaitlistFunnel(db, eventId ?? null));
   return {
     event_id: eventId ?? null,
     joined: f.joined,

@@ -18,7 +18,7 @@ import { Streams } from "../../messaging/catalog";
 import { domainEvent } from "../../messaging/domain-events";
 import { publishLiveControl } from "../../messaging/live";
 import { writeOutbox } from "../../messaging/outbox";
-import { sql } from "../../platform/db";
+import { onReplica, sql } from "../../platform/db";
 import { dropWaitlist, waitlistSize, waitlistSizeIfKnown } from "../waitlist/waitlist.service";
 import * as repo from "./events.repo";
 import {
@@ -104,7 +104,7 @@ export async function listEvents(filters: EventListFilters): Promise<{ events: E
     filters.offset,
   ].join("|");
   return getOrLoad(eventListEntry(key), async () => {
-    const { rows, total } = await repo.listLiveEvents(sql, filters);
+    const { rows, total } = await onReplica((db) => repo.listLiveEvents(db, filters));
     return { events: rows.map(toEventDto), total };
   });
 }
@@ -200,8 +200,11 @@ export async function deleteEvent(id: number): Promise<void> {
  */
 export async function getSeatMap(id: number, status?: string, range?: SeatRange): Promise<string> {
   const json = range
-    ? ((await repo.seatMapJson(sql, id, status, range)) ?? "null")
-    : await getOrLoadText(seatMapEntry(id, status), async () => (await repo.seatMapJson(sql, id, status)) ?? "null");
+    ? ((await onReplica((db) => repo.seatMapJson(db, id, status, range))) ?? "null")
+    : await getOrLoadText(
+        seatMapEntry(id, status),
+        async () => (await onReplica((db) => repo.seatMapJson(db, id, status))) ?? "null",
+      );
   if (json === "null") throw eventNotFound(id);
   return json;
 }
@@ -209,7 +212,7 @@ export async function getSeatMap(id: number, status?: string, range?: SeatRange)
 /** The seat map in one character per seat, with the counts: what a live seat view polls. */
 export async function getSeatStatus(id: number): Promise<Json<SeatStatusVector>> {
   const json = await getOrLoadJson(seatStatusEntry(id), async (): Promise<SeatStatusVector | null> => {
-    const statuses = await repo.seatStatusString(sql, id);
+    const statuses = await onReplica((db) => repo.seatStatusString(db, id));
     if (statuses === undefined) return null;
     const count = (c: string) => statuses.split(c).length - 1;
     return {

@@ -22,6 +22,6 @@ export const readyRoute = createRoute({
   summary: "Readiness (PostgreSQL and Redis)",
   tags,
   description:
-    "Readiness: 503 when PostgreSQL is unreachable; 200 with redis 'degraded' when only Redis is. Each process checks at most once a second and answers every probe in between from that check.",
+    "Readiness: 503 when PostgreSQL is unreachable; 200 with redis 'degraded' when only Redis is, and replica 'down' (status 'degraded') when the read replica is, whose reads then go to the primary. Each process checks at most once a second and answers every probe in between from that check.",
   responses: { 200: jsonContent(ReadySchema, "Ready (possibly degraded)"), ...problems(503) },
 });

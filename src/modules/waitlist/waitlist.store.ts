@@ -1,7 +1,7 @@
 import { DomainError, ErrorCode } from "../../domain/errors";
 import { errorMessage } from "../../platform/error-message";
 import { logger, throttledWarn } from "../../platform/logger";
-import { redis } from "../../platform/redis";
+import { execReplicated, redis } from "../../platform/redis";
 
 /** One sorted set per event, score = join time in ms (FIFO). Hash-tagged for Redis Cluster. */
 export const waitlistKey = (eventId: number) => `{event:${eventId}}:waitlist`;
@@ -106,13 +106,18 @@ export function joinWaitlist(
   partySize = 1,
 ): Promise<{ added: boolean }> {
   return withRedis("join", async () => {
-    const [added] = await scripted.waitlistJoin(
-      waitlistKey(eventId),
-      waitlistPartyKey(eventId),
-      nowMs,
-      String(userId),
-      partySize,
+    // With REDIS_WAIT_REPLICAS, a join counts only once a replica holds it (a failover keeps it);
+    // otherwise the caller gets 503 and retries: joining again is a no-op (ZADD NX).
+    const [reply] = await execReplicated(redis, "waitlist_join", waitlistKey(eventId), (p) =>
+      (p as unknown as Scripted).waitlistJoin(
+        waitlistKey(eventId),
+        waitlistPartyKey(eventId),
+        nowMs,
+        String(userId),
+        partySize,
+      ),
     );
+    const [added] = reply as [number];
     if (added === 1) await redis.sadd(waitlistIndexKey, String(eventId));
     return { added: added === 1 };
   });
@@ -208,11 +213,10 @@ export async function waitlistSizeIfKnown(eventId: number): Promise<number | und
 
 export async function dropWaitlist(eventId: number): Promise<void> {
   try {
-    await redis
-      .multi()
-      .del(waitlistKey(eventId), waitlistPartyKey(eventId))
-      .srem(waitlistIndexKey, String(eventId))
-      .exec();
+    // Two slots on Redis Cluster ({event:N} and {waitlists}): two commands, line first. A crash
+    // between them leaves an id in the index whose line is gone, which /metrics reports as 0.
+    await redis.del(waitlistKey(eventId), waitlistPartyKey(eventId));
+    await redis.srem(waitlistIndexKey, String(eventId));
   } catch (err) {
     logger.warn({ err: errorMessage(err), event_id: eventId }, "could not drop waitlist");
   }
