@@ -73,6 +73,11 @@ export function createRedisClient(options: RedisOptions = {}, patient = false): 
   return new Cluster(clusterNodes, clusterOptions) as unknown as Redis;
 }
 
+/** The Redis Cluster hash slot of `key` (unprefixed, as commands take it). */
+export function hashSlot(key: string): number {
+  return calculateSlot(config.REDIS_KEY_PREFIX + key);
+}
+
 /**
  * A plain connection for sharded pub/sub on the shard that owns `slotKey`'s hash slot (SSUBSCRIBE
  * and PING must share one connection to one node: coherence.ts relies on the PONG following every

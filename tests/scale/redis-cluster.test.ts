@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import calculateSlot from "cluster-key-slot";
 import type { Cluster } from "ioredis";
+import { liveStreamKey } from "../../src/messaging/live";
 import { sql } from "../../src/platform/db";
 import { createEvent, seatInvariants } from "../support/fixtures";
 import { adminToken, manyUsers } from "../support/http";
@@ -13,6 +15,7 @@ import {
 } from "../support/processes";
 import { findBinary, RedisClusterFixture } from "../support/redis-cluster";
 import { remote } from "../support/remote-api";
+import { openSse, type SseClient, type SseMessage } from "../support/sse";
 import { waitFor } from "../support/wait";
 
 /**
@@ -164,6 +167,86 @@ describe("Evently on a 3-master Redis Cluster", () => {
     );
     const accepted = await remote(group.url, "POST", `/api/v1/events/${event.id}/book/1`, { token: waiters[0]?.token });
     expect(accepted.status).toBe(201);
+  }, 90_000);
+
+  it("streams live availability of events in different slots on different masters to subscribers of both processes", async () => {
+    // Three events whose live streams live on three different masters (so in three slots).
+    const byOwner = new Map<number, number>();
+    for (let i = 0; i < 30 && byOwner.size < 3; i++) {
+      const event = await createEvent(admin.token, { capacity: 6 });
+      const owner = await cluster.ownerOf(`${env.REDIS_KEY_PREFIX}${liveStreamKey(event.id)}`);
+      if (!byOwner.has(owner)) byOwner.set(owner, event.id);
+    }
+    const events = [...byOwner.values()];
+    expect(events.length).toBe(3);
+    const slots = events.map((id) => calculateSlot(`${env.REDIS_KEY_PREFIX}${liveStreamKey(id)}`));
+    expect(new Set(slots).size).toBe(3);
+
+    // Subscribers of every event on both API processes (they share one port: open until both have one).
+    const clients: SseClient[] = [];
+    started.push({
+      stop: async () => {
+        for (const c of clients) c.close();
+      },
+    });
+    const livePath = (id: number) => `/api/v1/events/${id}/live`;
+    const servedBy = (id: number) =>
+      group.procs.map((p) => p.lines.filter((l) => l.msg === "request" && l.path === livePath(id)).length);
+    const subs = new Map<number, SseClient[]>();
+    for (const id of events) {
+      const list: SseClient[] = [];
+      subs.set(id, list);
+      for (let n = 0; n < 40 && (list.length < 3 || servedBy(id).some((k) => k === 0)); n++) {
+        const c = await openSse(`${group.url}${livePath(id)}`);
+        expect(c.status).toBe(200);
+        clients.push(c);
+        list.push(c);
+        await c.waitFor((m) => m.event === "snapshot", "snapshot");
+      }
+      expect(servedBy(id).every((k) => k > 0)).toBe(true);
+    }
+
+    const changesOf = (m: SseMessage) =>
+      (JSON.parse(m.data) as { changes: [number, string, number][] }).changes.map(([s, st]) => `${s}${st}`);
+    const hasChange = (seat: number, status: string) => (m: SseMessage) =>
+      m.event === "seats" && changesOf(m).includes(`${seat}${status}`);
+    // Bookings on each event, spread over both processes.
+    const buyers = await manyUsers(12, "cl-live");
+    const booked = await Promise.all(
+      events.flatMap((id, e) =>
+        [1, 2, 3, 4].map((seat) =>
+          remote(group.url, "POST", `/api/v1/events/${id}/book/${seat}`, { token: buyers[e * 4 + seat - 1]?.token }),
+        ),
+      ),
+    );
+    expect(booked.map((r) => r.status)).toEqual(booked.map(() => 201));
+    for (const id of events) {
+      for (const c of subs.get(id) ?? []) {
+        for (const seat of [1, 2, 3, 4]) await c.waitFor(hasChange(seat, "B"), `event ${id} seat ${seat}`, 20_000);
+        expect(c.state.statuses).toBe("BBBBAA");
+        expect(c.state.staleVersions).toBe(0);
+      }
+    }
+
+    // Resume: a subscriber goes away, misses a booking, and comes back with Last-Event-ID (on
+    // either process): the missed change, no snapshot.
+    const [first] = events;
+    const lastId = subs.get(first ?? 0)?.[0]?.lastId() as string;
+    expect(lastId).toMatch(/^\d+-\d+$/);
+    const late = await manyUsers(1, "cl-live-late");
+    expect((await remote(group.url, "POST", `/api/v1/events/${first}/book/6`, { token: late[0]?.token })).status).toBe(
+      201,
+    );
+    for (let i = 0; i < 4; i++) {
+      const again = await openSse(`${group.url}${livePath(first ?? 0)}`, { "last-event-id": lastId });
+      clients.push(again);
+      const m = await again.waitFor((x) => x.event === "seats" || x.event === "snapshot", "resume");
+      expect(m.event).toBe("seats");
+      await again.waitFor(hasChange(6, "B"), "seat 6 after resume");
+      expect(again.messages.some((x) => x.event === "snapshot")).toBe(false);
+      again.close();
+    }
+    for (const c of clients) c.close();
   }, 90_000);
 
   it("shares one rate limit and one login throttle across processes through the cluster", async () => {

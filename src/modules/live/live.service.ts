@@ -13,14 +13,23 @@ import { sql } from "../../platform/db";
 import { errorMessage } from "../../platform/error-message";
 import { logger } from "../../platform/logger";
 import { liveConnections, liveDelivered, liveDropped, liveRefused } from "../../platform/metrics";
-import { createBlockingRedis, isRedisReady, isRedisStarting, redis, waitForRedis } from "../../platform/redis";
+import {
+  createBlockingRedis,
+  hashSlot,
+  isClusterMode,
+  isRedisReady,
+  isRedisStarting,
+  redis,
+  waitForRedis,
+} from "../../platform/redis";
 import * as repo from "./live.repo";
 
 /**
  * Live availability, the subscriber side (docs/live.md). Each API process keeps one Feed per
  * event it has subscribers for: the event's seat statuses and versions, loaded from PostgreSQL and
  * kept current from the event's Redis stream by one reader per process (XREAD BLOCK over every
- * watched stream). A change is applied only when its version is newer than the one the feed has,
+ * watched stream), or on Redis Cluster by one reader per hash slot watched (a multi-key XREAD must
+ * stay in one slot). A change is applied only when its version is newer than the one the feed has,
  * so changes published out of commit order are dropped and nobody sees a seat go back. Applied
  * changes are sent to every connection of the feed at most every LIVE_BATCH_MS, as one SSE message
  * encoded once, with the stream id of the last entry applied as its SSE id.
@@ -70,6 +79,8 @@ interface Connection {
 class Feed {
   readonly key: string;
   readonly fullKey: string;
+  /** Which reader reads this feed's stream: its hash slot on a cluster, else the one reader (0). */
+  readonly group: number;
   statuses = new Uint8Array(0);
   versions = new Int32Array(0);
   /** Stream id of the last change applied to each seat ([0, 0]: before this feed was loaded). */
@@ -96,6 +107,7 @@ class Feed {
   constructor(readonly eventId: number) {
     this.key = liveStreamKey(eventId);
     this.fullKey = config.REDIS_KEY_PREFIX + this.key;
+    this.group = isClusterMode ? hashSlot(this.key) : 0;
     this.ready = this.load();
   }
 
@@ -201,10 +213,12 @@ class Feed {
 
 const feeds = new Map<number, Feed>();
 const feedsByKey = new Map<string, Feed>();
+/** Feeds by reader group (see Feed.group). */
+const feedsByGroup = new Map<number, Set<Feed>>();
+/** One blocking connection and read loop per group with feeds. */
+const readers = new Map<number, Redis>();
 const perIp = new Map<string, number>();
 let total = 0;
-let reader: Redis | undefined;
-let reading = false;
 let timers: ReturnType<typeof setInterval>[] = [];
 let stopped = false;
 
@@ -269,6 +283,9 @@ function release(conn: Connection): void {
 function removeFeed(feed: Feed): void {
   if (feeds.get(feed.eventId) === feed) feeds.delete(feed.eventId);
   if (feedsByKey.get(feed.fullKey) === feed) feedsByKey.delete(feed.fullKey);
+  const group = feedsByGroup.get(feed.group);
+  group?.delete(feed);
+  if (group?.size === 0) feedsByGroup.delete(feed.group);
   if (feed.flushTimer) clearTimeout(feed.flushTimer);
   if (feed.lingerTimer) clearTimeout(feed.lingerTimer);
 }
@@ -340,20 +357,29 @@ async function applyEntry(feed: Feed, id: StreamId, entry: LiveEntry): Promise<v
   feed.lastId = id;
 }
 
-function startReader(): void {
-  if (reading || stopped) return;
-  reading = true;
-  reader ??= createBlockingRedis("live");
-  void readLoop().finally(() => {
-    reading = false;
+/**
+ * Starts the read loop of `group` unless it runs. Standalone Redis has one group: one XREAD over
+ * every watched stream. On a cluster each hash slot is a group with its own blocking connection
+ * (events' keys spread over 16384 slots, so about one per watched event); the loop ends and closes
+ * its connection once the slot has no feed left.
+ */
+function startReader(group: number): void {
+  if (readers.has(group) || stopped) return;
+  const client = createBlockingRedis(isClusterMode ? `live:${group}` : "live");
+  readers.set(group, client);
+  void readLoop(group, client).finally(() => {
+    if (readers.get(group) === client) readers.delete(group);
+    client.disconnect();
     // A feed added while the loop was ending found it still running: start it again.
-    if (feeds.size > 0 && !stopped) startReader();
+    if (feedsByGroup.has(group) && !stopped) startReader(group);
   });
 }
 
-async function readLoop(): Promise<void> {
-  while (!stopped && feeds.size > 0) {
-    const watched = [...feeds.values()].filter((f) => f.loaded);
+async function readLoop(group: number, reader: Redis): Promise<void> {
+  for (;;) {
+    const feedsOfGroup = feedsByGroup.get(group);
+    if (stopped || !feedsOfGroup || feedsOfGroup.size === 0) return;
+    const watched = [...feedsOfGroup].filter((f) => f.loaded);
     if (watched.length === 0) {
       await Bun.sleep(20);
       continue;
@@ -361,7 +387,7 @@ async function readLoop(): Promise<void> {
     let reply: [string, [string, string[]][]][] | null;
     try {
       // Keys go out unprefixed (the client adds REDIS_KEY_PREFIX); replies name them prefixed.
-      reply = (await (reader as Redis).xread(
+      reply = (await reader.xread(
         "COUNT",
         READ_COUNT,
         "BLOCK",
@@ -611,6 +637,8 @@ async function feedFor(eventId: number): Promise<Feed> {
     feed = new Feed(eventId);
     feeds.set(eventId, feed);
     feedsByKey.set(feed.fullKey, feed);
+    const group = feedsByGroup.get(feed.group) ?? new Set<Feed>();
+    feedsByGroup.set(feed.group, group.add(feed));
     startTimers();
   }
   let ok: boolean;
@@ -627,7 +655,7 @@ async function feedFor(eventId: number): Promise<Feed> {
     removeFeed(feed);
     throw new DomainError(ErrorCode.EVENT_NOT_FOUND, `Event ${eventId} does not exist.`);
   }
-  startReader();
+  startReader(feed.group);
   return feed;
 }
 
@@ -712,6 +740,6 @@ export async function closeLive(): Promise<void> {
     for (const conn of [...feed.connections]) drop(conn, "shutdown");
     removeFeed(feed);
   }
-  reader?.disconnect();
-  reader = undefined;
+  for (const client of readers.values()) client.disconnect();
+  readers.clear();
 }
