@@ -93,6 +93,15 @@ const schema = z
     MAILGUN_DOMAIN: z.string().optional(),
     MAILGUN_BASE_URL: z.string().url().default("https://api.mailgun.net"),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    // Hot path (issue 14). Share of 1xx-3xx access lines written (4xx, 5xx and errors always are).
+    ACCESS_LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.01),
+    // Log lines are buffered and written at least this often (and on exit).
+    LOG_FLUSH_INTERVAL_MS: intIn(1, 10_000).default(50),
+    // How long an invalidation waits for other processes' acknowledgements before answering; a
+    // process trusts its in-memory copies only this long after its last sync with Redis.
+    CACHE_ACK_WAIT_MS: intIn(1, 1_000).default(20),
+    // Rate limiter: how often each process adds its locally counted requests to Redis.
+    RATE_LIMIT_SYNC_MS: intIn(5, 1_000).default(50),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_SECRET !== undefined && Buffer.byteLength(env.JWT_SECRET) < 32) {
