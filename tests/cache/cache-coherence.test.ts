@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import Redis from "ioredis";
 import { Cache, invalidate } from "../../src/cache/cache";
-import { LEASE_MS } from "../../src/cache/coherence";
+import { ACK_WAIT_MS } from "../../src/cache/coherence";
 import { waitForRedis } from "../../src/platform/redis";
 import { CacheChild } from "../support/cache-child-driver";
 import { PrivateRedis } from "../support/redis-server";
@@ -59,7 +59,7 @@ describe("in-process cache tier kept coherent across processes", () => {
     expect(after.localHits - before).toBeGreaterThanOrEqual(50);
   }, 30_000);
 
-  it("waits out a stalled reader's lease, and the reader never serves what it missed once it runs again", async () => {
+  it("waits for a stalled reader at most CACHE_ACK_WAIT_MS, and the reader never serves what it missed once it runs again", async () => {
     const namespace = `stalled-${++n}`;
     const child = await startChild();
     await child.send({ op: "set", value: "old" });
@@ -76,9 +76,10 @@ describe("in-process cache tier kept coherent across processes", () => {
     } finally {
       process.kill(child.pid, "SIGCONT");
     }
-    // The writer neither ignored the silent reader nor waited for it forever.
-    expect(ms).toBeGreaterThan(LEASE_MS / 3);
-    expect(ms).toBeLessThan(LEASE_MS + 1_000);
+    // The writer neither ignored the silent reader nor waited for it longer than the bound (plus
+    // the bump's own round trip on a loaded machine).
+    expect(ms).toBeGreaterThanOrEqual(ACK_WAIT_MS);
+    expect(ms).toBeLessThan(ACK_WAIT_MS + 250);
     expect((await child.send({ op: "read", namespace })).value).toBe("new");
   }, 30_000);
 
