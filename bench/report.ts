@@ -19,6 +19,7 @@ export const ROW_KEYS = [
   "booking",
   "cached_get",
   "get_redis_down",
+  "flash_sale_warm",
   "flash_sale",
   "flash_sale_integrity",
   "seat_map",
