@@ -86,8 +86,7 @@ create index bookings_event_idx on bookings (event_id);`;
 export const seedData = (users: number, seats: number) => `
 insert into users (email) select 'u' || g || '@seed.test' from generate_series(1, ${users}) g;
 insert into events (name, capacity) values ('seed', ${seats});
-insert into seats (event_id, seat_number) select 1, g from generate_series(1, ${seats}) g;
-vacuum analyze;`;
+insert into seats (event_id, seat_number) select 1, g from generate_series(1, ${seats}) g;`;
 
 /** The seed's booking of a random seat by a random user (event 1 of the seed database). */
 export const SEED_BOOK_RANDOM_SEAT = [

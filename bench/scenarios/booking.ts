@@ -80,6 +80,7 @@ async function seedReference(ctx: BenchContext, pgbench: string, seats: number, 
   try {
     await sql.unsafe(SEED_SCHEMA);
     await sql.unsafe(seedData(users, seats));
+    await sql.unsafe("vacuum analyze");
     const { clients, threads } = pgbenchClients(ctx, ctx.options.concurrency);
     const run = {
       pgbench,
