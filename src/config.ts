@@ -102,6 +102,8 @@ const schema = z
     CACHE_ACK_WAIT_MS: intIn(1, 1_000).default(20),
     // Rate limiter: how often each process adds its locally counted requests to Redis.
     RATE_LIMIT_SYNC_MS: intIn(5, 1_000).default(50),
+    // Share of a client's burst the whole pool may admit before Redis has counted it (the bound).
+    RATE_LIMIT_UNSYNCED_SHARE: z.coerce.number().min(0).max(1).default(0.2),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_SECRET !== undefined && Buffer.byteLength(env.JWT_SECRET) < 32) {

@@ -20,7 +20,8 @@ import type { AppEnv } from "./router";
  *
  * A request is decided locally only while (a) the view says the bucket is less than half used and
  * (b) this process has fewer than L admissions of that subject not yet confirmed by Redis, with
- * L = floor(0.2 × (burst + 1) / processes) (processes counted in Redis, at least 2). Otherwise
+ * L = floor(0.2 × (burst + 1) / processes) (0.2: RATE_LIMIT_UNSYNCED_SHARE; processes counted
+ * in Redis, at least 2). Otherwise
  * (near the limit, a burst, a refusal) it is decided by one atomic script call in Redis that
  * also carries this process's pending count. So at any moment the requests Redis has not yet
  * counted are at most processes × L ≤ 20 % of the burst, and a view is at most one sync old:
@@ -72,6 +73,28 @@ end
 return {allowed, math.floor(tat - now)}
 `;
 
+// The periodic sync: adds each bucket's locally admitted count (ARGV: interval µs, count per key)
+// and returns each TAT - now (µs). One call for many keys: on a single Redis (not Cluster, whose
+// keys of one call must share a slot) this is what keeps a sync cheap for thousands of clients.
+const GCRA_ADD_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local out = {}
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local admitted = tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  tat = tat + admitted * interval
+  if admitted > 0 and tat > now then
+    redis.call('SET', key, string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000))
+  end
+  out[i] = math.floor(tat - now)
+end
+return out
+`;
+const SYNC_CHUNK = 500;
+
 // The limiting processes: a sorted set scored by lease end (ms, Redis's clock). Returns how many are live.
 const PROCESSES_LUA = `
 local t = redis.call('TIME')
@@ -84,6 +107,7 @@ return redis.call('ZCARD', KEYS[1])
 
 redis.defineCommand("eventlyGcra", { numberOfKeys: 1, lua: GCRA_LUA });
 redis.defineCommand("eventlyRlProcesses", { numberOfKeys: 1, lua: PROCESSES_LUA });
+redis.defineCommand("eventlyGcraAdd", { lua: GCRA_ADD_LUA });
 
 interface LimiterCommands {
   eventlyGcra(
@@ -94,13 +118,13 @@ interface LimiterCommands {
     take: 0 | 1,
   ): Promise<[number, number]>;
   eventlyRlProcesses(key: string, id: string, leaseMs: number): Promise<number>;
+  /** numberOfKeys first, then the keys, then (interval µs, admitted) per key. */
+  eventlyGcraAdd(...args: (string | number)[]): Promise<number[]>;
 }
 const limiterRedis = redis as unknown as LimiterCommands;
 
 const PROCESSES_KEY = "rl:processes";
 const PROCESS_LEASE_MS = 2_000;
-/** Share of the burst that requests not yet counted in Redis may add, across the pool. */
-const UNSYNCED_SHARE = 0.2;
 
 /** One subject's bucket as this process sees it. Times in ms on performance.now()'s clock. */
 interface Bucket {
@@ -125,12 +149,14 @@ class LocalBuckets {
 
   constructor(
     private readonly syncMs: number,
+    /** Share of the burst the pool may admit before Redis has counted it (RATE_LIMIT_UNSYNCED_SHARE). */
+    private readonly unsyncedShare: number,
     private readonly onError: (err: unknown) => void,
   ) {}
 
   /** Requests this process may admit for one subject without Redis having counted them. */
   localAllowance(policy: RateLimitPolicy): number {
-    return Math.floor((UNSYNCED_SHARE * (policy.burst + 1)) / this.processes);
+    return Math.floor((this.unsyncedShare * (policy.burst + 1)) / this.processes);
   }
 
   async take(policy: RateLimitPolicy, subject: string): Promise<RateLimitDecision> {
@@ -192,7 +218,11 @@ class LocalBuckets {
     this.timer.unref?.();
   }
 
-  /** One pipelined write: every pending count, a refresh of every bucket not full, this process's lease. */
+  /**
+   * One pipelined write: every pending count (each answer refreshes that bucket's view) and this
+   * process's lease. Buckets with nothing pending are not sent: near the limit their requests go
+   * to Redis anyway, and far from it a view older than one sync costs nothing.
+   */
   private async sync(): Promise<void> {
     if (this.syncing || !isRedisReady()) return;
     const now = performance.now();
@@ -200,22 +230,21 @@ class LocalBuckets {
     const pipeline = redis.pipeline() as unknown as LimiterCommands & ReturnType<typeof redis.pipeline>;
     pipeline.eventlyRlProcesses(PROCESSES_KEY, this.id, PROCESS_LEASE_MS);
     for (const [key, b] of this.buckets) {
-      if (b.unsent === 0 && b.inflight === 0 && b.viewTat <= now) {
-        this.buckets.delete(key); // full again: nothing worth remembering
+      if (b.unsent === 0) {
+        // Full again and nothing in flight: nothing worth remembering.
+        if (b.inflight === 0 && this.estimate(b, now) <= now) this.buckets.delete(key);
         continue;
       }
-      if (b.inflight > 0 && b.unsent === 0) continue;
-      const admitted = b.unsent;
+      sent.push([b, b.unsent]);
+      b.inflight += b.unsent;
       b.unsent = 0;
-      b.inflight += admitted;
-      sent.push([b, admitted]);
-      pipeline.eventlyGcra(
-        b.redisKey,
-        (b.intervalMs * 1000).toFixed(3),
-        (b.toleranceMs * 1000).toFixed(3),
-        admitted,
-        0,
-      );
+    }
+    for (let i = 0; i < sent.length; i += SYNC_CHUNK) {
+      const chunk = sent.slice(i, i + SYNC_CHUNK);
+      const args: (string | number)[] = [chunk.length];
+      for (const [b] of chunk) args.push(b.redisKey);
+      for (const [b, admitted] of chunk) args.push((b.intervalMs * 1000).toFixed(3), admitted);
+      pipeline.eventlyGcraAdd(...args);
     }
     this.syncing = true;
     try {
@@ -223,10 +252,14 @@ class LocalBuckets {
       const at = performance.now();
       const [procErr, procs] = results[0] ?? [];
       if (!procErr && typeof procs === "number") this.processes = Math.max(2, procs);
-      sent.forEach(([b], i) => {
-        const [err, reply] = results[i + 1] ?? [];
-        if (!err && Array.isArray(reply)) b.viewTat = Math.max(b.viewTat, at + Number(reply[1]) / 1000);
-      });
+      for (let c = 0; c * SYNC_CHUNK < sent.length; c++) {
+        const [err, debts] = results[c + 1] ?? [];
+        if (err || !Array.isArray(debts)) continue;
+        debts.forEach((debtUs, j) => {
+          const entry = sent[c * SYNC_CHUNK + j];
+          if (entry) entry[0].viewTat = Math.max(entry[0].viewTat, at + Number(debtUs) / 1000);
+        });
+      }
       const failed = results.find(([err]) => err)?.[0];
       if (failed) this.onError(failed);
     } catch (err) {
@@ -284,7 +317,9 @@ function announceWhenReady(): void {
 }
 
 const warnSync = throttledWarn(10_000, "rate limiter: could not add local counts to redis");
-const buckets = new LocalBuckets(config.RATE_LIMIT_SYNC_MS, (err) => warnSync({ err: errorMessage(err) }));
+const buckets = new LocalBuckets(config.RATE_LIMIT_SYNC_MS, config.RATE_LIMIT_UNSYNCED_SHARE, (err) =>
+  warnSync({ err: errorMessage(err) }),
+);
 
 export function createRateLimiter(opts: RateLimiterOptions): MiddlewareHandler<AppEnv> {
   const warnFailOpen = throttledWarn(10_000, "rate limiter unavailable: letting requests through");
@@ -324,8 +359,11 @@ export function createRateLimiter(opts: RateLimiterOptions): MiddlewareHandler<A
       );
       throw new ProblemWithHeaders(refusal, headers);
     }
+    // Handlers that build their response whole (sendJson) put these in it: setting headers on a
+    // finished Response costs more than the rest of a cached read.
+    c.set("rateLimitHeaders", headers);
     await next();
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+    if (!c.get("rateLimitSent")) for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   });
 }
 
