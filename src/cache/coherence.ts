@@ -3,6 +3,7 @@ import type Redis from "ioredis";
 import { config } from "../config";
 import { errorMessage } from "../platform/error-message";
 import { throttledWarn } from "../platform/logger";
+import { cacheAckTimeouts } from "../platform/metrics";
 import type { CacheScripts } from "./scripts";
 
 /**
