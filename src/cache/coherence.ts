@@ -168,6 +168,7 @@ export class CacheCoherence {
       // Counted from our receipt of the bump's answer: a reader that has not acknowledged by then
       // sent its latest answered PING before the bump, and its trust has run out.
       const timer = setTimeout(() => {
+        cacheAckTimeouts.inc();
         warnAckTimeout({ readers: [...pending] });
         resolve();
       }, Math.min(this.ackWaitMs, longestMs) + 1);
