@@ -159,7 +159,8 @@ class LocalBuckets {
     return Math.floor((this.unsyncedShare * (policy.burst + 1)) / this.processes);
   }
 
-  async take(policy: RateLimitPolicy, subject: string): Promise<RateLimitDecision> {
+  /** The decision, at once when this process can make it alone, else a promise of Redis's. */
+  take(policy: RateLimitPolicy, subject: string): RateLimitDecision | Promise<RateLimitDecision> {
     this.start();
     const key = `${policy.name}:${subject}`;
     let bucket = this.buckets.get(key);
@@ -337,7 +338,8 @@ export function createRateLimiter(opts: RateLimiterOptions): MiddlewareHandler<A
     }
     let decision: RateLimitDecision | undefined;
     try {
-      decision = await buckets.take(policy, limitSubject(clientIp(c)));
+      const taken = buckets.take(policy, limitSubject(clientIp(c)));
+      decision = taken instanceof Promise ? await taken : taken;
     } catch (err) {
       failOpen(errorMessage(err));
     }
