@@ -128,7 +128,9 @@ export class CacheCoherence {
     const wait: AckWait = { acked: new Set() };
     this.waits.set(nonce, wait);
     try {
-      // One round trip: the members are read after the bump, on the same connection.
+      // One round trip: the members are read after the bump, queued behind it on the same
+      // connection (the bump script is loaded on connect, scripts.ts, so it is not re-sent after
+      // the read; only a SCRIPT FLUSH under a live connection could reorder them).
       const [version, readers] = await Promise.all([
         bump(this.invChannel, nonce),
         this.client.evCacheReaders(READERS_KEY),

@@ -117,6 +117,16 @@ export function withCacheScripts(client: Redis): Redis & CacheScripts {
     client.defineCommand("evCacheBump", { numberOfKeys: 1, lua: BUMP });
     client.defineCommand("evCacheLease", { numberOfKeys: 1, lua: LEASE });
     client.defineCommand("evCacheReaders", { numberOfKeys: 1, lua: READERS });
+    // An invalidation sends the bump and the reader list in one round trip, the list queued behind
+    // the bump (coherence.ts). A first EVALSHA on a connection would fail with NOSCRIPT and be
+    // re-sent after the list was read, so the bump is loaded as soon as each connection is ready.
+    const preload = () => {
+      client.script("LOAD", BUMP).catch(() => {
+        // Redis went away again: the next "ready" loads it.
+      });
+    };
+    client.on("ready", preload);
+    if (client.status === "ready") preload();
   }
   return client as Redis & CacheScripts;
 }
