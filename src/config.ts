@@ -100,6 +100,9 @@ const schema = z
     // How long an invalidation waits for other processes' acknowledgements before answering; a
     // process trusts its in-memory copies only this long after its last sync with Redis.
     CACHE_ACK_WAIT_MS: intIn(1, 1_000).default(20),
+    // A version younger than this is never served from process memory, and a bump that follows
+    // the previous one within it answers without waiting for acknowledgements. Same on every process.
+    CACHE_HOT_SCOPE_MS: intIn(0, 60_000).default(1_000),
     // Rate limiter: how often each process adds its locally counted requests to Redis.
     RATE_LIMIT_SYNC_MS: intIn(5, 1_000).default(50),
     // Share of a client's burst the whole pool may admit before Redis has counted it (the bound).

@@ -32,6 +32,7 @@ import type { CacheScripts } from "./scripts";
 
 export const LEASE_MS = 300;
 export const ACK_WAIT_MS = config.CACHE_ACK_WAIT_MS;
+export const HOT_SCOPE_MS = config.CACHE_HOT_SCOPE_MS;
 const RENEW_EVERY_MS = 75;
 const SUBSCRIBE_WAIT_MS = 1_000;
 const READERS_KEY = "cache:{coherence}:readers";
@@ -69,6 +70,8 @@ export class CacheCoherence {
     private readonly client: Redis & CacheScripts,
     private readonly leaseMs = LEASE_MS,
     private readonly ackWaitMs = ACK_WAIT_MS,
+    /** Versions younger than this are never trusted from memory; see `publish`. */
+    readonly hotScopeMs = HOT_SCOPE_MS,
   ) {
     this.syncEveryMs = Math.max(2, Math.floor(ackWaitMs / 4));
     const prefix = client.options.keyPrefix ?? "";
@@ -100,11 +103,14 @@ export class CacheCoherence {
    * Records a version read from Redis by a read sent in `sentEpoch`; returns the epoch to tag the
    * copy with (undefined: never trust it, a newer version has already been announced).
    */
-  observe(scopeKey: string, version: string, sentEpoch: number): number | undefined {
+  observe(scopeKey: string, version: string, sentEpoch: number, ageMs = -1): number | undefined {
     const v = Number(version);
     const known = this.versions.get(scopeKey);
     this.noteVersion(scopeKey, v);
     if (sentEpoch < 0 || sentEpoch !== this.epoch || (known !== undefined && v < known)) return undefined;
+    // A version made by a bump less than hotScopeMs ago: a hot scope, served from Redis instead,
+    // which is what lets the next bump answer without waiting (publish).
+    if (ageMs >= 0 && ageMs < this.hotScopeMs) return undefined;
     return sentEpoch;
   }
 
@@ -121,7 +127,7 @@ export class CacheCoherence {
    * Runs a bump (which publishes `nonce`) and waits until every live reader has applied it or
    * its lease has ended. Throws what the bump throws, after waiting out the leases.
    */
-  async publish(scopeKey: string, bump: (channel: string, nonce: string) => Promise<string>): Promise<void> {
+  async publish(scopeKey: string, bump: (channel: string, nonce: string) => Promise<[string, number]>): Promise<void> {
     // Acknowledgements reach us only once subscribed; without that we would wait out the bound.
     if (!this.subscribed) await this.whenSubscribed(SUBSCRIBE_WAIT_MS);
     const nonce = `${this.id}:${++this.nonceSeq}`;
@@ -131,12 +137,16 @@ export class CacheCoherence {
       // One round trip: the members are read after the bump, queued behind it on the same
       // connection (the bump script is loaded on connect, scripts.ts, so it is not re-sent after
       // the read; only a SCRIPT FLUSH under a live connection could reorder them).
-      const [version, readers] = await Promise.all([
+      const [[version, hot], readers] = await Promise.all([
         bump(this.invChannel, nonce),
         this.client.evCacheReaders(READERS_KEY),
       ]);
       this.noteVersion(scopeKey, Number(version));
       this.unreachableSince = 0;
+      // The previous bump was less than hotScopeMs ago: every copy of the version this bump
+      // replaced was read while that version was younger than hotScopeMs, so none is trusted
+      // (observe), and copies of older versions are covered by the earlier bumps' own waits.
+      if (Number(hot) === 1) return;
       await this.awaitAcks(wait, readers);
     } catch (err) {
       await this.outlastLeases();

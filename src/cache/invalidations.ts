@@ -2,7 +2,7 @@ import type Redis from "ioredis";
 import { logger } from "../platform/logger";
 import { RedisBreaker } from "../platform/redis-breaker";
 import type { CacheCoherence } from "./coherence";
-import { type CacheScripts, freshVersion } from "./scripts";
+import { bumpedAtKeyOf, type CacheScripts, freshVersion } from "./scripts";
 
 export const VERSION_TTL_MS = 24 * 3600 * 1000;
 const RETRY_MS = 250;
@@ -50,7 +50,16 @@ export class VersionBumps {
     const seq = this.pending.get(versionKey);
     try {
       await this.coherence.publish(versionKey, (channel, nonce) =>
-        this.client.evCacheBump(versionKey, freshVersion(), VERSION_TTL_MS, channel, nonce, versionKey),
+        this.client.evCacheBump(
+          versionKey,
+          bumpedAtKeyOf(versionKey),
+          freshVersion(),
+          VERSION_TTL_MS,
+          channel,
+          nonce,
+          versionKey,
+          this.coherence.hotScopeMs,
+        ),
       );
       // This INCR covers every earlier missed one, unless another one was missed meanwhile.
       if (seq !== undefined && this.pending.get(versionKey) === seq) this.pending.delete(versionKey);
