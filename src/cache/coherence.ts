@@ -56,7 +56,9 @@ export class CacheCoherence {
   /** Send time of the latest membership renewal that succeeded in time (0: membership broken). */
   private memberSince = 0;
   private memberSentAt = 0;
+  private lastReadAt = 0;
   private readonly syncEveryMs: number;
+  private readonly idleMs: number;
   private unreachableSince = 0;
   private nonceSeq = 0;
   private ackQueue: string[] = [];
@@ -74,6 +76,7 @@ export class CacheCoherence {
     readonly hotScopeMs = HOT_SCOPE_MS,
   ) {
     this.syncEveryMs = Math.max(2, Math.floor(ackWaitMs / 4));
+    this.idleMs = Math.max(100, 5 * ackWaitMs);
     const prefix = client.options.keyPrefix ?? "";
     this.invChannel = `${prefix}cache:inv`;
     this.ackChannel = `${prefix}cache:ack`;
@@ -91,10 +94,12 @@ export class CacheCoherence {
 
   /** Whether a local copy of this scope, at this version, read in this epoch, may be served as is. */
   trusts(scopeKey: string, version: string, epoch: number | undefined): boolean {
+    const now = performance.now();
+    this.lastReadAt = now;
     return (
       epoch === this.epochValue &&
       this.subscribed &&
-      performance.now() < this.trustedUntil &&
+      now < this.trustedUntil &&
       this.versions.get(scopeKey) === Number(version)
     );
   }
@@ -116,6 +121,7 @@ export class CacheCoherence {
 
   /** A reading process calls this on every cache read: the first call subscribes and starts the lease. */
   startReading(): void {
+    this.lastReadAt = performance.now();
     if (this.reading) return;
     this.reading = true;
     this.ensureSubscriber();
@@ -283,6 +289,10 @@ export class CacheCoherence {
   private async renew(): Promise<void> {
     const sub = this.sub;
     if (this.renewing || !this.subscribed || !sub) return;
+    // Nobody has read through this cache for a while: let trust and membership lapse instead of
+    // pinging every few milliseconds (each PING is a socket write). The next read goes to Redis,
+    // which starts the renewals again; writers stop waiting for us once the membership ends.
+    if (performance.now() - this.lastReadAt > this.idleMs) return;
     this.renewing = true;
     const epoch = this.epochValue;
     try {
