@@ -17,6 +17,12 @@ export interface LoadSpec {
   /** Bearer tokens: a random one per request, or each exactly once. */
   tokens?: string[];
   tokenUse?: "random" | "each-once";
+  /**
+   * Requests come from this many client addresses (X-Forwarded-For, which the API believes from
+   * its loopback proxy), as real clients would: with tokens, each token's own address; without,
+   * a random one per request. The API's per-address rate limit is on, as `bun run start` has it.
+   */
+  clientAddresses?: number;
 }
 
 export interface Percentiles {

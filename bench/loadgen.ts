@@ -17,20 +17,31 @@ const hostHeader = `${spec.host}:${spec.port}`;
 const eachOnce = spec.tokenUse === "each-once";
 const tokens = spec.tokens ?? [];
 
+const addresses = spec.clientAddresses ?? 0;
+/** Client number i as 10.a.b.c (i < 2^24). */
+const address = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+
 // Requests that never change are encoded once.
 const fixed =
-  tokens.length === 0 && !spec.randomMax ? formatRequest(spec.method, spec.path, hostHeader, [], spec.body) : undefined;
+  tokens.length === 0 && !spec.randomMax && addresses === 0
+    ? formatRequest(spec.method, spec.path, hostHeader, [], spec.body)
+    : undefined;
 
 let nextToken = 0;
 /** The next request's bytes, or undefined when there is nothing more to send. */
 function nextRequest(now: number, endAt: number): Buffer | undefined {
   if (eachOnce ? nextToken >= tokens.length : now >= endAt) return undefined;
   if (fixed) return fixed;
-  const token = eachOnce ? tokens[nextToken++] : tokens[Math.floor(Math.random() * tokens.length)];
+  const index = eachOnce ? nextToken++ : Math.floor(Math.random() * tokens.length);
+  const token = tokens[index];
   const path = spec.randomMax
     ? spec.path.replace("{n}", String(1 + Math.floor(Math.random() * spec.randomMax)))
     : spec.path;
   const headers = token ? [`authorization: Bearer ${token}`] : [];
+  if (addresses > 0) {
+    const client = token ? index % addresses : Math.floor(Math.random() * addresses);
+    headers.push(`x-forwarded-for: ${address(client)}`);
+  }
   return formatRequest(spec.method, path, hostHeader, headers, spec.body);
 }
 

@@ -63,6 +63,53 @@ export const BOOK_BEST_AVAILABLE = [
   ...BOOK_IF_FREE,
 ].join("\n");
 
+/**
+ * The physical floor of a booking: the seed project's schema (users, events, seats, bookings with
+ * their keys, foreign keys and the seat-number unique index, nothing else) in a database of its
+ * own, and its minimal booking transaction: lock the seat, mark it, insert the booking, commit.
+ * No per-user count, no holds, no outbox, no invariant triggers: whatever the API does above this
+ * is what our guarantees and our stack cost.
+ */
+export const SEED_SCHEMA = `
+create table users (id serial primary key, email text not null unique);
+create table events (id serial primary key, name text not null, capacity int not null);
+create table seats (
+  id serial primary key, event_id int not null references events(id),
+  seat_number int not null, status text not null default 'AVAILABLE', unique (event_id, seat_number));
+create table bookings (
+  id serial primary key, user_id int not null references users(id), event_id int not null references events(id),
+  seat_id int not null references seats(id), status text not null default 'BOOKED',
+  created_at timestamptz not null default now());
+create index bookings_user_idx on bookings (user_id);
+create index bookings_event_idx on bookings (event_id);`;
+
+export const seedData = (users: number, seats: number) => `
+insert into users (email) select 'u' || g || '@seed.test' from generate_series(1, ${users}) g;
+insert into events (name, capacity) values ('seed', ${seats});
+insert into seats (event_id, seat_number) select 1, g from generate_series(1, ${seats}) g;`;
+
+/** The seed's booking of a random seat by a random user (event 1 of the seed database). */
+export const SEED_BOOK_RANDOM_SEAT = [
+  "\\set uid random(1, :nusers)",
+  "\\set seat random(1, :nseats)",
+  "begin;",
+  "select id as sid, (status = 'AVAILABLE')::int as free from seats where event_id = 1 and seat_number = :seat for update \\gset",
+  "\\if :free = 1",
+  "update seats set status = 'BOOKED' where id = :sid;",
+  "insert into bookings (user_id, event_id, seat_id, status) values (:uid, 1, :sid, 'BOOKED');",
+  "commit;",
+  "\\else",
+  "rollback;",
+  "\\endif",
+].join("\n");
+
+/** Our own booking, as the API sends it: one call of book_seats (migrations/0003_booking_function.sql). */
+export const BOOK_SEATS_RANDOM_SEAT = [
+  "\\set uid random(:umin, :umax)",
+  "\\set seat random(1, :nseats)",
+  "select book_seats(:uid, :eid, array[:seat]::int[], null::int, 100000);",
+].join("\n");
+
 export function findPgbench(): string | undefined {
   const installed = [...new Glob("/usr/lib/postgresql/*/bin/pgbench").scanSync({ absolute: true })];
   installed.sort((a, b) => Number(b.split("/")[4]) - Number(a.split("/")[4]));

@@ -20,6 +20,7 @@ export const ROW_KEYS = [
   "hold_confirm",
   "cached_get",
   "get_redis_down",
+  "flash_sale_warm",
   "flash_sale",
   "flash_sale_integrity",
   "seat_map",

@@ -6,6 +6,7 @@ import Redis from "ioredis";
 import { config } from "../src/config";
 import { connect, dropDatabase, recreateDatabase, type Sql } from "./database";
 import type { BenchOptions } from "./options";
+import { WARM_BUYERS, WARM_SEATS } from "./scenarios/flash-sale";
 import { type BenchUser, createEvent, fetchText, insertUsers, login } from "./seed";
 import { type ChildProcess, type Pool, stackEnv, startHelloPool, startStack } from "./stack";
 
@@ -32,6 +33,7 @@ export interface BenchContext {
     bookingPgbench?: number;
     flashApi?: number;
     flashPgbench?: number;
+    flashWarmApi?: number;
   };
   seatMapBytes: number;
   workDir: string;
@@ -80,7 +82,13 @@ export async function setUp(options: BenchOptions, log: (line: string) => void):
       const sql = connect(dbUrl);
       undo.push(() => sql.end({ timeout: 5 }));
       adminToken = await login(baseUrl, admin.email, admin.password);
-      const needed = Math.max(options.users, options.flashUsers, 2 * options.waitlistReleases, options.liveSeats);
+      const needed = Math.max(
+        options.users,
+        options.flashUsers,
+        WARM_BUYERS,
+        2 * options.waitlistReleases,
+        options.liveSeats,
+      );
       log(`loading ${needed} users and the events`);
       const users = await insertUsers(sql, needed, tag);
       local = { stack, env, dbUrl, sql, users, initialChildren: stack.children() };
@@ -88,6 +96,7 @@ export async function setUp(options: BenchOptions, log: (line: string) => void):
       events.bookingPgbench = await createEvent(baseUrl, adminToken, "booking (pgbench)", options.bookingSeats);
       events.flashApi = await createEvent(baseUrl, adminToken, "flash sale (API)", options.flashSeats);
       events.flashPgbench = await createEvent(baseUrl, adminToken, "flash sale (pgbench)", options.flashSeats);
+      events.flashWarmApi = await createEvent(baseUrl, adminToken, "flash sale, warm (API)", WARM_SEATS);
       await settle(sql);
     }
     events.get = await createEvent(baseUrl, adminToken, "cached GET", 1_000);

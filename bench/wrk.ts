@@ -48,6 +48,16 @@ export function wrkCanRun(spec: Pick<LoadSpec, "method" | "tokens" | "randomMax"
   return spec.method === "GET" && !spec.tokens?.length && !spec.randomMax && spec.body === undefined;
 }
 
+/** A random client address per request, like the Bun generator's (LoadSpec.clientAddresses). */
+const clientAddresses = (n: number) => `
+local n = ${n}
+request = function()
+  local i = math.random(0, n - 1)
+  local xff = string.format("10.%d.%d.%d", math.floor(i / 65536) % 256, math.floor(i / 256) % 256, i % 256)
+  return wrk.format(nil, nil, { ["x-forwarded-for"] = xff })
+end
+`;
+
 async function wrkOnce(wrk: string, spec: LoadSpec, seconds: number, script: string): Promise<WrkSummary> {
   const url = `http://${spec.host}:${spec.port}${spec.path}`;
   const args = [wrk, "-t1", `-c${spec.concurrency}`, `-d${seconds}s`, "--timeout", "10s", "-s", script, url];
@@ -62,7 +72,7 @@ export async function runWrk(wrk: string, spec: LoadSpec): Promise<LoadResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "evently-wrk-"));
   try {
     const script = path.join(dir, "report.lua");
-    await Bun.write(script, REPORT);
+    await Bun.write(script, (spec.clientAddresses ? clientAddresses(spec.clientAddresses) : "") + REPORT);
     const warmupS = Math.round(spec.warmupMs / 1000);
     if (warmupS > 0) await wrkOnce(wrk, spec, warmupS, script);
     const s = await wrkOnce(wrk, spec, Math.max(1, Math.round(spec.durationMs / 1000)), script);

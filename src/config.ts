@@ -155,6 +155,20 @@ const schema = z
     // A replica further behind than this (bytes of WAL not yet replayed) is not used for reads that
     // follow the reader's own write (docs/scale.md#read-replica).
     READ_REPLICA_CHECK_MS: intIn(100, 60_000).default(1_000),
+    // Hot path (issue 14). Share of 1xx-3xx access lines written (4xx, 5xx and errors always are).
+    ACCESS_LOG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0.01),
+    // Log lines are buffered and written at least this often (and on exit).
+    LOG_FLUSH_INTERVAL_MS: intIn(1, 10_000).default(50),
+    // How long an invalidation waits for other processes' acknowledgements before answering; a
+    // process trusts its in-memory copies only this long after its last sync with Redis.
+    CACHE_ACK_WAIT_MS: intIn(1, 1_000).default(20),
+    // A version younger than this is never served from process memory, and a bump that follows
+    // the previous one within it answers without waiting for acknowledgements. Same on every process.
+    CACHE_HOT_SCOPE_MS: intIn(0, 60_000).default(1_000),
+    // Rate limiter: how often each process adds its locally counted requests to Redis.
+    RATE_LIMIT_SYNC_MS: intIn(5, 1_000).default(50),
+    // Share of a client's burst the whole pool may admit before Redis has counted it (the bound).
+    RATE_LIMIT_UNSYNCED_SHARE: z.coerce.number().min(0).max(1).default(0.2),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_SECRET !== undefined && Buffer.byteLength(env.JWT_SECRET) < 32) {

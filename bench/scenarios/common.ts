@@ -6,6 +6,12 @@ import { fmt } from "../report";
 import type { BenchContext } from "../setup";
 import { findWrk, runWrk, wrkCanRun } from "../wrk";
 
+/**
+ * Client addresses of every load: enough that each stays under the default per-address limit
+ * (15 r/s) at the rates this machine reaches, as a crowd of real clients would.
+ */
+export const CLIENT_ADDRESSES = 50_000;
+
 /** A duration-bounded load with the run's concurrency and warm-up against `baseUrl`. */
 export function timedLoad(
   ctx: BenchContext,
@@ -20,6 +26,7 @@ export function timedLoad(
     warmupMs: ctx.options.warmupS * 1000,
     durationMs: ctx.options.durationS * 1000,
     tokenUse: "random",
+    clientAddresses: CLIENT_ADDRESSES,
     ...request,
     path: `${prefix}${request.path}`,
   };

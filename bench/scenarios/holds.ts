@@ -1,6 +1,6 @@
 import { percentiles } from "../load-spec";
 import { type Check, fmt, type Row, skippedRow } from "../report";
-import { createEvent } from "../seed";
+import { benchClient, createEvent } from "../seed";
 import type { BenchContext } from "../setup";
 import { latencySummary } from "./common";
 
@@ -34,7 +34,7 @@ export async function benchHolds(ctx: BenchContext): Promise<{ rows: Row[]; chec
   const post = async (path: string, token: string, body?: unknown) => {
     const res = await fetch(`${api}${path}`, {
       method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...benchClient() },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { percentiles } from "../load-spec";
 import { fmt, type Row, skippedRow } from "../report";
-import { createEvent } from "../seed";
+import { benchClient, createEvent } from "../seed";
 import type { BenchContext } from "../setup";
 import { openSseSocket, type SocketSubscriber } from "../sse-client";
 
@@ -66,7 +66,7 @@ export async function benchLive(ctx: BenchContext): Promise<{ rows: Row[]; raw: 
           if (!buyer) return;
           const res = await fetch(`${ctx.baseUrl}/api/v1/events/${eventId}/bookings`, {
             method: "POST",
-            headers: { authorization: `Bearer ${buyer.token}`, "content-type": "application/json" },
+            headers: { authorization: `Bearer ${buyer.token}`, "content-type": "application/json", ...benchClient() },
             body: JSON.stringify({ quantity: 1 }),
           });
           const at = performance.now();

@@ -20,7 +20,7 @@ import {
   versionKeyOf,
 } from "./keys";
 import { LocalTier } from "./local-tier";
-import { type CacheScripts, freshVersion, withCacheScripts } from "./scripts";
+import { bumpedAtKeyOf, type CacheScripts, freshVersion, withCacheScripts } from "./scripts";
 import { FreshFlight, SingleFlight } from "./single-flight";
 
 /**
@@ -51,6 +51,8 @@ export interface CacheOptions {
   lockWaitMs?: number;
   /** How long a reader trusts its in-process tier without hearing from Redis (coherence.ts). */
   leaseMs?: number;
+  /** CACHE_HOT_SCOPE_MS for this cache (coherence.ts); every process must use the same value. */
+  hotScopeMs?: number;
   /** In-process tier size; 0 turns it off. */
   localEntries?: number;
   localChars?: number;
@@ -72,7 +74,7 @@ export class Cache {
   private readonly local: LocalTier;
   private readonly flights = new SingleFlight<string>();
   private readonly offline = new FreshFlight<string>();
-  private readonly versionReads = new FreshFlight<{ version: string; raw?: string; started: boolean }>();
+  private readonly versionReads = new FreshFlight<{ version: string; raw?: string; started: boolean; age: number }>();
   private readonly builder: ValueBuilder;
   private readonly bumps: VersionBumps;
   private readonly coherence: CacheCoherence;
@@ -93,7 +95,7 @@ export class Cache {
       options.maxValueBytes ?? config.CACHE_MAX_VALUE_BYTES,
       onRedisError,
     );
-    this.coherence = new CacheCoherence(this.client, options.leaseMs);
+    this.coherence = new CacheCoherence(this.client, options.leaseMs, undefined, options.hotScopeMs);
     this.bumps = new VersionBumps(this.client, this.coherence, onRedisError);
   }
 
@@ -162,14 +164,21 @@ export class Cache {
    */
   private async readVersion(keys: CacheKeys): Promise<VersionRead> {
     let sentEpoch = -1;
-    const { version, raw, started } = await this.versionReads.run(keys.value, async () => {
+    const { version, raw, started, age } = await this.versionReads.run(keys.value, async () => {
       sentEpoch = this.coherence.epoch;
       const ours = this.local.get(keys.value)?.version ?? "";
       const initial = freshVersion();
-      const [v, value] = await this.client.evCacheRead(keys.version, keys.value, ours, initial, VERSION_TTL_MS);
-      return { version: v, raw: value, started: v === initial };
+      const [v, age, value] = await this.client.evCacheRead(
+        keys.version,
+        keys.value,
+        bumpedAtKeyOf(keys.version),
+        ours,
+        initial,
+        VERSION_TTL_MS,
+      );
+      return { version: v, raw: value, started: v === initial, age: Number(age) };
     });
-    return { version, raw, started, epoch: this.coherence.observe(keys.version, version, sentEpoch) };
+    return { version, raw, started, epoch: this.coherence.observe(keys.version, version, sentEpoch, age) };
   }
 
   /** Rebuilds and stores a value now, whatever is cached (the cache warmer's entry point). */
@@ -178,7 +187,14 @@ export class Cache {
     const load = () => serialize(loader);
     if (!this.redisUsable(keys.version)) return (await load()) as Json<T>;
     try {
-      const [version] = await this.client.evCacheRead(keys.version, keys.value, "*", freshVersion(), VERSION_TTL_MS);
+      const [version] = await this.client.evCacheRead(
+        keys.version,
+        keys.value,
+        bumpedAtKeyOf(keys.version),
+        "*",
+        freshVersion(),
+        VERSION_TTL_MS,
+      );
       return (await this.builder.loadAndStore({ entry, keys, version, epoch: undefined }, load)) as Json<T>;
     } catch (err) {
       this.redisFailed(err, "refresh");

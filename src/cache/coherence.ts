@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type Redis from "ioredis";
+import { config } from "../config";
 import { errorMessage } from "../platform/error-message";
-import { logger, throttledWarn } from "../platform/logger";
+import { throttledWarn } from "../platform/logger";
+import { cacheAckTimeouts } from "../platform/metrics";
 import { createShardSubscriber, isClusterMode } from "../platform/redis";
 import type { CacheScripts } from "./scripts";
 
@@ -14,19 +16,26 @@ import type { CacheScripts } from "./scripts";
  *   leases, the channels and every subscriber's connection are on one node).
  *   Each process's subscriber connection records the highest version it has seen per scope; a
  *   local copy is served only if it carries that version.
- * - A reading process holds a lease in Redis (a sorted set scored by lease end, on Redis's clock)
- *   and trusts its memory only until its own lease ends. Renewal is ZADD, then PING on the
- *   subscriber connection: the PONG comes after every message published before it, so a reader
- *   has applied all earlier invalidations before it extends its trust.
- * - A writer, after its bump, reads the live leases and waits until every other reader has
- *   acknowledged its nonce (readers acknowledge right after applying it) or that reader's lease
- *   has ended. Only then does the write's caller answer. A stalled reader therefore delays writers
- *   by at most one lease, and can never serve from memory past it.
- * - When Redis cannot be reached the writer waits one lease from the first failure (nobody can
- *   renew meanwhile), so no reader still trusts a copy the failed invalidation would have dropped.
+ * - A reading process is a member of a set in Redis (a sorted set scored by membership end, on
+ *   Redis's clock, renewed every 75 ms for 300 ms), and sends a PING on its subscriber connection
+ *   every few milliseconds. The PONG comes after every message published before the PING, so once
+ *   it is back the reader has applied all earlier invalidations. The reader trusts its memory only
+ *   until ACK_WAIT (CACHE_ACK_WAIT_MS, 20 ms) after sending its latest answered PING, and only while
+ *   its membership is continuous since a renewal that preceded such a PING.
+ * - A writer bumps and reads the members in one round trip, then waits until every other member
+ *   has acknowledged its nonce (readers acknowledge right after applying it) or ACK_WAIT has
+ *   passed since the bump's answer, whichever comes first. Past that bound, a reader that did not
+ *   acknowledge cannot trust anything: its last answered PING was sent before the bump, so its
+ *   trust has run out. A reader that joined after the writer read the set renewed after the bump,
+ *   so its next PING follows the invalidation. So a booking's answer waits at most ACK_WAIT for
+ *   other processes, and a stalled or slow reader stops serving from memory instead.
+ * - When Redis cannot be reached the writer waits one ACK_WAIT from the first failure (a reader
+ *   that cannot reach Redis stops trusting within it), then answers.
  */
 
 export const LEASE_MS = 300;
+export const ACK_WAIT_MS = config.CACHE_ACK_WAIT_MS;
+export const HOT_SCOPE_MS = config.CACHE_HOT_SCOPE_MS;
 const RENEW_EVERY_MS = 75;
 const SUBSCRIBE_WAIT_MS = 1_000;
 const READERS_KEY = "cache:{coherence}:readers";
@@ -50,6 +59,12 @@ export class CacheCoherence {
   private trustedUntil = 0;
   private renewTimer: ReturnType<typeof setInterval> | undefined;
   private renewing = false;
+  /** Send time of the latest membership renewal that succeeded in time (0: membership broken). */
+  private memberSince = 0;
+  private memberSentAt = 0;
+  private lastReadAt = 0;
+  private readonly syncEveryMs: number;
+  private readonly idleMs: number;
   private unreachableSince = 0;
   private nonceSeq = 0;
   private ackQueue: string[] = [];
@@ -61,7 +76,12 @@ export class CacheCoherence {
   constructor(
     private readonly client: Redis & CacheScripts,
     private readonly leaseMs = LEASE_MS,
+    private readonly ackWaitMs = ACK_WAIT_MS,
+    /** Versions younger than this are never trusted from memory; see `publish`. */
+    readonly hotScopeMs = HOT_SCOPE_MS,
   ) {
+    this.syncEveryMs = Math.max(2, Math.floor(ackWaitMs / 4));
+    this.idleMs = Math.max(100, 5 * ackWaitMs);
     const prefix = client.options.keyPrefix ?? "";
     this.invChannel = `${prefix}${INV_CHANNEL}`;
     client.once("end", () => this.stop());
@@ -78,10 +98,12 @@ export class CacheCoherence {
 
   /** Whether a local copy of this scope, at this version, read in this epoch, may be served as is. */
   trusts(scopeKey: string, version: string, epoch: number | undefined): boolean {
+    const now = performance.now();
+    this.lastReadAt = now;
     return (
       epoch === this.epochValue &&
       this.subscribed &&
-      performance.now() < this.trustedUntil &&
+      now < this.trustedUntil &&
       this.versions.get(scopeKey) === Number(version)
     );
   }
@@ -90,20 +112,24 @@ export class CacheCoherence {
    * Records a version read from Redis by a read sent in `sentEpoch`; returns the epoch to tag the
    * copy with (undefined: never trust it, a newer version has already been announced).
    */
-  observe(scopeKey: string, version: string, sentEpoch: number): number | undefined {
+  observe(scopeKey: string, version: string, sentEpoch: number, ageMs = -1): number | undefined {
     const v = Number(version);
     const known = this.versions.get(scopeKey);
     this.noteVersion(scopeKey, v);
     if (sentEpoch < 0 || sentEpoch !== this.epoch || (known !== undefined && v < known)) return undefined;
+    // A version made by a bump less than hotScopeMs ago: a hot scope, served from Redis instead,
+    // which is what lets the next bump answer without waiting (publish).
+    if (ageMs >= 0 && ageMs < this.hotScopeMs) return undefined;
     return sentEpoch;
   }
 
   /** A reading process calls this on every cache read: the first call subscribes and starts the lease. */
   startReading(): void {
+    this.lastReadAt = performance.now();
     if (this.reading) return;
     this.reading = true;
     this.ensureSubscriber();
-    this.renewTimer = setInterval(() => void this.renew(), RENEW_EVERY_MS);
+    this.renewTimer = setInterval(() => void this.renew(), this.syncEveryMs);
     this.renewTimer.unref?.();
   }
 
@@ -111,17 +137,23 @@ export class CacheCoherence {
    * Runs a bump (which publishes `nonce`) and waits until every live reader has applied it or
    * its lease has ended. Throws what the bump throws, after waiting out the leases.
    */
-  async publish(scopeKey: string, bump: () => Promise<string>): Promise<void> {
-    // Acknowledgements reach us only once subscribed; without that we would wait out every lease.
+  async publish(scopeKey: string, bump: () => Promise<[string, number]>): Promise<void> {
+    // Acknowledgements reach us only once subscribed; without that we would wait out the bound.
     if (!this.subscribed) await this.whenSubscribed(SUBSCRIBE_WAIT_MS);
     const nonce = `${this.id}:${++this.nonceSeq}`;
     const wait: AckWait = { acked: new Set() };
     this.waits.set(nonce, wait);
     try {
-      const version = await bump();
+      // The bump answers {version, hot}; the script that reads the members then announces the
+      // version on the coherence shard (on Redis Cluster a script publishes only in its own slot).
+      const [version, hot] = await bump();
       this.noteVersion(scopeKey, Number(version));
       const readers = await this.client.evCacheReaders(READERS_KEY, this.invChannel, `${nonce} ${scopeKey} ${version}`);
       this.unreachableSince = 0;
+      // The previous bump was less than hotScopeMs ago: every copy of the version this bump
+      // replaced was read while that version was younger than hotScopeMs, so none is trusted
+      // (observe), and copies of older versions are covered by the earlier bumps' own waits.
+      if (Number(hot) === 1) return;
       await this.awaitAcks(wait, readers);
     } catch (err) {
       await this.outlastLeases();
@@ -152,11 +184,13 @@ export class CacheCoherence {
     }
     if (pending.size === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      // Counted from our receipt of Redis's clock, so we never stop waiting before a lease ends.
+      // Counted from our receipt of the bump's answer: a reader that has not acknowledged by then
+      // sent its latest answered PING before the bump, and its trust has run out.
       const timer = setTimeout(() => {
-        logger.warn({ readers: [...pending] }, "cache coherence: readers did not acknowledge; waited out their leases");
+        cacheAckTimeouts.inc();
+        warnAckTimeout({ readers: [...pending] });
         resolve();
-      }, longestMs + 1);
+      }, Math.min(this.ackWaitMs, longestMs) + 1);
       wait.pending = pending;
       wait.done = () => {
         clearTimeout(timer);
@@ -169,7 +203,7 @@ export class CacheCoherence {
   async outlastLeases(): Promise<void> {
     const now = performance.now();
     if (this.unreachableSince === 0) this.unreachableSince = now;
-    const left = this.unreachableSince + this.leaseMs - now;
+    const left = this.unreachableSince + Math.min(this.leaseMs, this.ackWaitMs) - now;
     if (left > 0) await Bun.sleep(left + 1);
   }
 
@@ -267,18 +301,38 @@ export class CacheCoherence {
     if (!this.sub && this.reading) this.ensureSubscriber();
     const sub = this.sub;
     if (this.renewing || !this.subscribed || !sub) return;
+    // Nobody has read through this cache for a while: let trust and membership lapse instead of
+    // pinging every few milliseconds (each PING is a socket write). The next read goes to Redis,
+    // which starts the renewals again; writers stop waiting for us once the membership ends.
+    if (performance.now() - this.lastReadAt > this.idleMs) return;
     this.renewing = true;
     const epoch = this.epochValue;
-    const sentAt = performance.now();
     try {
-      await this.client.evCacheLease(READERS_KEY, this.id, this.leaseMs);
-      // The PONG follows every message published before the lease: they are applied by now.
+      let now = performance.now();
+      if (this.memberSentAt + this.leaseMs <= now) this.memberSince = 0; // membership lapsed
+      if (now - this.memberSentAt >= RENEW_EVERY_MS || this.memberSince === 0) {
+        const sentAt = now;
+        await this.client.evCacheLease(READERS_KEY, this.id, this.leaseMs);
+        now = performance.now();
+        // Continuous only if renewed before the previous membership ended.
+        if (this.memberSince === 0 || now >= this.memberSentAt + this.leaseMs) this.memberSince = sentAt;
+        this.memberSentAt = sentAt;
+      }
+      const pingAt = performance.now();
+      // The PONG follows every message published before the PING: they are applied by now.
       await sub.ping();
-      if (epoch === this.epochValue && this.subscribed) this.trustedUntil = sentAt + this.leaseMs;
+      if (epoch === this.epochValue && this.subscribed && this.memberSince > 0 && pingAt >= this.memberSince) {
+        this.trustedUntil = Math.min(this.memberSentAt + this.leaseMs, pingAt + this.ackWaitMs);
+      }
     } catch (err) {
+      this.memberSince = 0;
+      this.trustedUntil = 0;
       this.warn({ err: errorMessage(err), op: "lease" });
     } finally {
       this.renewing = false;
     }
   }
 }
+
+// A reader that misses the bound often is overloaded or stalled: worth a line, not one per write.
+const warnAckTimeout = throttledWarn(10_000, "cache coherence: readers did not acknowledge within CACHE_ACK_WAIT_MS");

@@ -3,7 +3,7 @@ import { logger } from "../platform/logger";
 import { execReplicated } from "../platform/redis";
 import { RedisBreaker } from "../platform/redis-breaker";
 import type { CacheCoherence } from "./coherence";
-import { type CacheScripts, freshVersion } from "./scripts";
+import { bumpedAtKeyOf, type CacheScripts, freshVersion } from "./scripts";
 
 export const VERSION_TTL_MS = 24 * 3600 * 1000;
 const RETRY_MS = 250;
@@ -53,10 +53,16 @@ export class VersionBumps {
       // With REDIS_WAIT_REPLICAS, a bump a replica does not confirm is retried like a failed one:
       // a failover could otherwise bring back the old version, and with it the old value.
       await this.coherence.publish(versionKey, async () => {
-        const [version] = await execReplicated(this.client, "cache_bump", versionKey, (p) =>
-          (p as unknown as CacheScripts).evCacheBump(versionKey, freshVersion(), VERSION_TTL_MS),
+        const [reply] = await execReplicated(this.client, "cache_bump", versionKey, (p) =>
+          (p as unknown as CacheScripts).evCacheBump(
+            versionKey,
+            bumpedAtKeyOf(versionKey),
+            freshVersion(),
+            VERSION_TTL_MS,
+            this.coherence.hotScopeMs,
+          ),
         );
-        return version as string;
+        return reply as [string, number];
       });
       // This INCR covers every earlier missed one, unless another one was missed meanwhile.
       if (seq !== undefined && this.pending.get(versionKey) === seq) this.pending.delete(versionKey);

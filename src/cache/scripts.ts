@@ -8,8 +8,9 @@ import type Redis from "ioredis";
  */
 
 /**
- * Returns {version} when the caller's copy is current or it only wants the version ('*'), else
- * {version, value} ({version} when there is no value). Starts the counter when it is missing.
+ * Returns {version, age} when the caller's copy is current or it only wants the version ('*'),
+ * else {version, age, value} ({version, age} when there is no value). Starts the counter when it
+ * is missing. age: milliseconds since the version was made by a bump (KEYS[3]), -1 when unknown.
  */
 const READ = `
 local v = redis.call('GET', KEYS[1])
@@ -17,10 +18,16 @@ if not v then
   v = ARGV[2]
   redis.call('SET', KEYS[1], v, 'PX', ARGV[3])
 end
-if v == ARGV[1] or ARGV[1] == '*' then return {v} end
+local age = -1
+local bumped = redis.call('GET', KEYS[3])
+if bumped then
+  local t = redis.call('TIME')
+  age = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(bumped)
+end
+if v == ARGV[1] or ARGV[1] == '*' then return {v, age} end
 local value = redis.call('GET', KEYS[2])
-if not value then return {v} end
-return {v, value}
+if not value then return {v, age} end
+return {v, age, value}
 `;
 
 /** Writes the value only if it was built for the current version; releases the builder's lock. */
@@ -41,9 +48,11 @@ return 0
 `;
 
 /**
- * Moves the version on (INCR), or starts it at a fresh time-based value; keeps it alive. The
- * announcement to the in-process tiers goes out from READERS, on the coherence shard: a script may
- * only publish on a shard channel of its own hash slot (Redis Cluster).
+ * Moves the version on (INCR), or starts it at a fresh time-based value; keeps it alive; records
+ * when (KEYS[2], Redis's clock) and answers {version, hot}: hot = 1 when the previous bump was
+ * less than ARGV[3] ms ago (coherence.ts: then no process can trust a copy of the version this
+ * bump replaces). The announcement to the in-process tiers goes out from READERS, on the
+ * coherence shard: a script may only publish on a shard channel of its own hash slot (Redis Cluster).
  */
 const BUMP = `
 local v
@@ -56,7 +65,13 @@ else
   v = ARGV[1]
   redis.call('SET', KEYS[1], v, 'PX', ARGV[2])
 end
-return v
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local previous = redis.call('GET', KEYS[2])
+redis.call('SET', KEYS[2], tostring(now), 'PX', ARGV[2])
+local hot = 0
+if previous and now - tonumber(previous) < tonumber(ARGV[3]) then hot = 1 end
+return {v, hot}
 `;
 
 /** Registers (or extends) a reader's lease until Redis's now + ARGV[2] ms; forgets long-dead readers. */
@@ -87,10 +102,11 @@ export interface CacheScripts {
   evCacheRead(
     versionKey: string,
     valueKey: string,
+    bumpedAtKey: string,
     knownVersion: string,
     initialVersion: string,
     versionTtlMs: number,
-  ): Promise<[string, string?]>;
+  ): Promise<[string, number, string?]>;
   evCacheStore(
     versionKey: string,
     valueKey: string,
@@ -101,7 +117,13 @@ export interface CacheScripts {
     lockToken: string,
   ): Promise<number>;
   evCacheRelease(lockKey: string, lockToken: string): Promise<number>;
-  evCacheBump(versionKey: string, initialVersion: string, versionTtlMs: number): Promise<string>;
+  evCacheBump(
+    versionKey: string,
+    bumpedAtKey: string,
+    initialVersion: string,
+    versionTtlMs: number,
+    hotScopeMs: number,
+  ): Promise<[string, number]>;
   evCacheLease(readersKey: string, readerId: string, leaseMs: number): Promise<number>;
   evCacheReaders(readersKey: string, channel: string, message: string): Promise<string[]>;
 }
@@ -110,14 +132,29 @@ export interface CacheScripts {
 export function withCacheScripts(client: Redis): Redis & CacheScripts {
   const scripted = client as Redis & Partial<CacheScripts>;
   if (!scripted.evCacheRead) {
-    client.defineCommand("evCacheRead", { numberOfKeys: 2, lua: READ });
+    client.defineCommand("evCacheRead", { numberOfKeys: 3, lua: READ });
     client.defineCommand("evCacheStore", { numberOfKeys: 3, lua: STORE });
     client.defineCommand("evCacheRelease", { numberOfKeys: 1, lua: RELEASE });
-    client.defineCommand("evCacheBump", { numberOfKeys: 1, lua: BUMP });
+    client.defineCommand("evCacheBump", { numberOfKeys: 2, lua: BUMP });
     client.defineCommand("evCacheLease", { numberOfKeys: 1, lua: LEASE });
     client.defineCommand("evCacheReaders", { numberOfKeys: 1, lua: READERS });
+    // An invalidation sends the bump and the reader list in one round trip, the list queued behind
+    // the bump (coherence.ts). A first EVALSHA on a connection would fail with NOSCRIPT and be
+    // re-sent after the list was read, so the bump is loaded as soon as each connection is ready.
+    const preload = () => {
+      client.script("LOAD", BUMP).catch(() => {
+        // Redis went away again: the next "ready" loads it.
+      });
+    };
+    client.on("ready", preload);
+    if (client.status === "ready") preload();
   }
   return client as Redis & CacheScripts;
+}
+
+/** Where a scope's last bump time is kept: beside its version key, in the same hash slot. */
+export function bumpedAtKeyOf(versionKey: string): string {
+  return `${versionKey}:t`;
 }
 
 /** A version no earlier counter can have reached: milliseconds since the epoch × 1000, plus noise. */

@@ -14,10 +14,13 @@ export function sendJson<T, U extends ContentfulStatusCode = 200>(
   status?: U,
 ): Response & TypedResponse<JSONParsed<T>, U, "json"> {
   // Headers as a plain object, built once: cheaper than Hono merging them into a Headers object.
-  const res = new Response(body, {
-    status: status ?? 200,
-    headers: { "content-type": "application/json", "x-request-id": c.get("requestId") },
-  });
+  const limits = c.get("rateLimitHeaders");
+  const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": c.get("requestId") };
+  if (limits) {
+    Object.assign(headers, limits);
+    c.set("rateLimitSent", true);
+  }
+  const res = new Response(body, { status: status ?? 200, headers });
   c.set("requestIdSent", true);
   return res as Response & TypedResponse<JSONParsed<T>, U, "json">;
 }

@@ -1,4 +1,5 @@
 import { createMiddleware } from "hono/factory";
+import { config } from "../config";
 import { logger } from "../platform/logger";
 import { requestMetrics } from "../platform/metrics";
 import type { AppEnv } from "./router";
@@ -6,10 +7,14 @@ import type { AppEnv } from "./router";
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * Gives every request an id (the caller's X-Request-Id when it is sane), echoes it, and writes
- * one JSON log line and the metrics when the request ends. Route labels use the route template,
- * never the raw path, so metric cardinality stays bounded.
+ * Gives every request an id (the caller's X-Request-Id when it is sane), echoes it, and records
+ * the metrics when the request ends. Route labels use the route template, never the raw path, so
+ * metric cardinality stays bounded. The access log line is written for every 4xx and 5xx answer
+ * and for a sample (ACCESS_LOG_SAMPLE_RATE, 1 % by default) of the others: the metrics count
+ * every request, the log keeps the ones worth reading without a line per cached read.
  */
+const SAMPLE_RATE = config.ACCESS_LOG_SAMPLE_RATE;
+
 export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
   const incoming = c.req.header("x-request-id");
@@ -24,7 +29,7 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const template = c.req.routePath;
   const route = status === 404 && template === "/*" ? "unmatched" : template;
   requestMetrics.record(c.req.method, route, status, seconds);
-  if (logger.isLevelEnabled("info")) {
+  if ((status >= 400 || (SAMPLE_RATE > 0 && Math.random() < SAMPLE_RATE)) && logger.isLevelEnabled("info")) {
     logger.info(
       {
         request_id: requestId,

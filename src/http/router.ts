@@ -9,6 +9,10 @@ export interface AppEnv {
     requestId: string;
     /** Set when the response was built with X-Request-Id already in it. */
     requestIdSent?: boolean;
+    /** X-RateLimit-* of this request (rate-limit.ts), for handlers that build their response whole. */
+    rateLimitHeaders?: Record<string, string>;
+    /** Set when the response was built with those headers already in it. */
+    rateLimitSent?: boolean;
     user?: AuthUser;
   };
 }

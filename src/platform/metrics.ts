@@ -90,6 +90,12 @@ export const cacheFallbacks = new Counter({
   registers: [registry],
 });
 
+export const cacheAckTimeouts = new Counter({
+  name: "evently_cache_ack_timeouts_total",
+  help: "Invalidations that answered after CACHE_ACK_WAIT_MS without every reader's acknowledgement",
+  registers: [registry],
+});
+
 export const streamEntriesProcessed = new Counter({
   name: "evently_stream_entries_processed_total",
   help: "Stream entries handled successfully and acknowledged, by stream and consumer group",

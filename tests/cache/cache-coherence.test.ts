@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import Redis from "ioredis";
 import { Cache, invalidate } from "../../src/cache/cache";
-import { LEASE_MS } from "../../src/cache/coherence";
-import { waitForRedis } from "../../src/platform/redis";
+import { ACK_WAIT_MS, HOT_SCOPE_MS } from "../../src/cache/coherence";
+import { cacheAckTimeouts } from "../../src/platform/metrics";
+import { redis, waitForRedis } from "../../src/platform/redis";
 import { CacheChild } from "../support/cache-child-driver";
 import { PrivateRedis } from "../support/redis-server";
 
@@ -42,7 +43,10 @@ afterEach(async () => {
 describe("in-process cache tier kept coherent across processes", () => {
   it("answers repeated reads from memory, yet sees another process's write as soon as its invalidation returns", async () => {
     const namespace = `coherent-${++n}`;
-    const child = await startChild();
+    // Every write here follows the last within a second: without the hot-scope rule (0 turns it
+    // off, on both sides as it must be) the child serves each new version from memory at once.
+    const writer = new Cache({ client: redis, hotScopeMs: 0 });
+    const child = await startChild({ CACHE_HOT_SCOPE_MS: "0" });
     await child.send({ op: "set", value: "v0" });
     const before = await untilLocalHits(child, namespace);
 
@@ -50,7 +54,7 @@ describe("in-process cache tier kept coherent across processes", () => {
       await child.send({ op: "set", value: `v${i}` });
       // Not invalidated yet: the child still answers from what it cached.
       if (i % 10 === 0) expect((await child.send({ op: "read", namespace })).value).toBe(`v${i - 1}`);
-      await invalidate({ namespace });
+      await writer.invalidate({ namespace });
       expect((await child.send({ op: "read", namespace })).value).toBe(`v${i}`);
       expect((await child.send({ op: "read", namespace })).value).toBe(`v${i}`);
     }
@@ -59,7 +63,7 @@ describe("in-process cache tier kept coherent across processes", () => {
     expect(after.localHits - before).toBeGreaterThanOrEqual(50);
   }, 30_000);
 
-  it("waits out a stalled reader's lease, and the reader never serves what it missed once it runs again", async () => {
+  it("waits for a stalled reader at most CACHE_ACK_WAIT_MS, and the reader never serves what it missed once it runs again", async () => {
     const namespace = `stalled-${++n}`;
     const child = await startChild();
     await child.send({ op: "set", value: "old" });
@@ -67,6 +71,7 @@ describe("in-process cache tier kept coherent across processes", () => {
     await child.send({ op: "set", value: "new" });
     expect((await child.send({ op: "read", namespace })).value).toBe("old");
 
+    const timeoutsBefore = (await cacheAckTimeouts.get()).values[0]?.value ?? 0;
     process.kill(child.pid, "SIGSTOP");
     let ms: number;
     try {
@@ -76,10 +81,49 @@ describe("in-process cache tier kept coherent across processes", () => {
     } finally {
       process.kill(child.pid, "SIGCONT");
     }
-    // The writer neither ignored the silent reader nor waited for it forever.
-    expect(ms).toBeGreaterThan(LEASE_MS / 3);
-    expect(ms).toBeLessThan(LEASE_MS + 1_000);
+    // The writer neither ignored the silent reader nor waited for it longer than the bound (plus
+    // the bump's own round trip on a loaded machine).
+    expect(ms).toBeGreaterThanOrEqual(ACK_WAIT_MS);
+    expect(ms).toBeLessThan(ACK_WAIT_MS + 250);
+    expect((await cacheAckTimeouts.get()).values[0]?.value).toBe(timeoutsBefore + 1);
     expect((await child.send({ op: "read", namespace })).value).toBe("new");
+  }, 30_000);
+
+  it("answers a write to a hot scope without waiting for a stalled reader, which still never serves what it missed", async () => {
+    const namespace = `hot-${++n}`;
+    const child = await startChild();
+    await child.send({ op: "set", value: "v0" });
+    await untilLocalHits(child, namespace);
+    // The first write to a quiet scope waits for the child's acknowledgement as usual.
+    await child.send({ op: "set", value: "v1" });
+    await invalidate({ namespace });
+    expect((await child.send({ op: "read", namespace })).value).toBe("v1");
+    // Within CACHE_HOT_SCOPE_MS of that bump the child does not trust its copy of v1 ...
+    const { localHits } = await child.send({ op: "metrics", namespace });
+    expect((await child.send({ op: "read", namespace })).value).toBe("v1");
+    expect((await child.send({ op: "metrics", namespace })).localHits).toBe(localHits);
+
+    // ... so the next write need not hear from it: stalled, it delays nobody.
+    await child.send({ op: "set", value: "v2" });
+    const timeoutsBefore = (await cacheAckTimeouts.get()).values[0]?.value ?? 0;
+    const started = performance.now();
+    process.kill(child.pid, "SIGSTOP");
+    try {
+      await invalidate({ namespace });
+    } finally {
+      process.kill(child.pid, "SIGCONT");
+    }
+    expect(performance.now() - started).toBeLessThan(HOT_SCOPE_MS);
+    expect((await cacheAckTimeouts.get()).values[0]?.value ?? 0).toBe(timeoutsBefore);
+    expect((await child.send({ op: "read", namespace })).value).toBe("v2");
+    // Once the version is older than CACHE_HOT_SCOPE_MS the child serves it from memory again.
+    await Bun.sleep(HOT_SCOPE_MS);
+    let hits = localHits;
+    for (const end = Date.now() + 5_000; hits === localHits && Date.now() < end; await Bun.sleep(20)) {
+      expect((await child.send({ op: "read", namespace })).value).toBe("v2");
+      hits = (await child.send({ op: "metrics", namespace })).localHits;
+    }
+    expect(hits).toBeGreaterThan(localHits);
   }, 30_000);
 
   it("never trusts what it cached before its subscription broke, even after it subscribes again", async () => {

@@ -76,11 +76,30 @@ describe("two API processes, one answering reads from memory", () => {
   it("never shows the second process's readers a seat that the first one has sold", async () => {
     const port = freePort();
     const metricsPort = freePort();
+    // Bookings follow each other within a second here. CACHE_HOT_SCOPE_MS=0 (on both sides, as it
+    // must be) lets the reader serve each new version from memory at once, so that this test shows
+    // memory answers between writes; the hot-scope rule has its own test (cache-coherence.test.ts).
     const other = spawnLogged([process.execPath, `${repoRoot}/src/server.ts`], {
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
       LOG_LEVEL: "warn",
+      CACHE_HOT_SCOPE_MS: "0",
     });
+    const writerPort = freePort();
+    const writer = spawnLogged([process.execPath, `${repoRoot}/src/server.ts`], {
+      PORT: String(writerPort),
+      METRICS_PORT: "0",
+      LOG_LEVEL: "warn",
+      CACHE_HOT_SCOPE_MS: "0",
+    });
+    const book = async (seat: number, token: string | undefined) =>
+      (
+        await fetch(`http://127.0.0.1:${writerPort}/api/v1/events/${event.id}/book/${seat}`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).status;
+    let event: { id: number } = { id: 0 };
     const base = `http://127.0.0.1:${port}`;
     const readOther = async (path: string) => (await fetch(`${base}${path}`)).json() as Promise<any>;
     const localHits = async () => {
@@ -89,7 +108,8 @@ describe("two API processes, one answering reads from memory", () => {
     };
     try {
       await waitForHttp(`${base}/health`);
-      const event = await createEvent(admin.token, { capacity: 40 });
+      await waitForHttp(`http://127.0.0.1:${writerPort}/health`);
+      event = await createEvent(admin.token, { capacity: 40 });
       // Four buyers: ten seats each is the per-user limit.
       const buyers = await manyUsers(4, "two-process-buyer");
       for (const end = Date.now() + 5_000; (await localHits()) === 0 && Date.now() < end; ) {
@@ -105,8 +125,7 @@ describe("two API processes, one answering reads from memory", () => {
           expect((await readOther(`/api/v1/events/${event.id}`)).booked_seats).toBe(seat - 1);
           await readOther(`/api/v1/events/${event.id}/seats?status=AVAILABLE`);
         }
-        const booked = await api("POST", `/api/v1/events/${event.id}/book/${seat}`, { token: buyers[seat % 4]?.token });
-        expect(booked.status).toBe(201);
+        expect(await book(seat, buyers[seat % 4]?.token)).toBe(201);
         const free = (await readOther(`/api/v1/events/${event.id}/seats?status=AVAILABLE`)) as {
           seat_number: number;
         }[];
@@ -116,6 +135,7 @@ describe("two API processes, one answering reads from memory", () => {
       expect((await localHits()) - before).toBeGreaterThanOrEqual(40);
     } finally {
       other.proc.kill("SIGKILL");
+      writer.proc.kill("SIGKILL");
     }
   }, 60_000);
 });

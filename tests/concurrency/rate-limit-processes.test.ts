@@ -56,7 +56,7 @@ describe("application rate limiter across real API processes", () => {
   it("puts the rate-limit headers on every response, counting down, and honours Retry-After", async () => {
     const group = await startLimited(2);
     try {
-      const seen: number[] = [];
+      const seen: { remaining: number; requestId: string }[] = [];
       let refused: Awaited<ReturnType<typeof get>> | undefined;
       for (let i = 0; i < 15 && !refused; i++) {
         const r = await get(group);
@@ -65,12 +65,25 @@ describe("application rate limiter across real API processes", () => {
         if (r.status === 429) refused = r;
         else {
           expect(r.status).toBe(401); // the route's own answer, with the headers added
-          seen.push(Number(r.headers.get("x-ratelimit-remaining")));
+          seen.push({
+            remaining: Number(r.headers.get("x-ratelimit-remaining")),
+            requestId: r.headers.get("x-request-id") as string,
+          });
         }
       }
-      expect(seen[0]).toBe(9);
-      expect(seen.at(-1)).toBeLessThanOrEqual(1);
-      for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeLessThanOrEqual((seen[i - 1] as number) + 1);
+      expect(seen[0]?.remaining).toBe(9);
+      expect(seen.at(-1)?.remaining).toBeLessThanOrEqual(1);
+      // 10 at once, at most 20 % of the burst not yet counted in Redis, and a refill: never the
+      // 20 of two separate buckets.
+      expect(seen.length).toBeLessThanOrEqual(13);
+      // Each process counts down from what Redis last told it plus its own requests: its own
+      // headers never go up (but for a refill), though the other process's may lag one sync.
+      await Bun.sleep(200); // let the access lines arrive
+      for (const p of group.procs) {
+        const mine = new Set(p.lines.filter((l) => l.msg === "request").map((l) => l.request_id));
+        const own = seen.filter((s) => mine.has(s.requestId)).map((s) => s.remaining);
+        for (let i = 1; i < own.length; i++) expect(own[i]).toBeLessThanOrEqual((own[i - 1] as number) + 1);
+      }
       expect(refused).toBeDefined();
 
       const wait = Number(refused?.headers.get("retry-after"));
@@ -81,6 +94,58 @@ describe("application rate limiter across real API processes", () => {
       expect(after.headers.get("x-ratelimit-remaining")).toBe("0");
     } finally {
       await group.stop();
+    }
+  }, 30_000);
+
+  it("holds the limit within 20 % across two processes under sustained load from many connections", async () => {
+    // 20 r/s, burst 9; 3 s of 16 connections hammering as fast as they can (new connection each).
+    const group = await startLimited(2, { RATE_LIMIT_RPS: "20", RATE_LIMIT_BURST: "9" });
+    try {
+      const started = performance.now();
+      let passed = 0;
+      let sent = 0;
+      const until = started + 3_000;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (performance.now() < until) {
+            const r = await get(group);
+            sent++;
+            if (r.status !== 429) passed++;
+          }
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const allowed = 10 + 20 * seconds;
+      expect(sent).toBeGreaterThan(allowed * 2); // really over the limit, on both processes
+      expect(passed).toBeGreaterThanOrEqual(Math.floor(allowed * 0.8));
+      expect(passed).toBeLessThanOrEqual(Math.ceil(allowed * 1.2));
+      await Bun.sleep(200);
+      expect(servedBy(group).every((n) => n > 0)).toBe(true);
+    } finally {
+      await group.stop();
+    }
+  }, 30_000);
+
+  it("decides a client well below its limit without waiting for Redis", async () => {
+    const redis = new PrivateRedis();
+    await redis.start();
+    let group: ApiGroup | undefined;
+    try {
+      group = await startLimited(1, { REDIS_URL: redis.url });
+      expect((await get(group, { "x-forwarded-for": "198.51.100.200" })).headers.get("x-ratelimit-limit")).toBe("10");
+      // Redis stops answering (SIGSTOP). Until the first command times out (500 ms) the limiter
+      // counts it as up, yet new clients' requests are answered at once, with their headers.
+      redis.pause();
+      const started = performance.now();
+      const answers = [];
+      for (let i = 0; i < 5; i++) answers.push(await get(group, { "x-forwarded-for": `198.51.100.${210 + i}` }));
+      const elapsed = performance.now() - started;
+      expect(answers.every((r) => r.status === 401 && r.headers.get("x-ratelimit-remaining") === "9")).toBe(true);
+      expect(elapsed).toBeLessThan(300);
+    } finally {
+      redis.resume();
+      await group?.stop();
+      await redis.dispose();
     }
   }, 30_000);
 

@@ -202,6 +202,8 @@ describe("Evently on a 3-master Redis Cluster", () => {
         clients.push(c);
         list.push(c);
         await c.waitFor((m) => m.event === "snapshot", "snapshot");
+        // Access lines are written in batches (LOG_FLUSH_INTERVAL_MS): wait for this one's.
+        await waitFor(() => servedBy(id).reduce((a, b) => a + b, 0) >= list.length, "the stream's access line");
       }
       expect(servedBy(id).every((k) => k > 0)).toBe(true);
     }

@@ -47,7 +47,8 @@ export interface Spawned {
 export function spawnLogged(cmd: string[], env: Record<string, string>): Spawned {
   const proc = Bun.spawn(cmd, {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: "info", ...env },
+    // Every access line, so tests can count who answered (production samples 2xx lines).
+    env: { ...process.env, LOG_LEVEL: "info", ACCESS_LOG_SAMPLE_RATE: "1", ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
