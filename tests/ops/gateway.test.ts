@@ -2,52 +2,8 @@ import { describe, expect, it } from "bun:test";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { findNginx, renderLocalNginxConf } from "../../scripts/lib/nginx-local";
-import { freePort, repoRoot, type Spawned, spawnLogged, startApiProcesses, stopProcess } from "../support/processes";
-
-interface Gateway {
-  url: string;
-  run: Spawned;
-  stop(): Promise<number>;
-}
-
-/** `bun run gateway:local` in front of 127.0.0.1:upstreamPort; resolves once nginx answers. */
-async function startGateway(upstreamPort: number): Promise<Gateway> {
-  const port = freePort();
-  const run = spawnLogged([process.execPath, "run", "gateway:local"], {
-    PORT: String(upstreamPort),
-    GATEWAY_PORT: String(port),
-  });
-  const stop = async () => {
-    const started = run.lines.find((l) => l.msg === "gateway listening");
-    await stopProcess(run);
-    // If the script itself had to be killed, its nginx is left behind: end it by pid, after
-    // checking the pid still is that nginx (pids get reused).
-    if (started?.nginx_pid && run.proc.signalCode === "SIGKILL") {
-      const cmdline = await Bun.file(`/proc/${started.nginx_pid}/cmdline`)
-        .text()
-        .catch(() => "");
-      if (cmdline.includes(started.temp_dir)) process.kill(started.nginx_pid, "SIGKILL");
-    }
-    return run.proc.exitCode ?? -1;
-  };
-  try {
-    await run.waitForLine((l) => l.msg === "gateway listening");
-    // The upstream may be a stub without /health: any answer from nginx will do.
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`http://127.0.0.1:${port}/`).then(
-        () => true,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 100) throw new Error("gateway did not answer");
-      await Bun.sleep(50);
-    }
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url: `http://127.0.0.1:${port}`, run, stop };
-}
+import { type Gateway, startGateway } from "../support/gateway";
+import { repoRoot, startApiProcesses } from "../support/processes";
 
 async function burst(url: string, n: number, init: (i: number) => RequestInit = () => ({})) {
   const results = await Promise.all(

@@ -30,6 +30,7 @@ export async function startGateway(upstreamPort: number, env: Record<string, str
   };
   try {
     await run.waitForLine((l) => l.msg === "gateway listening");
+    // The upstream may be a stub without /health: any answer from nginx will do.
     for (let i = 0; ; i++) {
       const ok = await fetch(`http://127.0.0.1:${port}/`).then(
         () => true,
