@@ -114,7 +114,12 @@ export interface SocketSubscriber {
   close(): void;
 }
 
-export function openSseSocket(port: number, path: string, host = "127.0.0.1"): Promise<SocketSubscriber> {
+export function openSseSocket(
+  port: number,
+  path: string,
+  host = "127.0.0.1",
+  headers: Record<string, string> = {},
+): Promise<SocketSubscriber> {
   return new Promise((resolve, reject) => {
     const state = new LiveState();
     let status = 0;
@@ -135,7 +140,10 @@ export function openSseSocket(port: number, path: string, host = "127.0.0.1"): P
       if (changes) sub.onSeats?.(changes, performance.now());
     });
     const socket = net.connect(port, host, () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nAccept: text/event-stream\r\n\r\n`);
+      const extra = Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join("");
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nAccept: text/event-stream\r\n${extra}\r\n`);
     });
     socket.on("error", reject);
     socket.on("data", (chunk: Buffer) => {

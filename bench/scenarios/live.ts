@@ -39,7 +39,11 @@ export async function benchLive(ctx: BenchContext): Promise<{ rows: Row[]; raw: 
   try {
     for (let i = 0; i < n; i += 100) {
       const batch = Math.min(100, n - i);
-      subs.push(...(await Promise.all(Array.from({ length: batch }, () => openSseSocket(port, path, url.hostname)))));
+      subs.push(
+        ...(await Promise.all(
+          Array.from({ length: batch }, () => openSseSocket(port, path, url.hostname, benchClient())),
+        )),
+      );
     }
     const refused = subs.filter((s) => s.status() !== 200).length;
     if (refused > 0) throw new Error(`${refused} of ${n} live streams refused`);
