@@ -79,13 +79,27 @@ describe("PostgreSQL read replica", () => {
   it("answers analytics, event lists and seat maps from the replica", async () => {
     const id = await newEvent();
     await waitFor(async () => (await replica`select 1 from events where id = ${id}`).length === 1, "event replicated");
+    // Quiet first: the outbox relay's UPDATE after the event's creation moves the primary's WAL on,
+    // and a read that starts before the replica has replayed it rightly goes to the primary.
+    await waitFor(async () => {
+      const [open] = await primary<{ n: number }[]>`select count(*)::int as n from outbox where published_at is null`;
+      if ((open?.n ?? 1) > 0) return false;
+      const [r] = await replica<{ lsn: string }[]>`select pg_last_wal_replay_lsn()::text as lsn`;
+      const [p] = await primary<{ behind: boolean }[]>`
+        select pg_wal_lsn_diff(pg_current_wal_flush_lsn(), ${r?.lsn ?? "0/0"}::pg_lsn) > 0 as behind`;
+      return p?.behind === false;
+    }, "the primary quiet and the replica caught up");
     const before = await reads();
     expect((await remote(group.url, "GET", `/api/v1/events/${id}/seats`)).status).toBe(200);
     expect((await remote(group.url, "GET", `/api/v1/events/${id}/seat-status`)).status).toBe(200);
     expect((await remote(group.url, "GET", `/api/v1/events?name=Replica&limit=5`)).status).toBe(200);
     expect((await remote(group.url, "GET", "/api/v1/analytics/overview", { token: adminTok })).status).toBe(200);
-    await Bun.sleep(2_500); // metrics snapshots are published every 2 s
-    const after = await reads();
+    // Metrics snapshots of the pool are published every 2 s: wait for these four reads to show.
+    let after = before;
+    await waitFor(async () => {
+      after = await reads();
+      return after.replica - before.replica + (after.behind - before.behind) + (after.down - before.down) >= 4;
+    }, "the four reads counted");
     expect(after.replica - before.replica).toBeGreaterThanOrEqual(4);
     expect(after.behind - before.behind).toBe(0);
     expect((await remote(group.url, "GET", "/ready")).body).toMatchObject({ status: "ok", replica: "ok" });
