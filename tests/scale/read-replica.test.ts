@@ -33,6 +33,32 @@ async function user(isAdmin = false): Promise<{ id: number; token: string }> {
   return { id: Number(row.id), token: await signAccessToken({ id: Number(row.id), tokenVersion: row.token_version }) };
 }
 
+/**
+ * Waits until the primary is quiet (every outbox row published: the relay's UPDATE after a change
+ * moves the primary's WAL on) and the replica has replayed all of it, so a read that starts now
+ * may rightly go to the replica.
+ */
+async function settled(): Promise<void> {
+  await waitFor(async () => {
+    const [open] = await primary<{ n: number }[]>`select count(*)::int as n from outbox where published_at is null`;
+    if ((open?.n ?? 1) > 0) return false;
+    const [r] = await replica<{ lsn: string }[]>`select pg_last_wal_replay_lsn()::text as lsn`;
+    const [p] = await primary<{ behind: boolean }[]>`
+      select pg_wal_lsn_diff(pg_current_wal_flush_lsn(), ${r?.lsn ?? "0/0"}::pg_lsn) > 0 as behind`;
+    return p?.behind === false;
+  }, "the primary quiet and the replica caught up");
+}
+
+/** The read counters once they satisfy `done` (the pool publishes its metrics every 2 s). */
+async function readsWhen(done: (r: Awaited<ReturnType<typeof reads>>) => boolean) {
+  let last = await reads();
+  await waitFor(async () => {
+    last = await reads();
+    return done(last);
+  }, "the reads counted");
+  return last;
+}
+
 async function reads(): Promise<{ replica: number; behind: number; down: number }> {
   const text = await (await fetch(`${group.metricsUrl}/metrics`)).text();
   return {
@@ -79,27 +105,16 @@ describe("PostgreSQL read replica", () => {
   it("answers analytics, event lists and seat maps from the replica", async () => {
     const id = await newEvent();
     await waitFor(async () => (await replica`select 1 from events where id = ${id}`).length === 1, "event replicated");
-    // Quiet first: the outbox relay's UPDATE after the event's creation moves the primary's WAL on,
-    // and a read that starts before the replica has replayed it rightly goes to the primary.
-    await waitFor(async () => {
-      const [open] = await primary<{ n: number }[]>`select count(*)::int as n from outbox where published_at is null`;
-      if ((open?.n ?? 1) > 0) return false;
-      const [r] = await replica<{ lsn: string }[]>`select pg_last_wal_replay_lsn()::text as lsn`;
-      const [p] = await primary<{ behind: boolean }[]>`
-        select pg_wal_lsn_diff(pg_current_wal_flush_lsn(), ${r?.lsn ?? "0/0"}::pg_lsn) > 0 as behind`;
-      return p?.behind === false;
-    }, "the primary quiet and the replica caught up");
+    await settled();
     const before = await reads();
     expect((await remote(group.url, "GET", `/api/v1/events/${id}/seats`)).status).toBe(200);
     expect((await remote(group.url, "GET", `/api/v1/events/${id}/seat-status`)).status).toBe(200);
     expect((await remote(group.url, "GET", `/api/v1/events?name=Replica&limit=5`)).status).toBe(200);
     expect((await remote(group.url, "GET", "/api/v1/analytics/overview", { token: adminTok })).status).toBe(200);
     // Metrics snapshots of the pool are published every 2 s: wait for these four reads to show.
-    let after = before;
-    await waitFor(async () => {
-      after = await reads();
-      return after.replica - before.replica + (after.behind - before.behind) + (after.down - before.down) >= 4;
-    }, "the four reads counted");
+    const after = await readsWhen(
+      (a) => a.replica - before.replica + (a.behind - before.behind) + (a.down - before.down) >= 4,
+    );
     expect(after.replica - before.replica).toBeGreaterThanOrEqual(4);
     expect(after.behind - before.behind).toBe(0);
     expect((await remote(group.url, "GET", "/ready")).body).toMatchObject({ status: "ok", replica: "ok" });
@@ -137,8 +152,7 @@ describe("PostgreSQL read replica", () => {
       expect(cancel.status).toBe(200);
       const seats = await remote(group.url, "GET", `/api/v1/events/${id}/seats`);
       expect(seats.body.find((s: { seat_number: number }) => s.seat_number === 3)?.status).toBe("AVAILABLE");
-      await Bun.sleep(2_500);
-      expect((await reads()).behind - before.behind).toBeGreaterThanOrEqual(2);
+      expect((await readsWhen((a) => a.behind - before.behind >= 2)).behind - before.behind).toBeGreaterThanOrEqual(2);
     } finally {
       await pair.replay("resume");
     }
@@ -154,9 +168,10 @@ describe("PostgreSQL read replica", () => {
       async () => (await replica`select 1 from events where id = ${fresh}`).length === 1,
       "event replicated",
     );
+    await settled();
     expect((await remote(group.url, "GET", `/api/v1/events/${fresh}/seats`)).status).toBe(200);
-    await Bun.sleep(2_500);
-    expect((await reads()).replica - before.replica).toBeGreaterThanOrEqual(1);
+    const after = await readsWhen((a) => a.replica > before.replica || a.behind > before.behind);
+    expect(after.replica - before.replica).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
   it("sends the replica's reads to the primary when the replica is down, and /ready says so", async () => {
@@ -182,8 +197,7 @@ describe("PostgreSQL read replica", () => {
       postgres: "ok",
       replica: "down",
     });
-    await Bun.sleep(2_500);
-    expect((await reads()).down).toBeGreaterThanOrEqual(1);
+    expect((await readsWhen((a) => a.down >= 1)).down).toBeGreaterThanOrEqual(1);
 
     await pair.startReplica();
     await waitFor(
