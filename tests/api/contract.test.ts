@@ -49,7 +49,12 @@ describe("the API's answers against its OpenAPI document (Prism proxy)", () => {
       const report = `${out}\n${err}`;
       const failures = report.split("\n").filter((l) => /^\(fail\)|against the document/.test(l.trim()));
       expect(failures).toEqual([]);
-      expect(code).toBe(0);
+      // A non-zero exit without a failed test (an error between tests, a crashed hook): say what it was.
+      const why = report
+        .split("\n")
+        .filter((l) => /error|Unhandled|timed out|ECONN|killed/i.test(l))
+        .slice(0, 20);
+      expect({ code, why: code === 0 ? [] : why }).toEqual({ code: 0, why: [] });
       expect(Number(/^\s*(\d+) pass$/m.exec(report)?.[1] ?? 0)).toBeGreaterThan(0);
     }, 240_000);
   }

@@ -52,7 +52,8 @@ export async function startContractProxy(document: string): Promise<ContractProx
       ],
       {},
     );
-    await waitForHttp(`http://127.0.0.1:${port}/health`, 30_000);
+    // Prism (Node) can take long to start on a loaded machine; the contract test allows 240 s a file.
+    await waitForHttp(`http://127.0.0.1:${port}/health`, 90_000);
   } catch (err) {
     await Promise.all([stopProcess(prism), api.stop()]);
     throw err;
