@@ -25,8 +25,6 @@ import { pickTogether } from "./holds.together";
  * row, then its seats in ascending seat number, as booking does; every check after the locks.
  */
 
-/** A seat whose status a change set (for the live seat feed: afterCommit `seats`). */
-
 export type HoldRequest = { seatNumbers: number[] } | { quantity: number; together: boolean };
 
 // Attempts at locking a `together` block that concurrent holders keep taking first.
