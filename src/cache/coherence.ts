@@ -3,8 +3,8 @@ import type Redis from "ioredis";
 import { config } from "../config";
 import { errorMessage } from "../platform/error-message";
 import { throttledWarn } from "../platform/logger";
-import { cacheAckTimeouts } from "../platform/metrics";
 import { createShardSubscriber, isClusterMode } from "../platform/redis";
+import { type AckWait, applyAcks, awaitAcks } from "./coherence-acks";
 import type { CacheScripts } from "./scripts";
 
 /**
@@ -43,12 +43,6 @@ const READERS_KEY = "cache:{coherence}:readers";
 const INV_CHANNEL = "cache:{coherence}:inv";
 const ACK_CHANNEL = "cache:{coherence}:ack";
 const MAX_TRACKED_SCOPES = 100_000;
-
-interface AckWait {
-  acked: Set<string>;
-  pending?: Set<string>;
-  done?: () => void;
-}
 
 export class CacheCoherence {
   readonly id = randomUUID();
@@ -154,7 +148,7 @@ export class CacheCoherence {
       // replaced was read while that version was younger than hotScopeMs, so none is trusted
       // (observe), and copies of older versions are covered by the earlier bumps' own waits.
       if (Number(hot) === 1) return;
-      await this.awaitAcks(wait, readers);
+      await awaitAcks(wait, readers, this.id, this.ackWaitMs);
     } catch (err) {
       await this.outlastLeases();
       throw err;
@@ -170,33 +164,6 @@ export class CacheCoherence {
     this.subscribed = false;
     this.sub?.disconnect();
     this.sub = undefined;
-  }
-
-  private awaitAcks(wait: AckWait, readers: string[]): Promise<void> {
-    const now = Number(readers[0]);
-    const pending = new Set<string>();
-    let longestMs = 0;
-    for (let i = 1; i + 1 < readers.length; i += 2) {
-      const id = readers[i] as string;
-      if (id === this.id || wait.acked.has(id)) continue;
-      pending.add(id);
-      longestMs = Math.max(longestMs, Number(readers[i + 1]) - now);
-    }
-    if (pending.size === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      // Counted from our receipt of the bump's answer: a reader that has not acknowledged by then
-      // sent its latest answered PING before the bump, and its trust has run out.
-      const timer = setTimeout(() => {
-        cacheAckTimeouts.inc();
-        warnAckTimeout({ readers: [...pending] });
-        resolve();
-      }, Math.min(this.ackWaitMs, longestMs) + 1);
-      wait.pending = pending;
-      wait.done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 
   /** After an invalidation could not reach Redis: returns once no reader can still trust a copy it missed. */
@@ -276,12 +243,7 @@ export class CacheCoherence {
     }
     const [reader, ...nonces] = parts;
     if (!reader) return;
-    for (const nonce of nonces) {
-      const wait = this.waits.get(nonce);
-      if (!wait) continue;
-      wait.acked.add(reader);
-      if (wait.pending?.delete(reader) && wait.pending.size === 0) wait.done?.();
-    }
+    applyAcks(this.waits, reader, nonces);
   }
 
   /** Acknowledgements of one burst of messages go out as one PUBLISH. */
@@ -333,6 +295,3 @@ export class CacheCoherence {
     }
   }
 }
-
-// A reader that misses the bound often is overloaded or stalled: worth a line, not one per write.
-const warnAckTimeout = throttledWarn(10_000, "cache coherence: readers did not acknowledge within CACHE_ACK_WAIT_MS");
