@@ -1,22 +1,19 @@
 import { randomBytes } from "node:crypto";
-import { eventScope } from "../../cache";
 import { config } from "../../config";
 import type { AuthUser } from "../../domain/auth-user";
 import { DomainError, ErrorCode } from "../../domain/errors";
 import { runIdempotent, type StoredResponse } from "../../http/idempotency";
-import { afterCommit, type SeatChange } from "../../messaging/after-commit";
-import { Streams } from "../../messaging/catalog";
+import type { SeatChange } from "../../messaging/after-commit";
 import { domainEvent } from "../../messaging/domain-events";
-import { type OutboxRow, writeOutbox } from "../../messaging/outbox";
 import { type Executor, sql, type Tx } from "../../platform/db";
-import { errorMessage } from "../../platform/error-message";
-import { logger } from "../../platform/logger";
 import { type BookingDto, toBookingDto } from "../bookings/bookings.schemas";
 import { checkSeatRequest } from "../bookings/bookings.service";
-import { afterOffer, headOfLine, offerSeatInTransaction } from "../waitlist/waitlist.service";
+import { afterEnd, endActiveHold, headsFor, published } from "./holds.expiry";
 import * as repo from "./holds.repo";
 import { type HoldDto, toHoldDto } from "./holds.schemas";
 import { pickTogether } from "./holds.together";
+
+export { expireHolds } from "./holds.expiry";
 
 /**
  * Checkout holds (docs/holds.md): seats HELD for one user until `expires_at`, then confirmed
@@ -29,17 +26,9 @@ export type HoldRequest = { seatNumbers: number[] } | { quantity: number; togeth
 
 // Attempts at locking a `together` block that concurrent holders keep taking first.
 const TOGETHER_ATTEMPTS = 5;
-// How many people beyond one per seat a release may look at in the line (those already seated
-// in the event are skipped); past them the seats go through the promoter (seat.released).
-const EXTRA_HEADS = 5;
 
 const changes = (eventId: number, seatNumbers: number[], status: SeatChange["status"]): SeatChange[] =>
   seatNumbers.map((seatNumber) => ({ eventId, seatNumber, status }));
-
-/** After COMMIT: cached views of the event drop before the answer; outbox rows go out now. */
-async function published(eventId: number, seats: SeatChange[], outbox: boolean): Promise<void> {
-  await afterCommit({ invalidate: [eventScope(eventId)], outbox, seats });
-}
 
 const notFound = (token: string) =>
   new DomainError(ErrorCode.HOLD_NOT_FOUND, `Hold ${token.slice(0, 6)}… does not exist.`);
@@ -213,87 +202,6 @@ export async function extendHold(actor: AuthUser, token: string): Promise<HoldDt
   return toHoldDto(row);
 }
 
-type Ended = { eventId: number; seats: SeatChange[]; offers: { seatId: number; userId: number }[] };
-
-/**
- * Ends an ACTIVE hold (locked, with the users in `heads` locked too): its seats go, in this
- * transaction, to the first of `heads` who has no seat in the event yet, one seat each, the rest
- * become AVAILABLE with `seat.released` for the promoter. `hold.expired` when it ran out.
- */
-async function endActiveHold(
-  tx: Tx,
-  hold: repo.HoldRow,
-  heads: number[],
-  status: "RELEASED" | "EXPIRED",
-): Promise<Ended> {
-  const seats = await repo.endHoldFreeingSeats(tx, hold.id, status);
-  const line = heads.filter((u) => u !== hold.userId);
-  const offers: Ended["offers"] = [];
-  const released: OutboxRow[] = [];
-  const seatChanges: SeatChange[] = [];
-  for (const seat of seats) {
-    let offeredTo: number | undefined;
-    // "gathered": the seat is now HELD for the head's party, which does not fit yet (strict line).
-    let gathered = false;
-    while (line.length > 0 && offeredTo === undefined) {
-      const u = line[0] as number;
-      const result = await offerSeatInTransaction(tx, hold.eventId, seat.id, u);
-      gathered = result === "gathered";
-      if (result !== "offered" && result !== "skip") break;
-      line.shift();
-      if (result === "offered") offeredTo = u;
-    }
-    if (offeredTo !== undefined) offers.push({ seatId: seat.id, userId: offeredTo });
-    if (offeredTo !== undefined || gathered) {
-      seatChanges.push({ eventId: hold.eventId, seatNumber: seat.seatNumber, status: "HELD" });
-    } else {
-      seatChanges.push({ eventId: hold.eventId, seatNumber: seat.seatNumber, status: "AVAILABLE" });
-      released.push({
-        stream: Streams.seatReleased,
-        payload: {
-          event_id: hold.eventId,
-          seat_id: seat.id,
-          seat_number: seat.seatNumber,
-          reason: status === "EXPIRED" ? "hold_expired" : "hold_released",
-        },
-      });
-    }
-  }
-  await writeOutbox(tx, [
-    ...released,
-    ...(status === "EXPIRED"
-      ? [
-          domainEvent("hold.expired", hold.eventId, {
-            hold_id: hold.id,
-            user_id: hold.userId,
-            seats: seats.map((s) => s.seatNumber),
-            expired_at: hold.expiresAt.toISOString(),
-          }),
-        ]
-      : []),
-  ]);
-  return { eventId: hold.eventId, seats: seatChanges, offers };
-}
-
-/** After COMMIT of an end: offers made leave the line and notify, caches drop, outbox goes. */
-async function afterEnd(ended: Ended): Promise<void> {
-  // Side by side: each waits for the cache's readers to acknowledge, at most a lease.
-  await Promise.all([
-    ...ended.offers.map((o) => afterOffer(ended.eventId, o.seatId, o.userId)),
-    published(ended.eventId, ended.seats, true),
-  ]);
-}
-
-/** Who waits at the head of the event's line (enough for every seat), or undefined if Redis cannot say. */
-async function headsFor(eventId: number, seats: number): Promise<number[] | undefined> {
-  try {
-    return await headOfLine(eventId, seats + EXTRA_HEADS);
-  } catch (err) {
-    logger.warn({ err: errorMessage(err), event_id: eventId }, "waitlist heads unknown: redis error");
-    return undefined;
-  }
-}
-
 /**
  * `DELETE /holds/{token}`: its seats go to the waitlist head or back on sale at once. Releasing a
  * hold that already ended is a no-op; a confirmed one cannot be released (cancel the bookings).
@@ -351,37 +259,4 @@ function confirmRefusal(token: string, outcome: Exclude<repo.ConfirmOutcome, { c
       // The hold's seats are locked and HELD by it: any other refusal is a broken invariant.
       throw new Error(`confirm of a hold refused by book_seats: ${JSON.stringify(outcome)}`);
   }
-}
-
-/**
- * The janitor's pass (workers/waitlist-janitor.ts): every ACTIVE hold past its end is EXPIRED and
- * its seats handed to the waitlist head in the same transaction, or put back on sale. While Redis
- * cannot say who waits, a hold is kept as it is (HELD, refused to everyone) until it can, so
- * nobody who is not waiting takes a seat someone waits for. Returns how many holds expired.
- */
-export async function expireHolds(batch = 100): Promise<number> {
-  // Who got a seat in this pass, per event: they leave the line only after the pass (below), so
-  // later holds of the pass look past them.
-  const offered = new Map<number, Set<number>>();
-  const ended: Ended[] = [];
-  for (const due of await repo.dueExpiredHolds(sql, batch)) {
-    const already = offered.get(due.eventId) ?? new Set<number>();
-    const line = await headsFor(due.eventId, (await repo.countHoldSeats(sql, due.id)) + already.size);
-    if (line === undefined) continue;
-    const heads = line.filter((u) => !already.has(u));
-    const done = await sql.begin(async (tx) => {
-      await repo.lockUsersForEvent(tx, [due.userId, ...heads], due.eventId);
-      const hold = await repo.lockHold(tx, due.id);
-      // Confirmed, released or extended meanwhile.
-      if (hold?.status !== "ACTIVE" || hold.live) return undefined;
-      return endActiveHold(tx, hold, heads, "EXPIRED");
-    });
-    if (!done) continue;
-    ended.push(done);
-    for (const o of done.offers) already.add(o.userId);
-    offered.set(due.eventId, already);
-  }
-  // After every COMMIT of the pass, side by side: lines, notifications, caches, the relay.
-  await Promise.all(ended.map(afterEnd));
-  return ended.length;
 }
