@@ -102,15 +102,7 @@ function offerMail(
  *   gathers what is left over.
  */
 export async function serveInTransaction(tx: Tx, eventId: number, heads: store.LineEntry[]): Promise<Served> {
-  const served: Served = {
-    gone: false,
-    offered: [],
-    skipped: [],
-    gathered: 0,
-    freeLeft: [],
-    allSkipped: false,
-    seats: [],
-  };
+  const served = emptyServed();
   const event = await repo.servingEvent(tx, eventId);
   if (!event || event.gone) return { ...served, gone: true };
   const ids = heads.map((h) => h.userId);
