@@ -155,10 +155,10 @@ export const bookings = pgTable(
     uniqueIndex("bookings_one_booked_per_seat").on(t.seatId).where(sql`${t.status} = 'BOOKED'`),
     // "My bookings", newest first, and per-user limits per event.
     index("bookings_user_idx").on(t.userId, t.eventId),
-    // Event booking lists and per-event analytics.
-    index("bookings_event_status_idx").on(t.eventId, t.status),
     // The booking function's per-user seat count: an index-only count of this user's BOOKED
-    // bookings in the event, as cheap when the event has sold out as when it is empty.
+    // bookings in the event, as cheap when the event has sold out as when it is empty. It also
+    // serves an event's booking list and every other "BOOKED bookings of this event" read
+    // (migrations/0009 dropped the (event_id, status) index that did, one index less per booking).
     index("bookings_event_user_booked_idx").on(t.eventId, t.userId).where(sql`${t.status} = 'BOOKED'`),
     // Booking trends group by day over a recent window.
     index("bookings_created_at_idx").on(t.createdAt),

@@ -58,4 +58,37 @@ describe("migrations", () => {
       .catch((x) => x);
     expect(cancelOnly.code).toBe("23514");
   });
+
+  it("let the database refuse a seat marked BOOKED alone, a BOOKED booking deleted or moved to another seat, and accept a consistent cancel", async () => {
+    const [u] = await sql`insert into users (email, hashed_password) values ('mig3@example.test', 'x') returning id`;
+    const [e] =
+      await sql`insert into events (name, start_time, capacity) values ('P', now() + interval '1 day', 2) returning id`;
+    const [s1] = await sql`insert into seats (event_id, seat_number) values (${e?.id}, 1) returning id`;
+    const [s2] = await sql`insert into seats (event_id, seat_number) values (${e?.id}, 2) returning id`;
+    const seatOnly = await sql
+      .begin((tx) => tx`update seats set status = 'BOOKED' where id = ${s1?.id}`)
+      .catch((x) => x);
+    expect(seatOnly.code).toBe("23514");
+    const [b] = await sql.begin(async (tx) => {
+      await tx`update seats set status = 'BOOKED' where id = ${s1?.id}`;
+      return tx`insert into bookings (user_id, event_id, seat_id, seat_number) values (${u?.id}, ${e?.id}, ${s1?.id}, 1) returning id`;
+    });
+    const deleted = await sql.begin((tx) => tx`delete from bookings where id = ${b?.id}`).catch((x) => x);
+    expect(deleted.code).toBe("23514");
+    // Moved to seat 2, which is marked BOOKED too: seat 1 is left BOOKED without its booking.
+    const moved = await sql
+      .begin(async (tx) => {
+        await tx`update seats set status = 'BOOKED' where id = ${s2?.id}`;
+        await tx`update bookings set seat_id = ${s2?.id}, seat_number = 2 where id = ${b?.id}`;
+      })
+      .catch((x) => x);
+    expect(moved.code).toBe("23514");
+    // Nothing of the refused transactions stayed; cancelling and freeing the seat together is fine.
+    await sql.begin(async (tx) => {
+      await tx`update bookings set status = 'CANCELLED', cancelled_at = now() where id = ${b?.id}`;
+      await tx`update seats set status = 'AVAILABLE' where id = ${s1?.id}`;
+    });
+    const seats = await sql`select seat_number, status from seats where event_id = ${e?.id} order by seat_number`;
+    expect(seats.map((r) => r.status)).toEqual(["AVAILABLE", "AVAILABLE"]);
+  });
 });
