@@ -70,6 +70,19 @@ const SCENARIOS: Scenario[] = [
   { name: "live", keys: ["live_latency", "rss_api_live"], run: benchLive },
 ];
 
+/** The scenarios `--only` names (all without it); an unknown name is an error, not an empty run. */
+function selectedScenarios(only: string[] | undefined): Scenario[] {
+  if (!only) return SCENARIOS;
+  const alias = (name: string) => (name === "holds" ? "hold → confirm" : name);
+  const unknown = only.filter((name) => !SCENARIOS.some((s) => s.name === alias(name)));
+  if (unknown.length > 0) {
+    throw new Error(
+      `--only: unknown scenario ${unknown.join(", ")} (known: ${SCENARIOS.map((s) => s.name).join(", ")})`,
+    );
+  }
+  return SCENARIOS.filter((s) => only.some((name) => alias(name) === s.name));
+}
+
 /** Why a goal cannot be judged: the row's own explanation, without a second "n/a". */
 const why = (row: Row | undefined) => (row?.evently ?? "no figure").replace(/^n\/a \((.*)\)$/, "$1");
 
@@ -165,7 +178,7 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
       notes.push(`--url ${options.url}: scenarios that need the stack's database or processes are skipped.`);
     }
     if (ctx.local) peakRssAfter.setup = apiPeakRss(ctx);
-    for (const scenario of SCENARIOS) {
+    for (const scenario of selectedScenarios(options.only)) {
       if (interrupted) break;
       log(`running: ${scenario.name}`);
       try {

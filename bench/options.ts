@@ -30,6 +30,8 @@ export interface BenchOptions {
   liveSeats: number;
   adminEmail?: string;
   adminPassword?: string;
+  /** Run only these scenarios (names as in the progress lines, e.g. "booking", "flash sale"). */
+  only?: string[];
 }
 
 export const USAGE = `bun run bench [options]
@@ -55,6 +57,9 @@ export const USAGE = `bun run bench [options]
   --db-name <name>          bench database, dropped and recreated (default evently_bench)
   --keep-db                 keep the bench database after the run
   --out <dir>               where latest.json and latest.md go (default bench/results)
+  --only <names>            only these scenarios, comma-separated: booking, hold → confirm (or
+                            holds), event reads, flash sale, warm, flash sale, seat map, waitlist,
+                            memory, live; goals without a figure say n/a
   --help
 `;
 
@@ -91,6 +96,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       out: { type: "string" },
       "admin-email": { type: "string" },
       "admin-password": { type: "string" },
+      only: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -119,6 +125,10 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     outDir: values.out ? path.resolve(values.out) : path.join(repoRoot, "bench/results"),
     adminEmail: values["admin-email"],
     adminPassword: values["admin-password"],
+    only: values.only
+      ?.split(",")
+      .map((name) => name.trim())
+      .filter(Boolean),
   };
   if (options.bookingSeats > 100_000 || options.seatMapSeats > 100_000 || options.flashSeats > 100_000) {
     throw new Error("events hold at most 100000 seats");
