@@ -21,6 +21,8 @@ export class VersionBumps {
   private timer: ReturnType<typeof setInterval> | undefined;
   private flushing = false;
   private readonly breaker: RedisBreaker;
+  /** Version key → the bump queued for the end of this turn of the event loop, not sent yet. */
+  private readonly queued = new Map<string, Promise<void>>();
 
   constructor(
     private readonly client: Redis & CacheScripts,
@@ -42,8 +44,24 @@ export class VersionBumps {
   /**
    * Never throws. Returns once every process has dropped its copies of the scope (see
    * coherence.ts); bounded by the command timeout plus one reader lease.
+   *
+   * Callers in one turn of the event loop share one bump, sent at the end of the turn: each of
+   * them committed before asking, so a bump sent after all of them covers every one (a bump
+   * already sent does not: it may have reached readers before a later commit). A flash sale's
+   * bookings of one event thus cost one bump, one announcement and one wait per turn, not each.
    */
-  async bump(versionKey: string): Promise<void> {
+  bump(versionKey: string): Promise<void> {
+    const queued = this.queued.get(versionKey);
+    if (queued) return queued;
+    const next = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.queued.delete(versionKey);
+      return this.bumpNow(versionKey);
+    });
+    this.queued.set(versionKey, next);
+    return next;
+  }
+
+  private async bumpNow(versionKey: string): Promise<void> {
     if (!this.breaker.usable) {
       this.defer(versionKey);
       return this.coherence.outlastLeases();
@@ -84,7 +102,7 @@ export class VersionBumps {
     if (this.flushing || this.pending.size === 0 || !this.breaker.usable) return;
     this.flushing = true;
     try {
-      await Promise.all([...this.pending.keys()].map((key) => this.bump(key)));
+      await Promise.all([...this.pending.keys()].map((key) => this.bumpNow(key)));
     } finally {
       this.flushing = false;
       if (this.pending.size === 0 && this.timer) {

@@ -74,21 +74,40 @@ export async function appendLiveEntry(
   if (!results || failed) throw failed?.[0] ?? new Error("live stream append aborted");
 }
 
-/** Groups changes by event and appends one entry per event. Never throws, never waits for subscribers. */
+// Changes published in one turn of the event loop, by event: under load many bookings answer in
+// the same turn, and one stream entry (one MULTI/XADD/PEXPIRE/EXEC) then carries all of an
+// event's changes instead of one round of commands per booking.
+const queued = new Map<number, ChangeTuple[]>();
+let flushScheduled = false;
+
+function flushQueued(): void {
+  flushScheduled = false;
+  const batches = [...queued];
+  queued.clear();
+  for (const [eventId, c] of batches) {
+    appendLiveEntry(eventId, { c }).catch((err) => warnPublish({ err: errorMessage(err), event_id: eventId }));
+  }
+}
+
+/**
+ * Queues changes for their events' streams, appended at the end of this turn of the event loop
+ * (one entry per event for everything queued in the turn). Never throws, never waits for
+ * subscribers.
+ */
 export function publishSeatChanges(changes: readonly SeatChange[]): void {
   if (changes.length === 0) return;
   if (!isRedisReady()) {
     warnPublish({ err: `redis is ${redis.status}`, changes: changes.length });
     return;
   }
-  const byEvent = new Map<number, ChangeTuple[]>();
   for (const ch of changes) {
-    const list = byEvent.get(ch.eventId) ?? [];
-    byEvent.set(ch.eventId, list);
+    const list = queued.get(ch.eventId) ?? [];
+    queued.set(ch.eventId, list);
     list.push([ch.seatNumber, STATUS_CHAR[ch.status], ch.version ?? -1]);
   }
-  for (const [eventId, c] of byEvent) {
-    appendLiveEntry(eventId, { c }).catch((err) => warnPublish({ err: errorMessage(err), event_id: eventId }));
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushQueued);
   }
 }
 
