@@ -70,17 +70,21 @@ const SCENARIOS: Scenario[] = [
   { name: "live", keys: ["live_latency", "rss_api_live"], run: benchLive },
 ];
 
+/** A scenario's name for `--only`: "flash sale, warm" → "flash-sale-warm", "hold → confirm" → "hold-confirm". */
+const slug = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
+
 /** The scenarios `--only` names (all without it); an unknown name is an error, not an empty run. */
 function selectedScenarios(only: string[] | undefined): Scenario[] {
   if (!only) return SCENARIOS;
-  const alias = (name: string) => (name === "holds" ? "hold → confirm" : name);
-  const unknown = only.filter((name) => !SCENARIOS.some((s) => s.name === alias(name)));
-  if (unknown.length > 0) {
-    throw new Error(
-      `--only: unknown scenario ${unknown.join(", ")} (known: ${SCENARIOS.map((s) => s.name).join(", ")})`,
-    );
-  }
-  return SCENARIOS.filter((s) => only.some((name) => alias(name) === s.name));
+  const known = SCENARIOS.map((s) => slug(s.name));
+  const unknown = only.filter((name) => !known.includes(name));
+  if (unknown.length > 0)
+    throw new Error(`--only: unknown scenario ${unknown.join(", ")} (known: ${known.join(", ")})`);
+  return SCENARIOS.filter((s) => only.includes(slug(s.name)));
 }
 
 /** Why a goal cannot be judged: the row's own explanation, without a second "n/a". */

@@ -57,9 +57,9 @@ export const USAGE = `bun run bench [options]
   --db-name <name>          bench database, dropped and recreated (default evently_bench)
   --keep-db                 keep the bench database after the run
   --out <dir>               where latest.json and latest.md go (default bench/results)
-  --only <names>            only these scenarios, comma-separated: booking, hold → confirm (or
-                            holds), event reads, flash sale, warm, flash sale, seat map, waitlist,
-                            memory, live; goals without a figure say n/a
+  --only <names>            only these scenarios, comma-separated: booking, hold-confirm,
+                            event-reads, flash-sale-warm, flash-sale, seat-map, waitlist, memory,
+                            live; goals without a figure say n/a
   --help
 `;
 
