@@ -38,6 +38,9 @@ const schema = z
     DATABASE_READ_URL: z.string().url().optional(),
     DB_POOL_SIZE: intIn(1, 200).default(10),
     DB_STATEMENT_TIMEOUT_MS: intIn(100, 600_000).default(15_000),
+    // Seconds an unused pool connection stays open (0: until the process ends). A flash sale after
+    // a quiet spell must not begin by opening connections whose backends plan every statement anew.
+    DB_IDLE_TIMEOUT_S: intIn(0, 86_400).default(900),
     REDIS_URL: z.string().url().default("redis://127.0.0.1:6379/0"),
     REDIS_KEY_PREFIX: z.string().max(64).default("evently:"),
     REDIS_COMMAND_TIMEOUT_MS: intIn(10, 60_000).default(500),

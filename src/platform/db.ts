@@ -14,7 +14,7 @@ function createClient(url: string, max: number) {
   return postgres(url, {
     max,
     connect_timeout: 3,
-    idle_timeout: 30,
+    idle_timeout: config.DB_IDLE_TIMEOUT_S,
     prepare: true,
     onnotice: () => {},
     // Result columns come back camelCase and sql(obj) helpers write snake_case columns: rows are
