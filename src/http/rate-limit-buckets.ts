@@ -49,16 +49,20 @@ end
 return {allowed, math.floor(tat - now)}
 `;
 
-// The periodic sync: adds each bucket's locally admitted count (ARGV: interval µs, count per key)
-// and returns each TAT - now (µs). One call for many keys keeps a sync cheap for thousands of
-// clients on a single Redis; on Redis Cluster the keys of one call must share a slot (syncGroups).
+// The periodic sync: adds each bucket's locally admitted count and returns each TAT - now (µs).
+// KEYS: the buckets; ARGV[1]: "<interval µs> <admitted>" per key, space-separated, in KEYS order
+// (one argument for the whole batch instead of two per key). One call for many keys keeps a sync
+// cheap for thousands of clients on a single Redis; on Redis Cluster the keys of one call must
+// share a slot (syncGroups).
 const GCRA_ADD_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local nums = {}
+for n in string.gmatch(ARGV[1], '%S+') do nums[#nums + 1] = tonumber(n) end
 local out = {}
 for i, key in ipairs(KEYS) do
-  local interval = tonumber(ARGV[2 * i - 1])
-  local admitted = tonumber(ARGV[2 * i])
+  local interval = nums[2 * i - 1]
+  local admitted = nums[2 * i]
   local tat = tonumber(redis.call('GET', key) or now)
   if tat < now then tat = now end
   tat = tat + admitted * interval
@@ -94,7 +98,7 @@ interface LimiterCommands {
     take: 0 | 1,
   ): Promise<[number, number]>;
   eventlyRlProcesses(key: string, id: string, leaseMs: number): Promise<number>;
-  /** numberOfKeys first, then the keys, then (interval µs, admitted) per key. */
+  /** numberOfKeys first, then the keys, then one "<interval µs> <admitted> …" string. */
   eventlyGcraAdd(...args: (string | number)[]): Promise<number[]>;
 }
 const limiterRedis = redis as unknown as LimiterCommands;
@@ -107,6 +111,8 @@ interface Bucket {
   redisKey: string;
   policy: RateLimitPolicy;
   intervalMs: number;
+  /** intervalMs in µs as the scripts take it (text, formatted once). */
+  intervalUs: string;
   toleranceMs: number;
   /** The global TAT as of the last answer from Redis (0: never asked, assumed full). */
   viewTat: number;
@@ -146,6 +152,7 @@ export class LocalBuckets {
         redisKey: `rl:${key}`,
         policy,
         intervalMs,
+        intervalUs: (intervalMs * 1000).toFixed(3),
         toleranceMs: intervalMs * policy.burst,
         viewTat: 0,
         unsent: 0,
@@ -175,7 +182,7 @@ export class LocalBuckets {
     try {
       const [allowed, debtUs] = await limiterRedis.eventlyGcra(
         b.redisKey,
-        (b.intervalMs * 1000).toFixed(3),
+        b.intervalUs,
         (b.toleranceMs * 1000).toFixed(3),
         admitted,
         1,
@@ -220,8 +227,12 @@ export class LocalBuckets {
     const groups = syncGroups(sent);
     for (const group of groups) {
       const args: (string | number)[] = [group.length];
-      for (const [b] of group) args.push(b.redisKey);
-      for (const [b, admitted] of group) args.push((b.intervalMs * 1000).toFixed(3), admitted);
+      let counts = "";
+      for (const [b, admitted] of group) {
+        args.push(b.redisKey);
+        counts += `${b.intervalUs} ${admitted} `;
+      }
+      args.push(counts);
       calls.push(limiterRedis.eventlyGcraAdd(...args));
     }
     this.syncing = true;
