@@ -1,7 +1,12 @@
 DROP INDEX "bookings_event_status_idx";--> statement-breakpoint
--- The booking hot path (issue 14, docs/benchmark.md). The (event_id, status) index of bookings is
--- gone: bookings_event_user_booked_idx serves every "BOOKED bookings of this event" read, and each
--- booking maintained one index less.
+DROP INDEX "bookings_event_user_booked_idx";--> statement-breakpoint
+CREATE INDEX "bookings_event_user_idx" ON "bookings" USING btree ("event_id","user_id");--> statement-breakpoint
+-- The booking hot path (issue 14, docs/benchmark.md). Bookings lose the (event_id, status) index
+-- (one index less to maintain per booking) and the per-user index is no longer partial: its
+-- predicate status = 'BOOKED' was the same as bookings_one_booked_per_seat's, and on tables
+-- analyzed while empty the planner took either one for a query that wanted the other, scanning it
+-- whole. Now every "BOOKED booking of this seat" lookup has one index to use, and the per-user
+-- count below compares status as text, which no partial index predicate matches.
 --
 -- book_seats with the same locks, checks, answers and writes as in 0006, in four statements
 -- instead of eleven: the (user, event) lock; the seats FOR UPDATE (one named seat without
@@ -14,6 +19,10 @@ CREATE OR REPLACE FUNCTION book_seats(
 ) RETURNS jsonb
 LANGUAGE plpgsql
 SET enable_seqscan = off
+-- One plan per statement and connection: left to choose, the plan cache re-planned the UPDATE/INSERT
+-- statement on every call (its generic cost for "id = ANY (v_ids)" looked worse than a custom
+-- plan's), 0.19 ms per booking.
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
   v_ids bigint[];
@@ -64,7 +73,7 @@ BEGIN
 
   SELECT e.name, e.venue, e.start_time <= now(), e.deleted_at IS NOT NULL,
          (SELECT count(*) FROM bookings b
-           WHERE b.event_id = p_event AND b.user_id = p_user AND b.status = 'BOOKED')
+           WHERE b.event_id = p_event AND b.user_id = p_user AND b.status::text = 'BOOKED')
        -- Seats this user holds elsewhere in the event (live holds and offers), not the ones booked now.
        + (SELECT count(*) FROM seats s
            WHERE s.event_id = p_event AND s.status = 'HELD' AND s.held_by = p_user
@@ -141,25 +150,26 @@ $$;
 --> statement-breakpoint
 -- The seat/booking consistency rule (0001) at a fraction of its cost. It was checked twice per
 -- booking (the seat's change and the booking's insert), each time through a second PL/pgSQL call
--- with a per-call SET (plan_cache_mode, 0008). Now each check is one query in the trigger function
--- itself: two independent probes, the seat by primary key and its BOOKED booking through
--- bookings_one_booked_per_seat, each with the seat id as a parameter (a correlated EXISTS let the
--- planner pick a "hashed SubPlan" that reads every BOOKED booking, which is what it picks when the
--- tables looked empty at the last ANALYZE: 238 buffers per check in the bench). The probes are
--- planned for the seat at hand (custom plans: the planner sees the tables' real sizes, never a
--- plan cached while they were empty), which the first check of a transaction asks for once with
--- set_config(..., true) instead of a SET on every call: these triggers are deferred, they run at
--- COMMIT, where nothing follows but other deferred checks. They fire only when the rule can
--- change: a seat entering or leaving BOOKED, a BOOKED booking inserted, a booking entering or
--- leaving BOOKED or moving seat (both seats checked), a BOOKED booking deleted (0001 checked
--- neither of the last two). check_seat_booking_consistency (0001) still raises the error (23514,
--- constraint seat_booking_consistency), called only when a check fails.
+-- re-planned on every call (a per-call SET plan_cache_mode = force_custom_plan, 0008). Now each
+-- check is one query in the trigger function itself, planned once per connection: two independent
+-- probes, the seat by primary key and its BOOKED booking through bookings_one_booked_per_seat,
+-- each with the seat id as a parameter (a correlated EXISTS let the planner choose a "hashed
+-- SubPlan" that reads every BOOKED booking, which it does when the tables looked empty at the last
+-- ANALYZE: 238 buffers per check in the bench). Each probe has exactly one index it can use, and
+-- the planner is kept off sequential scans, so no cached plan goes stale as the tables grow: the
+-- first check of a transaction turns enable_seqscan off with set_config(..., true), once, instead
+-- of a SET on every call; these triggers are deferred, they run at COMMIT, where nothing follows
+-- but other deferred checks. They fire only when the rule can change: a seat entering or leaving
+-- BOOKED, a BOOKED booking inserted, a booking entering or leaving BOOKED or moving seat (both
+-- seats checked), a BOOKED booking deleted (0001 checked neither of the last two).
+-- check_seat_booking_consistency (0001) still raises the error (23514, constraint
+-- seat_booking_consistency), called only when a check fails.
 CREATE OR REPLACE FUNCTION seats_check_booking_consistency() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  IF current_setting('plan_cache_mode') <> 'force_custom_plan' THEN
-    PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
+  IF current_setting('enable_seqscan') = 'on' THEN
+    PERFORM set_config('enable_seqscan', 'off', true);
   END IF;
   IF (SELECT s.status = 'BOOKED' FROM seats s WHERE s.id = NEW.id)
      <> EXISTS (SELECT 1 FROM bookings b WHERE b.seat_id = NEW.id AND b.status = 'BOOKED') THEN
@@ -175,8 +185,8 @@ AS $$
 DECLARE
   v_seat bigint;
 BEGIN
-  IF current_setting('plan_cache_mode') <> 'force_custom_plan' THEN
-    PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
+  IF current_setting('enable_seqscan') = 'on' THEN
+    PERFORM set_config('enable_seqscan', 'off', true);
   END IF;
   FOREACH v_seat IN ARRAY CASE
       WHEN TG_OP = 'INSERT' THEN ARRAY[NEW.seat_id]
