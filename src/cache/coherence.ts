@@ -142,17 +142,12 @@ export class CacheCoherence {
       // version on the coherence shard (on Redis Cluster a script publishes only in its own slot).
       const [version, hot] = await bump();
       this.noteVersion(scopeKey, Number(version));
+      const readers = await this.client.evCacheReaders(READERS_KEY, this.invChannel, `${nonce} ${scopeKey} ${version}`);
+      this.unreachableSince = 0;
       // The previous bump was less than hotScopeMs ago: every copy of the version this bump
       // replaced was read while that version was younger than hotScopeMs, so none is trusted
       // (observe), and copies of older versions are covered by the earlier bumps' own waits.
-      // Nobody holds a copy to drop, so the bump is not even announced: a busy event's bookings
-      // cost one Redis call each, not an announcement and an acknowledgement from every reader.
-      if (Number(hot) === 1) {
-        this.unreachableSince = 0;
-        return;
-      }
-      const readers = await this.client.evCacheReaders(READERS_KEY, this.invChannel, `${nonce} ${scopeKey} ${version}`);
-      this.unreachableSince = 0;
+      if (Number(hot) === 1) return;
       await awaitAcks(wait, readers, this.id, this.ackWaitMs);
     } catch (err) {
       await this.outlastLeases();
