@@ -161,6 +161,8 @@ export const bookings = pgTable(
     // bookings_one_booked_per_seat let the planner scan the wrong one whole, for the consistency
     // check, on tables analyzed while empty.
     index("bookings_event_user_idx").on(t.eventId, t.userId),
+    // An event's recent cancellations (the waitlist's wait estimate); only cancelled rows.
+    index("bookings_event_cancelled_idx").on(t.eventId, t.cancelledAt).where(sql`${t.status} = 'CANCELLED'`),
     // Booking trends group by day over a recent window.
     index("bookings_created_at_idx").on(t.createdAt),
     index("bookings_hold_id_idx").on(t.holdId).where(sql`${t.holdId} is not null`),
