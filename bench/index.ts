@@ -173,6 +173,8 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
   // Which load pushed the API's peak memory up: VmHWM only grows, so read it after each scenario.
   const peakRssAfter: Record<string, number> = {};
 
+  // Before anything starts: an unknown --only name fails at once.
+  const scenarios = selectedScenarios(options.only);
   const ctx = await setUp(options, log);
   try {
     if (ctx.local) {
@@ -182,7 +184,7 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
       notes.push(`--url ${options.url}: scenarios that need the stack's database or processes are skipped.`);
     }
     if (ctx.local) peakRssAfter.setup = apiPeakRss(ctx);
-    for (const scenario of selectedScenarios(options.only)) {
+    for (const scenario of scenarios) {
       if (interrupted) break;
       log(`running: ${scenario.name}`);
       try {

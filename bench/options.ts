@@ -30,7 +30,7 @@ export interface BenchOptions {
   liveSeats: number;
   adminEmail?: string;
   adminPassword?: string;
-  /** Run only these scenarios (names as in the progress lines, e.g. "booking", "flash sale"). */
+  /** Run only these scenarios (slugs of their names: "booking", "flash-sale-warm", ...). */
   only?: string[];
 }
 
@@ -56,7 +56,8 @@ export const USAGE = `bun run bench [options]
   --live-seats <n>          seats sold while they watch (default 500, quick 50)
   --db-name <name>          bench database, dropped and recreated (default evently_bench)
   --keep-db                 keep the bench database after the run
-  --out <dir>               where latest.json and latest.md go (default bench/results)
+  --out <dir>               where latest.json and latest.md go (default bench/results, with
+                            --only bench/results/partial)
   --only <names>            only these scenarios, comma-separated: booking, hold-confirm,
                             event-reads, flash-sale-warm, flash-sale, seat-map, waitlist, memory,
                             live; goals without a figure say n/a
@@ -122,7 +123,10 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     liveSeats: int(values["live-seats"], "live-seats", quick ? 50 : 500),
     dbName: values["db-name"] ?? "evently_bench",
     keepDb: values["keep-db"] === true,
-    outDir: values.out ? path.resolve(values.out) : path.join(repoRoot, "bench/results"),
+    // A partial run never replaces the full run's results, which the docs quote.
+    outDir: values.out
+      ? path.resolve(values.out)
+      : path.join(repoRoot, values.only ? "bench/results/partial" : "bench/results"),
     adminEmail: values["admin-email"],
     adminPassword: values["admin-password"],
     only: values.only
