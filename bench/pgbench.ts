@@ -103,7 +103,7 @@ export const SEED_BOOK_RANDOM_SEAT = [
   "\\endif",
 ].join("\n");
 
-/** Our own booking, as the API sends it: one call of book_seats (migrations/0003_booking_function.sql). */
+/** Our own booking, as the API sends it: one call of book_seats (migrations/0009_hot_path.sql). */
 export const BOOK_SEATS_RANDOM_SEAT = [
   "\\set uid random(:umin, :umax)",
   "\\set seat random(1, :nseats)",

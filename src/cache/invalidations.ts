@@ -48,7 +48,8 @@ export class VersionBumps {
    * Callers in one turn of the event loop share one bump, sent at the end of the turn: each of
    * them committed before asking, so a bump sent after all of them covers every one (a bump
    * already sent does not: it may have reached readers before a later commit). A flash sale's
-   * bookings of one event thus cost one bump, one announcement and one wait per turn, not each.
+   * bookings of one event thus share one bump (and its announcement, and the wait if the scope is
+   * not hot) per turn.
    */
   bump(versionKey: string): Promise<void> {
     const queued = this.queued.get(versionKey);

@@ -76,7 +76,7 @@ function refusal(eventId: number, outcome: Exclude<inventory.BookingOutcome, { c
 
 /**
  * One booking: the whole transaction is the database function book_seats (one statement, one
- * round trip; lock order and checks in migrations/0003_booking_function.sql), run on `ex` (the
+ * round trip; lock order and checks in migrations/0009_hot_path.sql), run on `ex` (the
  * pool, or an Idempotency-Key's transaction).
  */
 async function bookOnce(

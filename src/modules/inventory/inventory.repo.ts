@@ -96,7 +96,7 @@ export async function releaseExpiredHold(tx: Tx, seatId: number, heldBy: number)
   return row;
 }
 
-/** What book_seats (migrations/0003_booking_function.sql, 0004_holds.sql) answers: bookings, or why not. */
+/** What book_seats (migrations/0009_hot_path.sql; first in 0003, holds in 0004) answers: bookings, or why not. */
 export type BookingOutcome =
   | {
       code: "OK";
