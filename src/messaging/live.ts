@@ -58,20 +58,31 @@ const STREAM_TTL_MS = 24 * 3_600_000;
 
 const warnPublish = throttledWarn(5_000, "live change not published (reconcile will repair it)");
 
+// The append and the stream's TTL in one atomic call (one command instead of MULTI, XADD, PEXPIRE,
+// EXEC). KEYS: the stream. ARGV: approximate MAXLEN, field, value, TTL (ms).
+const APPEND_LUA = `
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+`;
+redis.defineCommand("eventlyLiveAppend", { numberOfKeys: 1, lua: APPEND_LUA });
+const liveRedis = redis as unknown as {
+  eventlyLiveAppend(key: string, maxLen: string, field: string, value: string, ttlMs: number): Promise<number>;
+};
+
 /** Appends one entry to an event's live stream. Resolves when Redis has it; rejects on failure. */
 export async function appendLiveEntry(
   eventId: number,
   fields: { c: ChangeTuple[] } | { k: LiveControl },
 ): Promise<void> {
-  const key = liveStreamKey(eventId);
   const [name, value] = "c" in fields ? ["c", JSON.stringify(fields.c)] : ["k", fields.k];
-  const results = await redis
-    .multi()
-    .xadd(key, "MAXLEN", "~", String(config.LIVE_RESUME_ENTRIES), "*", name, value)
-    .pexpire(key, STREAM_TTL_MS)
-    .exec();
-  const failed = results?.find(([err]) => err);
-  if (!results || failed) throw failed?.[0] ?? new Error("live stream append aborted");
+  await liveRedis.eventlyLiveAppend(
+    liveStreamKey(eventId),
+    String(config.LIVE_RESUME_ENTRIES),
+    name,
+    value,
+    STREAM_TTL_MS,
+  );
 }
 
 // Changes published in one turn of the event loop, by event: under load many bookings answer in
