@@ -119,6 +119,11 @@ describe("read-through cache", () => {
     const entry = freshEntry();
     const db = source(1);
     expect(await a.getOrLoad(entry, db.load)).toBe(1);
+    // a answers before its value lands in Redis; b reads it from there once it has.
+    await waitFor(
+      async () => decodeValue((await redis.get(valueKeyOf(entry))) ?? "")?.json === "1",
+      "a's value in Redis",
+    );
     expect(await b.getOrLoad(entry, db.load)).toBe(1);
     db.value = 2;
     await a.invalidate({ namespace: entry.namespace });
