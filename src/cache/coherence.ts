@@ -142,12 +142,18 @@ export class CacheCoherence {
       // version on the coherence shard (on Redis Cluster a script publishes only in its own slot).
       const [version, hot] = await bump();
       this.noteVersion(scopeKey, Number(version));
-      const readers = await this.client.evCacheReaders(READERS_KEY, this.invChannel, `${nonce} ${scopeKey} ${version}`);
-      this.unreachableSince = 0;
       // The previous bump was less than hotScopeMs ago: every copy of the version this bump
       // replaced was read while that version was younger than hotScopeMs, so none is trusted
       // (observe), and copies of older versions are covered by the earlier bumps' own waits.
-      if (Number(hot) === 1) return;
+      // Still announced (a reader that missed an earlier announcement drops its copy on this
+      // one), but marked "h": nobody waits for it, so readers do not acknowledge it.
+      if (Number(hot) === 1) {
+        await this.client.spublish(INV_CHANNEL, `${nonce} ${scopeKey} ${version} h`);
+        this.unreachableSince = 0;
+        return;
+      }
+      const readers = await this.client.evCacheReaders(READERS_KEY, this.invChannel, `${nonce} ${scopeKey} ${version}`);
+      this.unreachableSince = 0;
       await awaitAcks(wait, readers, this.id, this.ackWaitMs);
     } catch (err) {
       await this.outlastLeases();
@@ -235,10 +241,10 @@ export class CacheCoherence {
   private onMessage(channel: string, message: string): void {
     const parts = message.split(" ");
     if (channel === this.invChannel) {
-      const [nonce, scopeKey, version] = parts;
+      const [nonce, scopeKey, version, hot] = parts;
       if (!nonce || !scopeKey || !version) return;
       this.noteVersion(scopeKey, Number(version));
-      if (this.reading) this.queueAck(nonce);
+      if (this.reading && hot !== "h") this.queueAck(nonce);
       return;
     }
     const [reader, ...nonces] = parts;
