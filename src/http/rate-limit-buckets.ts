@@ -106,14 +106,20 @@ const limiterRedis = redis as unknown as LimiterCommands;
 const PROCESSES_KEY = "rl:processes";
 const PROCESS_LEASE_MS = 2_000;
 
+/** What every bucket of one policy shares, computed once per policy. Times in ms. */
+interface Shape {
+  policy: RateLimitPolicy;
+  intervalMs: number;
+  toleranceMs: number;
+  /** The same in µs as the scripts take them (text, formatted once). */
+  intervalUs: string;
+  toleranceUs: string;
+}
+
 /** One subject's bucket as this process sees it. Times in ms on performance.now()'s clock. */
 interface Bucket {
   redisKey: string;
-  policy: RateLimitPolicy;
-  intervalMs: number;
-  /** intervalMs in µs as the scripts take it (text, formatted once). */
-  intervalUs: string;
-  toleranceMs: number;
+  shape: Shape;
   /** The global TAT as of the last answer from Redis (0: never asked, assumed full). */
   viewTat: number;
   /** Admitted here, not yet sent to Redis. */
@@ -124,6 +130,7 @@ interface Bucket {
 
 export class LocalBuckets {
   private readonly buckets = new Map<string, Bucket>();
+  private readonly shapes = new Map<RateLimitPolicy, Shape>();
   private readonly id = crypto.randomUUID();
   private processes = 2;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -147,32 +154,40 @@ export class LocalBuckets {
     const key = `${policy.name}:${subject}`;
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      const intervalMs = 1_000 / policy.rps;
-      bucket = {
-        redisKey: `rl:${key}`,
-        policy,
-        intervalMs,
-        intervalUs: (intervalMs * 1000).toFixed(3),
-        toleranceMs: intervalMs * policy.burst,
-        viewTat: 0,
-        unsent: 0,
-        inflight: 0,
-      };
+      bucket = { redisKey: `rl:${key}`, shape: this.shapeOf(policy), viewTat: 0, unsent: 0, inflight: 0 };
       this.buckets.set(key, bucket);
     }
+    const { intervalMs, toleranceMs } = bucket.shape;
     const now = performance.now();
-    const tat = this.estimate(bucket, now) + bucket.intervalMs;
-    const lessThanHalfUsed = tat - now <= (bucket.toleranceMs + bucket.intervalMs) / 2;
+    const tat = this.estimate(bucket, now) + intervalMs;
+    const lessThanHalfUsed = tat - now <= (toleranceMs + intervalMs) / 2;
     if (lessThanHalfUsed && bucket.unsent + bucket.inflight < this.localAllowance(policy)) {
       bucket.unsent++;
-      return decision(policy, bucket, true, tat - now, 0);
+      return decision(bucket, true, tat - now, 0);
     }
     return this.takeInRedis(bucket);
   }
 
+  private shapeOf(policy: RateLimitPolicy): Shape {
+    let shape = this.shapes.get(policy);
+    if (!shape) {
+      const intervalMs = 1_000 / policy.rps;
+      const toleranceMs = intervalMs * policy.burst;
+      shape = {
+        policy,
+        intervalMs,
+        toleranceMs,
+        intervalUs: (intervalMs * 1000).toFixed(3),
+        toleranceUs: (toleranceMs * 1000).toFixed(3),
+      };
+      this.shapes.set(policy, shape);
+    }
+    return shape;
+  }
+
   /** The bucket's TAT by this process's knowledge: Redis's last word plus what it has not counted yet. */
   private estimate(b: Bucket, now: number): number {
-    return Math.max(b.viewTat, now) + (b.unsent + b.inflight) * b.intervalMs;
+    return Math.max(b.viewTat, now) + (b.unsent + b.inflight) * b.shape.intervalMs;
   }
 
   private async takeInRedis(b: Bucket): Promise<RateLimitDecision> {
@@ -182,15 +197,15 @@ export class LocalBuckets {
     try {
       const [allowed, debtUs] = await limiterRedis.eventlyGcra(
         b.redisKey,
-        b.intervalUs,
-        (b.toleranceMs * 1000).toFixed(3),
+        b.shape.intervalUs,
+        b.shape.toleranceUs,
         admitted,
         1,
       );
       const now = performance.now();
       b.viewTat = now + debtUs / 1000;
       const debtMs = debtUs / 1000;
-      return decision(b.policy, b, allowed === 1, debtMs, allowed === 1 ? 0 : debtMs - b.toleranceMs);
+      return decision(b, allowed === 1, debtMs, allowed === 1 ? 0 : debtMs - b.shape.toleranceMs);
     } finally {
       b.inflight -= admitted + 1;
     }
@@ -230,7 +245,7 @@ export class LocalBuckets {
       let counts = "";
       for (const [b, admitted] of group) {
         args.push(b.redisKey);
-        counts += `${b.intervalUs} ${admitted} `;
+        counts += `${b.shape.intervalUs} ${admitted} `;
       }
       args.push(counts);
       calls.push(limiterRedis.eventlyGcraAdd(...args));
@@ -279,17 +294,12 @@ function syncGroups(sent: [Bucket, number][]): [Bucket, number][][] {
   return groups;
 }
 
-function decision(
-  policy: RateLimitPolicy,
-  b: Bucket,
-  allowed: boolean,
-  debtMs: number,
-  waitMs: number,
-): RateLimitDecision {
+function decision(b: Bucket, allowed: boolean, debtMs: number, waitMs: number): RateLimitDecision {
+  const { policy, toleranceMs, intervalMs } = b.shape;
   return {
     allowed,
     limit: policy.burst + 1,
-    remaining: allowed ? Math.max(0, Math.floor((b.toleranceMs - debtMs) / b.intervalMs) + 1) : 0,
+    remaining: allowed ? Math.max(0, Math.floor((toleranceMs - debtMs) / intervalMs) + 1) : 0,
     resetSeconds: Math.max(0, Math.ceil(debtMs / 1000)),
     // Retry-After is whole seconds; never tell a client "0" while refusing it.
     retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(waitMs / 1000)),
