@@ -138,8 +138,9 @@ export class CacheCoherence {
     const wait: AckWait = { acked: new Set() };
     this.waits.set(nonce, wait);
     try {
-      // The bump answers {version, hot}; the script that reads the members then announces the
-      // version on the coherence shard (on Redis Cluster a script publishes only in its own slot).
+      // The bump answers {version, hot}; then the version is announced on the coherence shard (on
+      // Redis Cluster a script publishes only in its own slot): by the script that also reads the
+      // members, or for a hot bump by a plain SPUBLISH.
       const [version, hot] = await bump();
       this.noteVersion(scopeKey, Number(version));
       // The previous bump was less than hotScopeMs ago: every copy of the version this bump

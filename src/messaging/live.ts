@@ -86,8 +86,8 @@ export async function appendLiveEntry(
 }
 
 // Changes published in one turn of the event loop, by event: under load many bookings answer in
-// the same turn, and one stream entry (one MULTI/XADD/PEXPIRE/EXEC) then carries all of an
-// event's changes instead of one round of commands per booking.
+// the same turn, and one stream entry (one script call) then carries all of an event's changes
+// instead of one call per booking.
 const queued = new Map<number, ChangeTuple[]>();
 let flushScheduled = false;
 
