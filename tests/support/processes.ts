@@ -10,11 +10,13 @@ import { testEnv } from "./test-env";
 
 export const repoRoot = path.resolve(import.meta.dir, "../..");
 
+/**
+ * A free port for a process to listen on later: below the ephemeral range, like freePortRun. A
+ * port the kernel hands out for port 0 can meanwhile become another test's client socket, and a
+ * server started there then answers for something else (seen: Prism's port answering 404).
+ */
 export function freePort(): number {
-  const server = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = server.port as number;
-  server.stop(true);
-  return port;
+  return freePortRun(1);
 }
 
 /**
