@@ -3,6 +3,7 @@ import { sign } from "hono/jwt";
 import { parseConfig } from "../../src/config";
 import { manyUsers, uniqueEmail } from "../support/http";
 import { freePort, spawnLogged, startApiProcesses, stopProcess, waitForHttp } from "../support/processes";
+import { waitFor } from "../support/wait";
 
 // The development default that src/config.ts and .env.example used to ship: anyone who read the
 // repository could sign tokens for a server started without JWT_SECRET.
@@ -64,10 +65,11 @@ describe("JWT secret when JWT_SECRET is not set", () => {
       // A new connection per request, so the kernel spreads them over both processes.
       const statuses = await Promise.all(Array.from({ length: 40 }, async () => (await me(url, token)).status));
       expect(statuses.every((s) => s === 200)).toBe(true);
-      const servedBy = new Set(
-        run.lines.filter((l) => l.msg === "request" && l.route === "/api/v1/users/me").map((l) => l.pid),
-      );
-      expect(servedBy.size).toBe(2);
+      // Access lines are buffered (flushed every LOG_FLUSH_INTERVAL_MS): wait for both processes'.
+      const servedBy = () =>
+        new Set(run.lines.filter((l) => l.msg === "request" && l.route === "/api/v1/users/me").map((l) => l.pid));
+      await waitFor(() => servedBy().size === 2, "access lines from both API processes", 5_000);
+      expect(servedBy().size).toBe(2);
 
       expect((await me(url, await tokenSignedWith(OLD_DEV_SECRET, { id }))).status).toBe(401);
       const announced = run.lines.filter((l) => l.msg?.includes("JWT_SECRET is not set"));
