@@ -72,7 +72,10 @@ describe("application rate limiter across real API processes", () => {
         }
       }
       expect(seen[0]?.remaining).toBe(9);
-      expect(seen.at(-1)?.remaining).toBeLessThanOrEqual(1);
+      // Counted down to the end of the burst. Not necessarily in the last answer: a process whose
+      // view is a sync old admits one request locally and says what that view says (seen in CI:
+      // the last answer said 5, the other process's answers before it had reached 0 or 1).
+      expect(Math.min(...seen.map((s) => s.remaining))).toBeLessThanOrEqual(1);
       // 10 at once, at most 20 % of the burst not yet counted in Redis, and a refill: never the
       // 20 of two separate buckets.
       expect(seen.length).toBeLessThanOrEqual(13);
@@ -89,7 +92,13 @@ describe("application rate limiter across real API processes", () => {
       const wait = Number(refused?.headers.get("retry-after"));
       expect(wait).toBeGreaterThanOrEqual(1);
       await Bun.sleep(wait * 1000 + 100);
-      const after = await get(group);
+      let after = await get(group);
+      // Retry-After counts what Redis knew: the other process may have admitted one request it had
+      // not yet synced (the documented unsynced share), which moves the bucket one interval (1 s).
+      if (after.status === 429) {
+        await Bun.sleep(1_000);
+        after = await get(group);
+      }
       expect(after.status).toBe(401);
       expect(after.headers.get("x-ratelimit-remaining")).toBe("0");
     } finally {
