@@ -11,20 +11,18 @@ import type { CacheScripts } from "./scripts";
  * Lets a process answer a cached read from its own memory without asking Redis, and still never
  * serve a value older than an invalidation whose writer has already answered its client.
  *
- * - Every invalidation publishes "<nonce> <scope key> <new version>" (sharded pub/sub on the
- *   `{coherence}` slot, from the script that then reads the leases, so that on Redis Cluster the
- *   leases, the channels and every subscriber's connection are on one node).
- *   Each process's subscriber connection records the highest version it has seen per scope; a
- *   local copy is served only if it carries that version.
+ * - Every invalidation publishes "<nonce> <scope key> <new version>[ h]" (sharded pub/sub on the
+ *   `{coherence}` slot, so the leases, channels and subscribers share one node on Redis Cluster).
+ *   Subscribers record the highest version seen per scope; a copy is served only at that version.
  * - A reading process is a member of a set in Redis (a sorted set scored by membership end, on
  *   Redis's clock, renewed every 75 ms for 300 ms), and sends a PING on its subscriber connection
  *   every few milliseconds. The PONG comes after every message published before the PING, so once
  *   it is back the reader has applied all earlier invalidations. The reader trusts its memory only
  *   until ACK_WAIT (CACHE_ACK_WAIT_MS, 20 ms) after sending its latest answered PING, and only while
  *   its membership is continuous since a renewal that preceded such a PING.
- * - A writer bumps and reads the members in one round trip, then waits until every other member
- *   has acknowledged its nonce (readers acknowledge right after applying it) or ACK_WAIT has
- *   passed since the bump's answer, whichever comes first. Past that bound, a reader that did not
+ * - A writer bumps, announces it and reads the members (one script), then waits until every other
+ *   member has acknowledged its nonce or ACK_WAIT has passed since the bump's answer, whichever
+ *   comes first (a hot bump, within CACHE_HOT_SCOPE_MS of the last, waits for nobody). Past that bound, a reader that did not
  *   acknowledge cannot trust anything: its last answered PING was sent before the bump, so its
  *   trust has run out. A reader that joined after the writer read the set renewed after the bump,
  *   so its next PING follows the invalidation. So a booking's answer waits at most ACK_WAIT for
@@ -138,16 +136,12 @@ export class CacheCoherence {
     const wait: AckWait = { acked: new Set() };
     this.waits.set(nonce, wait);
     try {
-      // The bump answers {version, hot}; then the version is announced on the coherence shard (on
-      // Redis Cluster a script publishes only in its own slot): by the script that also reads the
-      // members, or for a hot bump by a plain SPUBLISH.
+      // The bump answers {version, hot}; the version is then announced on the coherence shard.
       const [version, hot] = await bump();
       this.noteVersion(scopeKey, Number(version));
-      // The previous bump was less than hotScopeMs ago: every copy of the version this bump
-      // replaced was read while that version was younger than hotScopeMs, so none is trusted
-      // (observe), and copies of older versions are covered by the earlier bumps' own waits.
-      // Still announced (a reader that missed an earlier announcement drops its copy on this
-      // one), but marked "h": nobody waits for it, so readers do not acknowledge it.
+      // Hot (previous bump < hotScopeMs ago): every copy of the replaced version was read while it
+      // was younger than hotScopeMs, so none is trusted (observe); older copies are covered by the
+      // earlier bumps' waits. Still announced, marked "h" (unacknowledged, awaited by nobody).
       if (Number(hot) === 1) {
         await this.client.spublish(INV_CHANNEL, `${nonce} ${scopeKey} ${version} h`);
         this.unreachableSince = 0;
