@@ -141,10 +141,12 @@ export class CacheCoherence {
       this.noteVersion(scopeKey, Number(version));
       // Hot (previous bump < hotScopeMs ago): every copy of the replaced version was read while it
       // was younger than hotScopeMs, so none is trusted (observe); older copies are covered by the
-      // earlier bumps' waits. Still announced, marked "h" (unacknowledged, awaited by nobody).
+      // earlier bumps' waits. Still announced, marked "h": unacknowledged, awaited by nobody, not even here.
       if (Number(hot) === 1) {
-        await this.client.spublish(INV_CHANNEL, `${nonce} ${scopeKey} ${version} h`);
         this.unreachableSince = 0;
+        this.client
+          .spublish(INV_CHANNEL, `${nonce} ${scopeKey} ${version} h`)
+          .catch((err) => this.warn({ err: errorMessage(err), op: "announce" }));
         return;
       }
       const readers = await this.client.evCacheReaders(READERS_KEY, this.invChannel, `${nonce} ${scopeKey} ${version}`);
