@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { idempotencyKeys } from "../db/schema";
+import type { idempotencyKeys } from "../db/schema-messaging";
 import { DomainError, ErrorCode, type FieldError } from "../domain/errors";
 import { type Executor, sql, type Tx } from "../platform/db";
 import type { Logger } from "../platform/logger";

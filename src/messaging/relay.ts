@@ -1,5 +1,5 @@
 import type Redis from "ioredis";
-import type { outbox } from "../db/schema";
+import type { outbox } from "../db/schema-messaging";
 import { sql } from "../platform/db";
 import { errorMessage } from "../platform/error-message";
 import { logger } from "../platform/logger";

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "bun:test";
 import { config } from "../../src/config";
-import type { outbox } from "../../src/db/schema";
+import type { outbox } from "../../src/db/schema-messaging";
 import {
   countOutboxBacklog,
   drainOutbox,

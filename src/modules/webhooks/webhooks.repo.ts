@@ -1,4 +1,4 @@
-import type { webhookDeliveries, webhookSubscriptions } from "../../db/schema";
+import type { webhookDeliveries, webhookSubscriptions } from "../../db/schema-messaging";
 import type { Executor, Tx } from "../../platform/db";
 
 /** SQL of webhook subscriptions and their deliveries; every function runs on the caller's executor. */
