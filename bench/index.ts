@@ -59,7 +59,7 @@ const single =
 
 const SCENARIOS: Scenario[] = [
   { name: "booking", keys: ["booking"], run: single(benchBooking) },
-  { name: "hold → confirm", keys: ["hold_confirm"], run: benchHolds },
+  { name: "hold → confirm", keys: ["hold_confirm", "book_cancel"], run: benchHolds },
   { name: "event reads", keys: ["cached_get", "get_redis_down"], run: benchEventReads },
   { name: "flash sale, warm", keys: ["flash_sale_warm"], run: benchWarmFlashSale },
   { name: "flash sale", keys: ["flash_sale", "flash_sale_integrity"], run: benchFlashSale },

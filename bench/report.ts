@@ -18,6 +18,7 @@ export interface Row {
 export const ROW_KEYS = [
   "booking",
   "hold_confirm",
+  "book_cancel",
   "cached_get",
   "get_redis_down",
   "flash_sale_warm",

@@ -1,5 +1,8 @@
+import type { JSONValue } from "postgres";
 import type { bookings, events } from "../../db/schema";
-import type { Executor, Tx } from "../../platform/db";
+import type { OutboxRow } from "../../messaging/outbox";
+import type { Executor } from "../../platform/db";
+import type { BookingDto } from "./bookings.schemas";
 
 type EventTableRow = typeof events.$inferSelect;
 type BookingTableRow = typeof bookings.$inferSelect;
@@ -40,14 +43,35 @@ export async function listUserBookings(
   return { rows: [...rows], total: total?.n ?? 0 };
 }
 
-/** Cancels a BOOKED booking and frees its (already locked) seat; undefined if it was not BOOKED. */
-export async function cancelBookedBooking(tx: Tx, bookingId: number): Promise<BookingRow | undefined> {
-  const [cancelled] = await tx<Pick<BookingTableRow, "seatId">[]>`
-    update bookings set status = 'CANCELLED', cancelled_at = now()
-    where id = ${bookingId} and status = 'BOOKED'
-    returning seat_id`;
-  if (!cancelled) return undefined;
-  await tx`
-    update seats set status = 'AVAILABLE', held_by = null, hold_expires_at = null where id = ${cancelled.seatId}`;
-  return findBooking(tx, bookingId);
+/** What cancel_booking (migrations/0010_cancel_booking.sql) answers: the cancelled booking, or why not. */
+export type CancelOutcome =
+  | {
+      code: "OK";
+      /** As the API answers it (BookingSchema), timestamps in ISO 8601 with milliseconds. */
+      booking: BookingDto;
+      seat_id: number;
+      /** The seat's seats.version after the cancel (migrations/0006). */
+      version: number;
+    }
+  | { code: "BOOKING_NOT_FOUND" | "BOOKING_ALREADY_CANCELLED" | "EVENT_STARTED" };
+
+/**
+ * The whole cancel in one statement (locks, checks, writes; the function's comment gives the
+ * order). `announce` are the outbox rows it writes on success, filled in by the function; with
+ * `handOver` it writes none: the caller hands the seat to the waitlist in its transaction and
+ * writes them itself.
+ */
+export async function cancelBooking(
+  ex: Executor,
+  bookingId: number,
+  actor: { id: number; isAdmin: boolean },
+  handOver: boolean,
+  announce: { cancelled: OutboxRow; released: OutboxRow },
+): Promise<CancelOutcome> {
+  const [row] = await ex<{ outcome: CancelOutcome }[]>`
+    select cancel_booking(${bookingId}, ${actor.id}, ${actor.isAdmin}, ${handOver},
+      ${announce.cancelled.stream}, ${ex.json(announce.cancelled.payload as JSONValue)},
+      ${announce.released.stream}, ${ex.json(announce.released.payload as JSONValue)}) as outcome`;
+  if (!row) throw new Error("cancel_booking returned no row");
+  return row.outcome;
 }

@@ -6,7 +6,7 @@ import { runIdempotent, type StoredResponse } from "../../http/idempotency";
 import { afterCommit, type SeatChange } from "../../messaging/after-commit";
 import { Streams } from "../../messaging/catalog";
 import { domainEvent } from "../../messaging/domain-events";
-import { writeOutbox } from "../../messaging/outbox";
+import { type OutboxRow, writeOutbox } from "../../messaging/outbox";
 import { type Executor, sql } from "../../platform/db";
 import { errorMessage } from "../../platform/error-message";
 import { logger } from "../../platform/logger";
@@ -142,11 +142,13 @@ export async function bookSeats(
   return stored;
 }
 
+const notFound = (id: number) => new DomainError(ErrorCode.BOOKING_NOT_FOUND, `Booking ${id} does not exist.`);
+const alreadyCancelled = (id: number) =>
+  new DomainError(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
+
 /** Someone else's booking answers exactly like a missing one: booking ids are not enumerable. */
 function visibleTo(actor: AuthUser, id: number, row: repo.BookingRow | undefined): repo.BookingRow {
-  if (!row || (row.userId !== actor.id && !actor.isAdmin)) {
-    throw new DomainError(ErrorCode.BOOKING_NOT_FOUND, `Booking ${id} does not exist.`);
-  }
+  if (!row || (row.userId !== actor.id && !actor.isAdmin)) throw notFound(id);
   return row;
 }
 
@@ -159,69 +161,90 @@ export async function listMyBookings(actor: AuthUser, limit: number, offset: num
   return { bookings: rows.map(toBookingDto), total };
 }
 
+/** A refusal of cancel_booking as the client reads it. */
+function cancelRefusal(id: number, outcome: Exclude<repo.CancelOutcome, { code: "OK" }>): DomainError {
+  switch (outcome.code) {
+    case "BOOKING_NOT_FOUND":
+      return notFound(id);
+    case "BOOKING_ALREADY_CANCELLED":
+      return alreadyCancelled(id);
+    case "EVENT_STARTED":
+      // Once the doors open a user can no longer hand a seat back; an admin still can.
+      return new DomainError(
+        ErrorCode.EVENT_STARTED,
+        "The event has already started; the booking can no longer be cancelled.",
+      );
+  }
+}
+
+function cancelled(id: number, outcome: repo.CancelOutcome): Extract<repo.CancelOutcome, { code: "OK" }> {
+  if (outcome.code !== "OK") throw cancelRefusal(id, outcome);
+  return outcome;
+}
+
+/** The outbox rows of a cancel (docs/webhooks.md): `data` gets the booking, as the API answers it. */
+function announcements(booking: repo.BookingRow, seatId: number, actor: AuthUser, data: Record<string, unknown> = {}) {
+  return {
+    cancelled: domainEvent("booking.cancelled", booking.eventId, {
+      user_id: booking.userId,
+      cancelled_by: actor.id,
+      ...data,
+    }),
+    released: {
+      stream: Streams.seatReleased,
+      payload: { event_id: booking.eventId, seat_id: seatId, seat_number: booking.seatNumber, reason: "cancelled" },
+    } satisfies OutboxRow,
+  };
+}
+
 /**
  * Cancels a booking. The freed seat goes straight to the head of the event's waitlist as an offer
  * in the same transaction (so no fast buyer can take it in between); with nobody waiting, or
  * Redis unable to say who is, it becomes AVAILABLE and `seat.released` is published for the
- * promoter. Lock order as in booking: the head's (user, event) lock, then the seat.
+ * promoter. Nobody waiting (the common case): one statement, cancel_booking, which writes the
+ * outbox rows (booking.cancelled only while a webhook subscription wants it). Someone waiting: their (user, event) lock first, then cancel_booking's seat lock,
+ * as in booking, then the handover; the outbox rows follow from whether the seat was offered.
  */
 export async function cancelBooking(actor: AuthUser, id: number): Promise<BookingDto> {
   const known = visibleTo(actor, id, await repo.findBooking(sql, id));
-  const head = known.status === "BOOKED" ? await peekHeadOfLine(known.eventId) : undefined;
+  if (known.status !== "BOOKED" || known.seatId === null) throw alreadyCancelled(id);
+  const head = await peekHeadOfLine(known.eventId);
   const candidate = head !== known.userId ? head : undefined;
+  const announce = announcements(known, known.seatId, actor);
+  if (candidate === undefined) {
+    const done = cancelled(id, await repo.cancelBooking(sql, id, actor, false, announce));
+    const seat: SeatChange = {
+      eventId: known.eventId,
+      seatNumber: done.booking.seat_number,
+      status: "AVAILABLE",
+      version: done.version,
+    };
+    await afterCommit({ invalidate: [eventScope(known.eventId)], outbox: true, seats: [seat] });
+    cancellationsTotal.inc();
+    return done.booking;
+  }
   const done = await sql.begin(async (tx) => {
-    const booking = visibleTo(actor, id, await repo.findBooking(tx, id));
-    if (booking.status !== "BOOKED" || booking.seatId === null) {
-      throw new DomainError(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
-    }
-    // Once the doors open a user can no longer hand a seat back; an admin still can.
-    if (booking.eventStarted && !actor.isAdmin) {
-      throw new DomainError(
-        ErrorCode.EVENT_STARTED,
-        "The event has already started; the booking can no longer be cancelled.",
-      );
-    }
-    if (candidate !== undefined) await inventory.lockUserForEvent(tx, candidate, booking.eventId);
-    await inventory.lockSeatById(tx, booking.seatId);
-    const cancelled = await repo.cancelBookedBooking(tx, id);
-    if (!cancelled) throw new DomainError(ErrorCode.BOOKING_ALREADY_CANCELLED, `Booking ${id} is already cancelled.`);
-    const offered =
-      candidate !== undefined &&
-      (await offerSeatInTransaction(tx, booking.eventId, booking.seatId, candidate)) === "offered";
-    const dto = toBookingDto(cancelled);
-    await writeOutbox(tx, [
-      domainEvent("booking.cancelled", booking.eventId, {
-        ...dto,
-        user_id: booking.userId,
-        cancelled_by: actor.id,
-        seat_offered_to_waitlist: offered,
-      }),
-      ...(offered
-        ? []
-        : [
-            {
-              stream: Streams.seatReleased,
-              payload: {
-                event_id: booking.eventId,
-                seat_id: booking.seatId,
-                seat_number: booking.seatNumber,
-                reason: "cancelled" as const,
-              },
-            },
-          ]),
-    ]);
-    return { dto, seatId: booking.seatId, offeredTo: offered ? candidate : undefined };
+    await inventory.lockUserForEvent(tx, candidate, known.eventId);
+    const outcome = cancelled(id, await repo.cancelBooking(tx, id, actor, true, announce));
+    const offered = (await offerSeatInTransaction(tx, known.eventId, outcome.seat_id, candidate)) === "offered";
+    const rows = announcements(known, outcome.seat_id, actor, {
+      ...outcome.booking,
+      seat_offered_to_waitlist: offered,
+    });
+    await writeOutbox(tx, offered ? [rows.cancelled] : [rows.cancelled, rows.released]);
+    return { ...outcome, offered };
   });
-  if (done.offeredTo !== undefined) {
-    await afterOffer(done.dto.event_id, done.seatId, done.offeredTo);
+  if (done.offered) {
+    await afterOffer(known.eventId, done.seat_id, candidate);
   } else {
-    // The freed seat's state for live subscribers; a failed read only delays them (reconcile).
-    const seats = await inventory.liveSeatStates(sql, [done.seatId]).catch((err) => {
-      logger.warn({ err: errorMessage(err), seat_id: done.seatId }, "seat state for live subscribers not read");
+    // The seat was gathered for the head's party or left AVAILABLE: its state for live
+    // subscribers; a failed read only delays them (reconcile).
+    const seats = await inventory.liveSeatStates(sql, [done.seat_id]).catch((err) => {
+      logger.warn({ err: errorMessage(err), seat_id: done.seat_id }, "seat state for live subscribers not read");
       return [];
     });
-    await afterCommit({ invalidate: [eventScope(done.dto.event_id)], outbox: true, seats });
+    await afterCommit({ invalidate: [eventScope(known.eventId)], outbox: true, seats });
   }
   cancellationsTotal.inc();
-  return done.dto;
+  return done.booking;
 }

@@ -18,10 +18,6 @@ export async function lockUserForEvent(tx: Tx, userId: number, eventId: number):
   await tx`select pg_advisory_xact_lock(${userId % 2_147_483_647}::int4, ${eventId % 2_147_483_647}::int4)`;
 }
 
-export async function lockSeatById(tx: Tx, seatId: number): Promise<void> {
-  await tx`select id from seats where id = ${seatId} for update`;
-}
-
 export type OfferSeat = Pick<SeatRow, "status" | "seatNumber"> & { eventName: string; gone: boolean };
 
 /** Locks the freed seat (after the user's lock, as booking does) and reads its event's state. */

@@ -12,7 +12,6 @@ export {
   holdSeatFor,
   type LiveSeatState,
   liveSeatStates,
-  lockSeatById,
   lockSeatForOffer,
   lockUserForEvent,
   type OfferSeat,
