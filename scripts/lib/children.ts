@@ -30,10 +30,15 @@ export function withSharedSecret(children: ChildSpec[]): ChildSpec[] {
   return children.map((c) => ({ ...c, env: { ...c.env, JWT_SECRET: config.JWT_SECRET } }));
 }
 
+/** Read by Bun when a process starts, so it is set in the child's environment (config.ts says why). */
+const heapEnv: Record<string, string> =
+  config.JS_HEAP_RAM_MB > 0 ? { BUN_JSC_forceRAMSize: String(config.JS_HEAP_RAM_MB * 1024 * 1024) } : {};
+
 export function apiChildren(): ChildSpec[] {
   return Array.from({ length: config.API_WORKERS }, (_, i) => ({
     name: `api-${i + 1}`,
     cmd: [bun, path.join(root, "src/server.ts")],
+    env: heapEnv,
   }));
 }
 
@@ -43,6 +48,6 @@ export function workerChildren(): ChildSpec[] {
   return WORKERS.map((name, i) => ({
     name,
     cmd: [bun, path.join(root, "workers", `${name}.ts`)],
-    env: config.METRICS_PORT > 0 ? { METRICS_PORT: String(config.METRICS_PORT + 1 + i) } : undefined,
+    env: config.METRICS_PORT > 0 ? { ...heapEnv, METRICS_PORT: String(config.METRICS_PORT + 1 + i) } : heapEnv,
   }));
 }

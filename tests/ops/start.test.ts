@@ -1,4 +1,5 @@
 import { describe, expect, it } from "bun:test";
+import { readFileSync } from "node:fs";
 import { freePort, spawnLogged, waitForHttp } from "../support/processes";
 
 describe("bun run start (real processes)", () => {
@@ -19,6 +20,12 @@ describe("bun run start (real processes)", () => {
       expect(login.status).toBe(200);
 
       const first = await run.waitForLine((l) => l.msg === "child started" && l.child === "api-1");
+      const worker = await run.waitForLine((l) => l.msg === "child started" && l.child === "cache-warmer");
+      // The heap is sized for JS_HEAP_RAM_MB (512 MiB by default), not the machine's RAM.
+      for (const pid of [first.child_pid, worker.child_pid]) {
+        const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+        expect(environ).toContain(`BUN_JSC_forceRAMSize=${512 * 1024 * 1024}`);
+      }
       process.kill(first.child_pid, "SIGKILL");
       const restarted = await run.waitForLine(
         (l) => l.msg === "child started" && l.child === "api-1" && l.child_pid !== first.child_pid,
