@@ -155,10 +155,21 @@ function generatorNote(raw: Record<string, unknown>): string {
     reads?.api?.generator === "wrk"
       ? "Plain GET rows (event, hello, Redis down, seat map) measured with wrk -t1; the others with scripts/bench/loadgen.ts."
       : "Every row measured with scripts/bench/loadgen.ts (wrk not installed, or --no-wrk).";
+  const listed = (rounds: number[]) => rounds.map((r) => r.toFixed(2)).join(", ");
+  const booking = (raw.booking as { roundRatios?: number[] } | undefined)?.roundRatios ?? [];
   const rounds = reads?.roundRatios ?? [];
-  if (rounds.length < 2) return generator;
-  const listed = rounds.map((r) => r.toFixed(2)).join(", ");
-  return `${generator} Cached GET and seat map alternate Evently and reference in ${rounds.length} rounds (cached GET round ratios: ${listed}); their ratio is the rounds' median.`;
+  const parts = [generator];
+  if (booking.length > 1) {
+    parts.push(
+      `Booking alternates the API and the seed transaction's pgbench in ${booking.length} rounds (round ratios: ${listed(booking)}); its ratio is the rounds' median.`,
+    );
+  }
+  if (rounds.length > 1) {
+    parts.push(
+      `Cached GET and seat map alternate Evently and reference in ${rounds.length} rounds (cached GET round ratios: ${listed(rounds)}); their ratio is the rounds' median.`,
+    );
+  }
+  return parts.join(" ");
 }
 
 async function run(options: BenchOptions, argv: string[]): Promise<number> {

@@ -2,6 +2,7 @@ import postgres from "postgres";
 import { config } from "../../src/config";
 import { errorMessage } from "../../src/platform/error-message";
 import { dropDatabase, recreateDatabase } from "../database";
+import type { LoadResult } from "../load-spec";
 import {
   BOOK_SEATS_RANDOM_SEAT,
   findPgbench,
@@ -13,7 +14,7 @@ import {
 } from "../pgbench";
 import { fmt, type Row, skippedRow } from "../report";
 import type { BenchContext } from "../setup";
-import { latencySummary, pgbenchClients, share, timedLoad } from "./common";
+import { latencySummary, median, mergeLoads, pgbenchClients, roundsOf, share, timedLoad } from "./common";
 
 const SCENARIO = "booking: random free seat, many users";
 
@@ -23,7 +24,9 @@ const SCENARIO = "booking: random free seat, many users";
  * pgbench's prepared mode (postgres.js sends named prepared statements too): the seed's minimal
  * booking transaction on the seed's schema in a database of its own (the ratio's denominator),
  * and our own book_seats call on a second, equally fresh event (what the database part of our
- * booking costs). Ratio: API requests/s over the seed transaction's tx/s.
+ * booking costs). The API and the seed transaction run in alternating rounds (API, seed, API, …,
+ * as compareLoads does for the reads) after one warm-up each; the ratio is the median of the
+ * rounds' ratios of API requests/s over the seed transaction's tx/s.
  */
 export async function benchBooking(ctx: BenchContext): Promise<{ row: Row; raw: unknown }> {
   const local = ctx.local;
@@ -32,31 +35,99 @@ export async function benchBooking(ctx: BenchContext): Promise<{ row: Row; raw: 
   }
   const seats = ctx.options.bookingSeats;
   const users = local.users.slice(0, ctx.options.users);
-  const api = await timedLoad(ctx, ctx.baseUrl, {
+  const request = {
     method: "POST",
     path: `/api/v1/events/${ctx.events.bookingApi}/book/{n}`,
     randomMax: seats,
     tokens: users.map((u) => u.token),
-  });
-  const evently = `${fmt.rps(api.rps)} (201: ${fmt.pct(share(api, 201))}, ${latencySummary(api.latencyMs)})`;
+  } as const;
+  const apiLoad = (durationS: number, warmupS = 0) =>
+    timedLoad({ ...ctx, options: { ...ctx.options, durationS, warmupS } }, ctx.baseUrl, request);
+  const summary = (api: LoadResult) =>
+    `${fmt.rps(api.rps)} (201: ${fmt.pct(share(api, 201))}, ${latencySummary(api.latencyMs)})`;
 
-  const row: Row = { key: "booking", scenario: SCENARIO, evently, reference: "n/a (pgbench not found)", ratio: "n/a" };
   const pgbench = findPgbench();
-  if (!pgbench) return { row, raw: { api } };
-  try {
-    const seed = await seedReference(ctx, pgbench, seats, users.length);
-    const ours = await bookSeatsReference(ctx, pgbench, users);
-    const ratio = api.rps / seed.tps;
-    row.reference =
-      `pgbench -M prepared, ${seed.clients} clients: seed transaction on the seed schema ${fmt.tps(seed.tps)} ` +
-      `(booked ${fmt.pct(seed.bookedShare)}, ${latencySummary(seed.latencyMs)}); ` +
-      `our book_seats ${fmt.tps(ours.tps)} (${fmt.ratio(ours.tps / seed.tps)} of the seed's)`;
-    Object.assign(row, { ratio: fmt.ratio(ratio), ratioValue: ratio });
-    return { row, raw: { api, seedPgbench: seed, bookSeatsPgbench: ours } };
-  } catch (err) {
-    row.reference = `FAILED: ${errorMessage(err)}`;
-    return { row, raw: { api, pgbench: { error: errorMessage(err) } } };
+  if (!pgbench) {
+    const api = await apiLoad(ctx.options.durationS, ctx.options.warmupS);
+    const row: Row = {
+      key: "booking",
+      scenario: SCENARIO,
+      evently: summary(api),
+      reference: "n/a (pgbench not found)",
+      ratio: "n/a",
+    };
+    return { row, raw: { api } };
   }
+  let seed: Awaited<ReturnType<typeof seedDatabase>> | undefined;
+  try {
+    seed = await seedDatabase(ctx, pgbench, seats, users.length);
+    if (ctx.options.warmupS > 0) {
+      await apiLoad(ctx.options.warmupS);
+      await seed.slice(ctx.options.warmupS);
+    }
+    const rounds = roundsOf(ctx.options.durationS);
+    const sliceS = Math.max(1, Math.floor(ctx.options.durationS / rounds));
+    const apiSlices: LoadResult[] = [];
+    const seedSlices: Awaited<ReturnType<typeof seed.slice>>[] = [];
+    for (let r = 0; r < rounds; r++) {
+      apiSlices.push(await apiLoad(sliceS));
+      seedSlices.push(await seed.slice(sliceS));
+    }
+    const roundRatios = apiSlices.map((a, r) => a.rps / (seedSlices[r]?.tps || Number.NaN));
+    const ratio = median(roundRatios);
+    const api = mergeLoads(apiSlices);
+    const seedAll = mergePgbench(seedSlices);
+    const ours = await bookSeatsReference(ctx, pgbench, users);
+    const reference =
+      `pgbench -M prepared, ${seedAll.clients} clients: seed transaction on the seed schema ${fmt.tps(seedAll.tps)} ` +
+      `(booked ${fmt.pct(seedAll.bookedShare)}, ${latencySummary(seedAll.latencyMs)}; ${rounds} rounds alternating with the API, ratio their median); ` +
+      `our book_seats ${fmt.tps(ours.tps)} (${fmt.ratio(ours.tps / seedAll.tps)} of the seed's)`;
+    const row: Row = {
+      key: "booking",
+      scenario: SCENARIO,
+      evently: summary(api),
+      reference,
+      ratio: fmt.ratio(ratio),
+      ratioValue: ratio,
+    };
+    return { row, raw: { api, seedPgbench: seedAll, bookSeatsPgbench: ours, roundRatios } };
+  } catch (err) {
+    const row: Row = {
+      key: "booking",
+      scenario: SCENARIO,
+      evently: "n/a",
+      reference: `FAILED: ${errorMessage(err)}`,
+      ratio: "n/a",
+    };
+    return { row, raw: { pgbench: { error: errorMessage(err) } } };
+  } finally {
+    await seed?.drop();
+  }
+}
+
+type Slice = PgbenchResult & { bookedShare: number };
+
+/** Slices of the seed transaction's pgbench as one: counts summed; p50 the median slice's, p99 the worst. */
+function mergePgbench(slices: Slice[]): Slice {
+  const transactions = slices.reduce((n, s) => n + s.transactions, 0);
+  const seconds = slices.reduce((n, s) => n + s.seconds, 0);
+  const booked = slices.reduce((n, s) => n + s.bookedShare * s.transactions, 0);
+  const worst = (pick: (s: Slice) => number) => Math.max(...slices.map(pick));
+  return {
+    clients: slices[0]?.clients ?? 0,
+    transactions,
+    failed: slices.reduce((n, s) => n + s.failed, 0),
+    seconds,
+    tps: seconds ? transactions / seconds : 0,
+    bookedShare: transactions ? booked / transactions : 0,
+    latencyMs: {
+      p50: median(slices.map((s) => s.latencyMs.p50)),
+      p95: worst((s) => s.latencyMs.p95),
+      p99: worst((s) => s.latencyMs.p99),
+      max: worst((s) => s.latencyMs.max),
+      mean: transactions ? slices.reduce((n, s) => n + s.latencyMs.mean * s.transactions, 0) / transactions : 0,
+    },
+  };
 }
 
 /** A warm-up run (discarded), then the measured one; the share of runs that booked a seat. */
@@ -72,33 +143,44 @@ async function measured(
   return { ...ref, bookedShare, threads: run.threads };
 }
 
-/** The seed's transaction on the seed's schema, in `<db-name>_seed`, created here and dropped after. */
-async function seedReference(ctx: BenchContext, pgbench: string, seats: number, users: number) {
+/**
+ * The seed's schema and data in `<db-name>_seed`, created here: `slice(s)` runs the seed
+ * transaction in pgbench for s seconds (and says what share of it booked a seat), `drop()` ends it.
+ */
+async function seedDatabase(ctx: BenchContext, pgbench: string, seats: number, users: number) {
   const name = `${ctx.options.dbName}_seed`;
   const dbUrl = await recreateDatabase(config.DATABASE_URL, name);
   const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
+  const drop = async () => {
+    await sql.end({ timeout: 5 });
+    if (!ctx.options.keepDb) await dropDatabase(config.DATABASE_URL, name);
+  };
   try {
     await sql.unsafe(SEED_SCHEMA);
     await sql.unsafe(seedData(users, seats));
     await sql.unsafe("vacuum analyze");
-    const { clients, threads } = pgbenchClients(ctx, ctx.options.concurrency);
-    const run = {
-      pgbench,
-      dbUrl,
-      script: SEED_BOOK_RANDOM_SEAT,
-      vars: { nusers: users, nseats: seats },
-      clients,
-      threads,
-    };
-    return await measured(
-      ctx,
-      run,
-      async () => (await sql<{ n: number }[]>`select count(*)::int as n from bookings`)[0]?.n ?? 0,
-    );
-  } finally {
-    await sql.end({ timeout: 5 });
-    if (!ctx.options.keepDb) await dropDatabase(config.DATABASE_URL, name);
+  } catch (err) {
+    await drop();
+    throw err;
   }
+  const { clients, threads } = pgbenchClients(ctx, ctx.options.concurrency);
+  const run = {
+    pgbench,
+    dbUrl,
+    script: SEED_BOOK_RANDOM_SEAT,
+    vars: { nusers: users, nseats: seats },
+    clients,
+    threads,
+  };
+  const booked = async () => (await sql<{ n: number }[]>`select count(*)::int as n from bookings`)[0]?.n ?? 0;
+  return {
+    slice: async (durationS: number): Promise<Slice> => {
+      const before = await booked();
+      const ref = await runPgbench({ ...run, durationS });
+      return { ...ref, bookedShare: ref.transactions ? ((await booked()) - before) / ref.transactions : 0 };
+    },
+    drop,
+  };
 }
 
 /** Our book_seats on the second event of the bench's database: the database half of our booking. */

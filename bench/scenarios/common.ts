@@ -36,6 +36,9 @@ export function timedLoad(
 
 type Request = Pick<LoadSpec, "method" | "path" | "randomMax" | "body" | "tokens">;
 
+/** How many alternating rounds a side's `durationS` is split into: up to 5, each at least 1 s. */
+export const roundsOf = (durationS: number) => Math.max(1, Math.min(5, Math.floor(durationS)));
+
 export interface Comparison {
   evently: LoadResult;
   reference: LoadResult;
@@ -57,7 +60,7 @@ export async function compareLoads(
   reference: { baseUrl: string; request: Request },
 ): Promise<Comparison> {
   const { durationS, warmupS } = ctx.options;
-  const rounds = Math.max(1, Math.min(5, Math.floor(durationS)));
+  const rounds = roundsOf(durationS);
   const run = (side: typeof evently, seconds: number) =>
     timedLoad({ ...ctx, options: { ...ctx.options, durationS: seconds, warmupS: 0 } }, side.baseUrl, side.request);
   const sides = [evently, reference];
@@ -70,14 +73,14 @@ export async function compareLoads(
   return { evently: mergeLoads(results[0]), reference: mergeLoads(results[1]), ratio: median(ratios), rounds: ratios };
 }
 
-const median = (xs: number[]) => {
+export const median = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
 /** Slices of one load as one: counts summed; p50 the median slice's, the tail the worst slice's. */
-function mergeLoads(slices: LoadResult[]): LoadResult {
+export function mergeLoads(slices: LoadResult[]): LoadResult {
   const requests = slices.reduce((n, s) => n + s.requests, 0);
   const seconds = slices.reduce((n, s) => n + s.seconds, 0);
   const statuses: Record<string, number> = {};
