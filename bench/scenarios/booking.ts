@@ -7,6 +7,7 @@ import {
   BOOK_SEATS_RANDOM_SEAT,
   findPgbench,
   type PgbenchResult,
+  type PgbenchRun,
   runPgbench,
   SEED_BOOK_RANDOM_SEAT,
   SEED_SCHEMA,
@@ -14,9 +15,19 @@ import {
 } from "../pgbench";
 import { fmt, type Row, skippedRow } from "../report";
 import type { BenchContext } from "../setup";
-import { latencySummary, median, mergeLoads, pgbenchClients, roundsOf, share, timedLoad } from "./common";
+import {
+  latencySummary,
+  median,
+  mergeLatencies,
+  mergeLoads,
+  pgbenchClients,
+  roundsOf,
+  share,
+  timedLoad,
+} from "./common";
 
 const SCENARIO = "booking: random free seat, many users";
+const ROW = { key: "booking", scenario: SCENARIO } as const;
 
 /**
  * Scenario 1. Many users book random seats of one large event through
@@ -49,14 +60,7 @@ export async function benchBooking(ctx: BenchContext): Promise<{ row: Row; raw: 
   const pgbench = findPgbench();
   if (!pgbench) {
     const api = await apiLoad(ctx.options.durationS, ctx.options.warmupS);
-    const row: Row = {
-      key: "booking",
-      scenario: SCENARIO,
-      evently: summary(api),
-      reference: "n/a (pgbench not found)",
-      ratio: "n/a",
-    };
-    return { row, raw: { api } };
+    return { row: { ...ROW, evently: summary(api), reference: "n/a (pgbench not found)", ratio: "n/a" }, raw: { api } };
   }
   let seed: Awaited<ReturnType<typeof seedDatabase>> | undefined;
   try {
@@ -68,7 +72,7 @@ export async function benchBooking(ctx: BenchContext): Promise<{ row: Row; raw: 
     const rounds = roundsOf(ctx.options.durationS);
     const sliceS = Math.max(1, Math.floor(ctx.options.durationS / rounds));
     const apiSlices: LoadResult[] = [];
-    const seedSlices: Awaited<ReturnType<typeof seed.slice>>[] = [];
+    const seedSlices: Slice[] = [];
     for (let r = 0; r < rounds; r++) {
       apiSlices.push(await apiLoad(sliceS));
       seedSlices.push(await seed.slice(sliceS));
@@ -82,23 +86,10 @@ export async function benchBooking(ctx: BenchContext): Promise<{ row: Row; raw: 
       `pgbench -M prepared, ${seedAll.clients} clients: seed transaction on the seed schema ${fmt.tps(seedAll.tps)} ` +
       `(booked ${fmt.pct(seedAll.bookedShare)}, ${latencySummary(seedAll.latencyMs)}; ${rounds} rounds alternating with the API, ratio their median); ` +
       `our book_seats ${fmt.tps(ours.tps)} (${fmt.ratio(ours.tps / seedAll.tps)} of the seed's)`;
-    const row: Row = {
-      key: "booking",
-      scenario: SCENARIO,
-      evently: summary(api),
-      reference,
-      ratio: fmt.ratio(ratio),
-      ratioValue: ratio,
-    };
+    const row: Row = { ...ROW, evently: summary(api), reference, ratio: fmt.ratio(ratio), ratioValue: ratio };
     return { row, raw: { api, seedPgbench: seedAll, bookSeatsPgbench: ours, roundRatios } };
   } catch (err) {
-    const row: Row = {
-      key: "booking",
-      scenario: SCENARIO,
-      evently: "n/a",
-      reference: `FAILED: ${errorMessage(err)}`,
-      ratio: "n/a",
-    };
+    const row: Row = { ...ROW, evently: "n/a", reference: `FAILED: ${errorMessage(err)}`, ratio: "n/a" };
     return { row, raw: { pgbench: { error: errorMessage(err) } } };
   } finally {
     await seed?.drop();
@@ -107,12 +98,11 @@ export async function benchBooking(ctx: BenchContext): Promise<{ row: Row; raw: 
 
 type Slice = PgbenchResult & { bookedShare: number };
 
-/** Slices of the seed transaction's pgbench as one: counts summed; p50 the median slice's, p99 the worst. */
+/** Slices of the seed transaction's pgbench as one: counts summed, latencies as mergeLatencies says. */
 function mergePgbench(slices: Slice[]): Slice {
   const transactions = slices.reduce((n, s) => n + s.transactions, 0);
   const seconds = slices.reduce((n, s) => n + s.seconds, 0);
   const booked = slices.reduce((n, s) => n + s.bookedShare * s.transactions, 0);
-  const worst = (pick: (s: Slice) => number) => Math.max(...slices.map(pick));
   return {
     clients: slices[0]?.clients ?? 0,
     transactions,
@@ -120,27 +110,25 @@ function mergePgbench(slices: Slice[]): Slice {
     seconds,
     tps: seconds ? transactions / seconds : 0,
     bookedShare: transactions ? booked / transactions : 0,
-    latencyMs: {
-      p50: median(slices.map((s) => s.latencyMs.p50)),
-      p95: worst((s) => s.latencyMs.p95),
-      p99: worst((s) => s.latencyMs.p99),
-      max: worst((s) => s.latencyMs.max),
-      mean: transactions ? slices.reduce((n, s) => n + s.latencyMs.mean * s.transactions, 0) / transactions : 0,
-    },
+    latencyMs: mergeLatencies(slices.map((s) => ({ latencyMs: s.latencyMs, count: s.transactions }))),
   };
+}
+
+/** One pgbench run of `durationS` seconds, and the share of its transactions that booked a seat. */
+async function bookingRun(run: PgbenchRun, booked: () => Promise<number>, durationS: number): Promise<Slice> {
+  const before = await booked();
+  const ref = await runPgbench({ ...run, durationS });
+  return { ...ref, bookedShare: ref.transactions ? ((await booked()) - before) / ref.transactions : 0 };
 }
 
 /** A warm-up run (discarded), then the measured one; the share of runs that booked a seat. */
 async function measured(
   ctx: BenchContext,
-  run: Parameters<typeof runPgbench>[0],
+  run: PgbenchRun,
   booked: () => Promise<number>,
-): Promise<PgbenchResult & { bookedShare: number; threads: number }> {
+): Promise<Slice & { threads: number }> {
   if (ctx.options.warmupS > 0) await runPgbench({ ...run, durationS: ctx.options.warmupS });
-  const before = await booked();
-  const ref = await runPgbench({ ...run, durationS: ctx.options.durationS });
-  const bookedShare = ref.transactions ? ((await booked()) - before) / ref.transactions : 0;
-  return { ...ref, bookedShare, threads: run.threads };
+  return { ...(await bookingRun(run, booked, ctx.options.durationS)), threads: run.threads };
 }
 
 /**
@@ -174,11 +162,7 @@ async function seedDatabase(ctx: BenchContext, pgbench: string, seats: number, u
   };
   const booked = async () => (await sql<{ n: number }[]>`select count(*)::int as n from bookings`)[0]?.n ?? 0;
   return {
-    slice: async (durationS: number): Promise<Slice> => {
-      const before = await booked();
-      const ref = await runPgbench({ ...run, durationS });
-      return { ...ref, bookedShare: ref.transactions ? ((await booked()) - before) / ref.transactions : 0 };
-    },
+    slice: (durationS: number) => bookingRun(run, booked, durationS),
     drop,
   };
 }

@@ -1,7 +1,7 @@
 import os from "node:os";
 import { config } from "../../src/config";
 import { runLoad, target } from "../load";
-import type { LoadResult, LoadSpec } from "../load-spec";
+import type { LoadResult, LoadSpec, Percentiles } from "../load-spec";
 import { fmt } from "../report";
 import type { BenchContext } from "../setup";
 import { findWrk, runWrk, wrkCanRun } from "../wrk";
@@ -79,29 +79,33 @@ export const median = (xs: number[]) => {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
-/** Slices of one load as one: counts summed; p50 the median slice's, the tail the worst slice's. */
+/** The latencies of slices as one (each slice weighted by `count`): p50 the median slice's, the tail the worst's. */
+export function mergeLatencies(slices: { latencyMs: Percentiles; count: number }[]): Percentiles {
+  const total = slices.reduce((n, s) => n + s.count, 0);
+  const worst = (pick: (p: Percentiles) => number) => Math.max(...slices.map((s) => pick(s.latencyMs)));
+  return {
+    p50: median(slices.map((s) => s.latencyMs.p50)),
+    p95: worst((p) => p.p95),
+    p99: worst((p) => p.p99),
+    max: worst((p) => p.max),
+    mean: total ? slices.reduce((n, s) => n + s.latencyMs.mean * s.count, 0) / total : 0,
+  };
+}
+
+/** Slices of one load as one: counts summed, latencies as mergeLatencies says. */
 export function mergeLoads(slices: LoadResult[]): LoadResult {
   const requests = slices.reduce((n, s) => n + s.requests, 0);
   const seconds = slices.reduce((n, s) => n + s.seconds, 0);
   const statuses: Record<string, number> = {};
   for (const s of slices) for (const [k, v] of Object.entries(s.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
-  const worst = (pick: (s: LoadResult) => number) => Math.max(...slices.map(pick));
-  const weighted = (pick: (s: LoadResult) => number) =>
-    requests ? slices.reduce((n, s) => n + pick(s) * s.requests, 0) / requests : 0;
   return {
     requests,
     seconds,
     rps: seconds ? requests / seconds : 0,
     statuses,
     errors: slices.reduce((n, s) => n + s.errors, 0),
-    bytesPerResponse: weighted((s) => s.bytesPerResponse),
-    latencyMs: {
-      p50: median(slices.map((s) => s.latencyMs.p50)),
-      p95: worst((s) => s.latencyMs.p95),
-      p99: worst((s) => s.latencyMs.p99),
-      max: worst((s) => s.latencyMs.max),
-      mean: weighted((s) => s.latencyMs.mean),
-    },
+    bytesPerResponse: requests ? slices.reduce((n, s) => n + s.bytesPerResponse * s.requests, 0) / requests : 0,
+    latencyMs: mergeLatencies(slices.map((s) => ({ latencyMs: s.latencyMs, count: s.requests }))),
     generator: slices[0]?.generator ?? "bun",
   };
 }
