@@ -2,6 +2,7 @@ import os from "node:os";
 import { errorMessage } from "../src/platform/error-message";
 import { type BenchOptions, parseOptions, USAGE } from "./options";
 import { stopAll } from "./procs";
+import { QUIET_BELOW, type Quiet, waitForQuiet } from "./quiet";
 import {
   type Check,
   fmt,
@@ -183,6 +184,8 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
   let postgresVersion: string | undefined;
   // Which load pushed the API's peak memory up: VmHWM only grows, so read it after each scenario.
   const peakRssAfter: Record<string, number> = {};
+  const quietBefore: Record<string, Quiet> = {};
+  const busyStarts: string[] = [];
 
   // Before anything starts: an unknown --only name fails at once.
   const scenarios = selectedScenarios(options.only);
@@ -197,7 +200,12 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
     if (ctx.local) peakRssAfter.setup = apiPeakRss(ctx);
     for (const scenario of scenarios) {
       if (interrupted) break;
-      log(`running: ${scenario.name}`);
+      const quiet = await waitForQuiet(options.settleS * 1000);
+      quietBefore[scenario.name] = quiet;
+      if (!quiet.settled) busyStarts.push(`${scenario.name} (${fmt.pct(quiet.busy)})`);
+      log(
+        `running: ${scenario.name} (machine ${Math.round(quiet.busy * 100)} % busy after ${quiet.waitedS.toFixed(0)} s)`,
+      );
       try {
         const out = await scenario.run(ctx);
         rows.push(...out.rows);
@@ -213,6 +221,12 @@ async function run(options: BenchOptions, argv: string[]): Promise<number> {
       if (ctx.local) peakRssAfter[scenario.name] = apiPeakRss(ctx);
     }
     raw.apiPeakRssMbAfterScenario = peakRssAfter;
+    raw.quietBeforeScenario = quietBefore;
+    if (busyStarts.length > 0) {
+      notes.push(
+        `started on a busy machine (still ${Math.round(QUIET_BELOW * 100)} % or more of all cores busy after --settle ${options.settleS} s; something else is running, their figures are lower than they should be): ${busyStarts.join(", ")}`,
+      );
+    }
     if (ctx.local) {
       const restarted = ctx.local.initialChildren.filter(
         (c) => !ctx.local?.stack.children().some((n) => n.pid === c.pid),

@@ -8,6 +8,8 @@ export interface BenchOptions {
   /** Measured seconds per load (each side of each comparison). */
   durationS: number;
   warmupS: number;
+  /** Longest wait for a quiet machine before each scenario (bench/quiet.ts); 0: none. */
+  settleS: number;
   /** Keep-alive connections of the load generator (and pgbench clients, see README). */
   concurrency: number;
   /** Target an already running stack; scenarios that need its database are skipped. */
@@ -39,6 +41,8 @@ export const USAGE = `bun run bench [options]
   --quick                   small numbers, whole run under a minute
   --duration <s>            measured seconds per load, each side (default 10, quick 3)
   --warmup <s>              unmeasured seconds before each load (default 2, quick 1)
+  --settle <s>              before each scenario, wait up to this long for the machine to be
+                            quiet (under 15 % of all cores busy) (default 30, quick 2; 0: only measure 1 s)
   --concurrency <n>         keep-alive connections of the load generator (default 32, quick 16)
   --url <base>              target a running stack (e.g. http://127.0.0.1:3000); scenarios that
                             need its database are skipped. Admin credentials: --admin-email/
@@ -79,6 +83,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       quick: { type: "boolean", default: false },
       duration: { type: "string" },
       warmup: { type: "string" },
+      settle: { type: "string" },
       concurrency: { type: "string" },
       url: { type: "string" },
       "api-workers": { type: "string" },
@@ -108,6 +113,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     quick,
     durationS: int(values.duration, "duration", quick ? 3 : 10),
     warmupS: int(values.warmup, "warmup", quick ? 1 : 2, 0),
+    settleS: int(values.settle, "settle", quick ? 2 : 30, 0),
     concurrency: int(values.concurrency, "concurrency", quick ? 16 : 32),
     url: values.url?.replace(/\/$/, ""),
     apiWorkers: int(values["api-workers"], "api-workers", os.availableParallelism()),
