@@ -6,7 +6,7 @@ import Redis from "ioredis";
 import { config } from "../src/config";
 import { connect, dropDatabase, recreateDatabase, type Sql } from "./database";
 import type { BenchOptions } from "./options";
-import { WARM_BUYERS, WARM_SEATS } from "./scenarios/flash-sale";
+import { WARM_BUYERS, WARM_SALES, WARM_SEATS } from "./scenarios/flash-sale";
 import { type BenchUser, createEvent, fetchText, insertUsers, login } from "./seed";
 import { type ChildProcess, type Pool, stackEnv, startHelloPool, startStack } from "./stack";
 
@@ -33,7 +33,8 @@ export interface BenchContext {
     bookingPgbench?: number;
     flashApi?: number;
     flashPgbench?: number;
-    flashWarmApi?: number;
+    /** One event per warm sale (WARM_SALES). */
+    flashWarmApi?: number[];
   };
   seatMapBytes: number;
   workDir: string;
@@ -96,7 +97,10 @@ export async function setUp(options: BenchOptions, log: (line: string) => void):
       events.bookingPgbench = await createEvent(baseUrl, adminToken, "booking (pgbench)", options.bookingSeats);
       events.flashApi = await createEvent(baseUrl, adminToken, "flash sale (API)", options.flashSeats);
       events.flashPgbench = await createEvent(baseUrl, adminToken, "flash sale (pgbench)", options.flashSeats);
-      events.flashWarmApi = await createEvent(baseUrl, adminToken, "flash sale, warm (API)", WARM_SEATS);
+      events.flashWarmApi = [];
+      for (let i = 1; i <= WARM_SALES; i++) {
+        events.flashWarmApi.push(await createEvent(baseUrl, adminToken, `flash sale, warm ${i} (API)`, WARM_SEATS));
+      }
       await settle(sql);
     }
     events.get = await createEvent(baseUrl, adminToken, "cached GET", 1_000);

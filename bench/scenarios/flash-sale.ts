@@ -1,10 +1,12 @@
 import { errorMessage } from "../../src/platform/error-message";
 import type { Sql } from "../database";
 import { runLoad, target } from "../load";
+import type { LoadResult } from "../load-spec";
 import { BOOK_BEST_AVAILABLE, findPgbench, runPgbench } from "../pgbench";
+import { waitForQuiet } from "../quiet";
 import { type Check, fmt, type Row, skippedRow } from "../report";
 import type { BenchContext } from "../setup";
-import { CLIENT_ADDRESSES, latencySummary, pgbenchClients } from "./common";
+import { CLIENT_ADDRESSES, latencySummary, median, pgbenchClients } from "./common";
 
 export interface SaleOutcome {
   capacity: number;
@@ -111,18 +113,25 @@ function sale(ctx: BenchContext, eventId: number, buyers: { token: string }[], c
 
 export const WARM_BUYERS = 300;
 export const WARM_SEATS = 150;
+/** Warm sales per run, each on an event of its own; the row's figure is their median p99. */
+export const WARM_SALES = 3;
 export const WARM_P99_BUDGET_MS = 150;
 export const FLASH_P99_BUDGET_MS = 250;
 
 /**
  * The issue's flash sale: 300 buyers at once (300 connections) for 150 seats, on processes that
- * have already served the booking load (warm). Judged by p99 against 150 ms, and by the sale's
- * integrity in PostgreSQL.
+ * have already served the booking load (warm). One sale is one burst of 300 requests, over in
+ * about 0.1–0.2 s, so its p99 (the third-slowest answer) moves with whatever the machine did in
+ * that moment: 95–192 ms in three runs of one hour. So the scenario holds WARM_SALES sales (each
+ * after a quiet machine, each on a fresh event), reports every sale's p99, and is judged by their
+ * median against 150 ms, like the ratio rows' median of rounds. Each sale's integrity is checked
+ * in PostgreSQL.
  */
 export async function benchWarmFlashSale(ctx: BenchContext): Promise<{ rows: Row[]; checks: Check[]; raw: unknown }> {
   const scenario = `flash sale, warm: ${WARM_BUYERS} users at once for ${WARM_SEATS} seats`;
   const local = ctx.local;
-  if (!local || !ctx.events.flashWarmApi) {
+  const events = ctx.events.flashWarmApi ?? [];
+  if (!local || events.length === 0) {
     return {
       rows: [skippedRow("flash_sale_warm", scenario, "skipped: needs the local database (--url)")],
       checks: [],
@@ -130,30 +139,42 @@ export async function benchWarmFlashSale(ctx: BenchContext): Promise<{ rows: Row
     };
   }
   const buyers = local.users.slice(-WARM_BUYERS);
-  const api = await sale(ctx, ctx.events.flashWarmApi, buyers, buyers.length);
-  const outcome = await saleOutcome(local.sql, ctx.events.flashWarmApi);
-  const p = api.latencyMs;
-  const created = api.statuses[201] ?? 0;
-  const expectedSold = Math.min(outcome.capacity, buyers.length);
+  const sales: { api: LoadResult; outcome: SaleOutcome }[] = [];
+  for (const [i, eventId] of events.entries()) {
+    if (i > 0) await waitForQuiet(ctx.options.settleS * 1000);
+    const api = await sale(ctx, eventId, buyers, buyers.length);
+    sales.push({ api, outcome: await saleOutcome(local.sql, eventId) });
+  }
+  const p99s = sales.map((s) => s.api.latencyMs.p99);
+  const p99 = median(p99s);
+  const mid = sales.find((s) => s.api.latencyMs.p99 === p99) ?? (sales[0] as (typeof sales)[number]);
+  const sold = sales.reduce((n, s) => n + s.outcome.sold, 0);
+  const oversold = sales.reduce((n, s) => n + s.outcome.oversold, 0);
+  const bad = sales.filter((s) => {
+    const expected = Math.min(s.outcome.capacity, buyers.length);
+    return s.outcome.sold !== expected || s.outcome.oversold !== 0 || (s.api.statuses[201] ?? 0) !== expected;
+  });
   return {
     rows: [
       {
         key: "flash_sale_warm",
         scenario,
-        evently: `p50 ${fmt.ms(p.p50)}, p95 ${fmt.ms(p.p95)}, p99 ${fmt.ms(p.p99)}; sold ${outcome.sold}, oversold ${outcome.oversold}`,
+        evently: `p99 ${fmt.ms(p99)} (median of ${sales.length} sales: ${p99s.map((v) => fmt.ms(v)).join(", ")}); that sale's p50 ${fmt.ms(mid.api.latencyMs.p50)}, p95 ${fmt.ms(mid.api.latencyMs.p95)}; sold ${fmt.count(sold)}, oversold ${oversold}`,
         reference: `goal: p99 < ${WARM_P99_BUDGET_MS} ms`,
-        ratio: fmt.ratio(p.p99 / WARM_P99_BUDGET_MS),
-        ratioValue: p.p99 / WARM_P99_BUDGET_MS,
+        ratio: fmt.ratio(p99 / WARM_P99_BUDGET_MS),
+        ratioValue: p99 / WARM_P99_BUDGET_MS,
       },
     ],
     checks: [
       {
         check: "warm flash sale sells every seat exactly once",
-        ok: outcome.sold === expectedSold && outcome.oversold === 0 && created === expectedSold,
-        detail: `sold ${outcome.sold}, oversold ${outcome.oversold}, 201 answers ${created}, expected ${expectedSold}`,
+        ok: bad.length === 0,
+        detail: sales
+          .map((s) => `sold ${s.outcome.sold}, oversold ${s.outcome.oversold}, 201 answers ${s.api.statuses[201] ?? 0}`)
+          .join("; "),
       },
     ],
-    raw: { api, outcome },
+    raw: { sales, p99s, p99 },
   };
 }
 
