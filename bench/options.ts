@@ -8,7 +8,7 @@ export interface BenchOptions {
   /** Measured seconds per load (each side of each comparison). */
   durationS: number;
   warmupS: number;
-  /** Longest wait for a quiet machine before each scenario (bench/quiet.ts); 0: none. */
+  /** Longest wait for a quiet machine before each scenario (bench/quiet.ts); 0: one 1 s reading, no wait. */
   settleS: number;
   /** Keep-alive connections of the load generator (and pgbench clients, see README). */
   concurrency: number;
