@@ -1,12 +1,14 @@
 import { readFileSync } from "node:fs";
 
-/**
+/*
  * Waits until the machine is quiet before a scenario starts: what the stack still does for the
  * previous scenario (workers draining the outbox and streams of thousands of bookings, notifier
  * lines, autovacuum) would otherwise run during the next one's measurement and be billed to it,
  * while the reference it alternates with did no such work. Busy = the share of all cores not idle
  * (from /proc/stat) over one window; the bench process itself only sleeps meanwhile.
  */
+
+/** What the wait saw: how long it waited, and the last window's busy share. */
 export interface Quiet {
   /** Seconds waited. */
   waitedS: number;
