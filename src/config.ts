@@ -36,7 +36,11 @@ const schema = z
     API_WORKERS: intIn(1, 256).default(os.availableParallelism()),
     DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/evently"),
     DATABASE_READ_URL: z.string().url().optional(),
-    DB_POOL_SIZE: intIn(1, 200).default(10),
+    // Per process. A booking is CPU work in PostgreSQL: connections beyond what its cores run at
+    // once only add context switches and lock waits (docs/operations.md "Connections"). With the
+    // 2 API processes of a 2-core host, 6 each booked 25-30 % more per second than 10, with lower
+    // flash-sale p99s (docs/benchmark.md, 3 December).
+    DB_POOL_SIZE: intIn(1, 200).default(6),
     // The RAM size, in MiB, the JavaScript engine of each process `bun run start` / `start:api`
     // starts sizes its heap for (JSC's forceRAMSize, passed as BUN_JSC_forceRAMSize): left to see
     // the machine's 24 GiB, JSC lets the heap grow far between collections (API peak RSS 160+ MB
