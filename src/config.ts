@@ -38,8 +38,8 @@ const schema = z
     DATABASE_READ_URL: z.string().url().optional(),
     // Per process. A booking is CPU work in PostgreSQL: connections beyond what its cores run at
     // once only add context switches and lock waits (docs/operations.md "Connections"). With the
-    // 2 API processes of a 2-core host, 6 each booked 25-30 % more per second than 10, with lower
-    // flash-sale p99s (docs/benchmark.md, 3 December).
+    // 2 API processes of a 2-core host, 6 each booked 7-31 % more per second than 10, with lower
+    // flash-sale p99s (docs/benchmark.md "Latest run", 3 December).
     DB_POOL_SIZE: intIn(1, 200).default(6),
     // The RAM size, in MiB, the JavaScript engine of each process `bun run start` / `start:api`
     // starts sizes its heap for (JSC's forceRAMSize, passed as BUN_JSC_forceRAMSize): left to see
