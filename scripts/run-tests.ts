@@ -17,7 +17,7 @@ const parallel = Number(process.env.TEST_PARALLEL ?? Math.max(1, Math.min(2, os.
 let passed = 0;
 let failed = 0;
 const failedFiles: string[] = [];
-/** Per failed file, the lines that say why, repeated at the end so the tail of the log shows them. */
+/** Per failed file, the lines that say why (an assertion's diff too), repeated at the end so the tail of the log shows them. */
 const reasons: string[] = [];
 
 async function runFile(file: string): Promise<void> {
@@ -44,8 +44,8 @@ async function runFile(file: string): Promise<void> {
     process.stdout.write(text);
     const why = text
       .split("\n")
-      .filter((l) => /\(fail\)|^error|Error:|Expected|Received|timed out|^\s+at .*tests\//.test(l))
-      .slice(0, 25);
+      .filter((l) => /\(fail\)|^error|Error:|Expected|Received|timed out|^\s+at .*tests\/|^\s*[-+] /.test(l))
+      .slice(0, 40);
     reasons.push(`  ${file}\n${why.map((l) => `    ${l.trim()}`).join("\n")}`);
   } else {
     process.stdout.write(

@@ -51,6 +51,13 @@ const EXPECTED_REFUSALS = new Set([
   "ALREADY_BOOKED_EVENT",
   "BOOKING_ALREADY_CANCELLED",
 ]);
+/**
+ * The one 5xx a user may get here: the waitlist lives only in Redis, and a join whose Redis call
+ * outlived REDIS_COMMAND_TIMEOUT_MS (a stalled loaded machine) answers 503 with Retry-After, as
+ * designed (the user tries again on its next round). A 503 from PostgreSQL (a deadlock, a lock
+ * timeout) says something else and stays unexpected; deadlocks are also read from the database.
+ */
+const WAITLIST_UNAVAILABLE = /^The waitlist is unavailable/;
 
 describe("holds under load (real PostgreSQL and Redis, the janitor running)", () => {
   it("200 users holding, confirming, releasing and letting holds expire on a 50-seat event, people waiting: no seat with two owners, counts add up, nothing HELD past its expiry plus one janitor pass", async () => {
@@ -58,9 +65,10 @@ describe("holds under load (real PostgreSQL and Redis, the janitor running)", ()
     const users = await manyUsers(USERS, "holder");
     const answers = new Map<string, number>();
     const unexpected: string[] = [];
-    const note = (what: string, r: { status: number; body: { code?: string } }) => {
+    const note = (what: string, r: { status: number; body: { code?: string; detail?: string } }) => {
       const key = `${what} ${r.status}${r.body?.code ? ` ${r.body.code}` : ""}`;
       answers.set(key, (answers.get(key) ?? 0) + 1);
+      if (what === "join" && r.status === 503 && WAITLIST_UNAVAILABLE.test(r.body?.detail ?? "")) return;
       if (r.status >= 500 || (r.status >= 400 && !EXPECTED_REFUSALS.has(r.body?.code ?? ""))) unexpected.push(key);
     };
 
@@ -146,6 +154,10 @@ describe("holds under load (real PostgreSQL and Redis, the janitor running)", ()
     expect(worst.holdMs).toBeLessThan(JANITOR_INTERVAL_MS + 5_000);
 
     expect(unexpected).toEqual([]);
+    // No transaction of the run was a deadlock's victim (PostgreSQL counts them per database).
+    const [stats] = await sql<{ deadlocks: number }[]>`
+      select deadlocks::int from pg_stat_database where datname = current_database()`;
+    expect(stats?.deadlocks).toBe(0);
     for (const what of ["hold 201", "confirm 201", "release 204"]) expect(answers.get(what) ?? 0).toBeGreaterThan(0);
 
     // Counts add up and no seat has two owners.
