@@ -1,6 +1,7 @@
 import os from "node:os";
 import path from "node:path";
 import { Glob } from "bun";
+import Redis from "ioredis";
 
 /**
  * Runs every test file in its own `bun test` process (so each gets its own database and Redis
@@ -15,23 +16,26 @@ const files = [...new Glob("tests/**/*.test.ts").scanSync({ cwd: root })]
 const parallel = Number(process.env.TEST_PARALLEL ?? Math.max(1, Math.min(2, os.availableParallelism())));
 
 let passed = 0;
+let started = 0;
 let failed = 0;
 const failedFiles: string[] = [];
 /** Per failed file, the lines that say why (an assertion's diff too), repeated at the end so the tail of the log shows them. */
 const reasons: string[] = [];
 
 async function runFile(file: string): Promise<void> {
+  const tag = `${process.pid}_${++started}_${Math.random().toString(36).slice(2, 8)}`;
   const proc = Bun.spawn([process.execPath, "test", file], {
     cwd: root,
     stdout: "pipe",
     stderr: "pipe",
-    env: process.env,
+    env: { ...process.env, TEST_FILE_TAG: tag },
   });
   const [out, err, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
     proc.exited,
   ]);
+  await dropLeftoverKeys(tag);
   const text = `${out}\n${err}`;
   const pass = Number(/^\s*(\d+) pass$/m.exec(text)?.[1] ?? 0);
   let fail = Number(/^\s*(\d+) fail$/m.exec(text)?.[1] ?? 0);
@@ -55,6 +59,32 @@ async function runFile(file: string): Promise<void> {
         .join("\n"),
     );
     process.stdout.write("\n");
+  }
+}
+
+/**
+ * Keys the file's processes wrote under its prefix after its own cleanup (tests/support/preload.ts)
+ * had run, e.g. by processes its afterAll stopped later. On the shared single Redis only; a
+ * cluster run (TEST_REDIS_CLUSTER_NODES) keeps the preload's cleanup alone.
+ */
+async function dropLeftoverKeys(tag: string): Promise<void> {
+  if (process.env.TEST_REDIS_CLUSTER_NODES) return;
+  const redis = new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0", {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+  });
+  try {
+    await redis.connect();
+    for (let cursor = "0"; ; ) {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `test:${tag}:*`, "COUNT", 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+      if (cursor === "0") break;
+    }
+  } catch (err) {
+    process.stdout.write(`(could not delete leftover Redis keys test:${tag}:*: ${String(err)})\n`);
+  } finally {
+    redis.disconnect();
   }
 }
 

@@ -2,7 +2,11 @@
  * Environment for one test process: its own PostgreSQL database and Redis key prefix, so test
  * files (each run in its own process by scripts/run-tests.ts) never see each other's data.
  */
-const tag = `${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+// scripts/run-tests.ts names each file's tag, so it can delete what the file's processes leave
+// in Redis after they have all exited. Read once and removed: processes this one starts make up
+// their own, as before.
+const tag = process.env.TEST_FILE_TAG ?? `${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+delete process.env.TEST_FILE_TAG;
 const base = new URL(process.env.TEST_DATABASE_BASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
 
 export const testDatabaseName = `evently_test_${tag}`;
