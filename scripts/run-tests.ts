@@ -2,6 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { Glob } from "bun";
 import Redis from "ioredis";
+import { redisKeyPrefixFor } from "../tests/support/test-env";
 
 /**
  * Runs every test file in its own `bun test` process (so each gets its own database and Redis
@@ -23,7 +24,7 @@ const failedFiles: string[] = [];
 const reasons: string[] = [];
 
 async function runFile(file: string): Promise<void> {
-  const tag = `${process.pid}_${++started}_${Math.random().toString(36).slice(2, 8)}`;
+  const tag = `${process.pid}_${++started}`;
   const proc = Bun.spawn([process.execPath, "test", file], {
     cwd: root,
     stdout: "pipe",
@@ -73,16 +74,17 @@ async function dropLeftoverKeys(tag: string): Promise<void> {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
   });
+  const pattern = `${redisKeyPrefixFor(tag)}*`;
   try {
     await redis.connect();
     for (let cursor = "0"; ; ) {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `test:${tag}:*`, "COUNT", 1000);
+      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
       if (keys.length > 0) await redis.del(...keys);
       cursor = next;
       if (cursor === "0") break;
     }
   } catch (err) {
-    process.stdout.write(`(could not delete leftover Redis keys test:${tag}:*: ${String(err)})\n`);
+    process.stdout.write(`(could not delete leftover Redis keys ${pattern}: ${String(err)})\n`);
   } finally {
     redis.disconnect();
   }

@@ -9,6 +9,9 @@ const tag = process.env.TEST_FILE_TAG ?? `${process.pid}_${Math.random().toStrin
 delete process.env.TEST_FILE_TAG;
 const base = new URL(process.env.TEST_DATABASE_BASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
 
+/** A test process's Redis key prefix, by its tag (scripts/run-tests.ts deletes what is left under it). */
+export const redisKeyPrefixFor = (fileTag: string) => `test:${fileTag}:`;
+
 export const testDatabaseName = `evently_test_${tag}`;
 export const testDatabaseUrl = (() => {
   const u = new URL(base);
@@ -25,7 +28,7 @@ export const testEnv: Record<string, string> = {
   NODE_ENV: "test",
   DATABASE_URL: testDatabaseUrl,
   REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0",
-  REDIS_KEY_PREFIX: `test:${tag}:`,
+  REDIS_KEY_PREFIX: redisKeyPrefixFor(tag),
   JWT_SECRET: "test-secret-that-is-at-least-32-bytes-long!!",
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
   BCRYPT_COST: "4",
