@@ -31,6 +31,7 @@ export interface BenchContext {
     seatMap: number;
     bookingApi?: number;
     bookingPgbench?: number;
+    bookingMinimal?: number;
     flashApi?: number;
     flashPgbench?: number;
     /** One event per warm sale (WARM_SALES). */
@@ -95,6 +96,7 @@ export async function setUp(options: BenchOptions, log: (line: string) => void):
       local = { stack, env, dbUrl, sql, users, initialChildren: stack.children() };
       events.bookingApi = await createEvent(baseUrl, adminToken, "booking (API)", options.bookingSeats);
       events.bookingPgbench = await createEvent(baseUrl, adminToken, "booking (pgbench)", options.bookingSeats);
+      events.bookingMinimal = await createEvent(baseUrl, adminToken, "booking (minimal app)", options.bookingSeats);
       events.flashApi = await createEvent(baseUrl, adminToken, "flash sale (API)", options.flashSeats);
       events.flashPgbench = await createEvent(baseUrl, adminToken, "flash sale (pgbench)", options.flashSeats);
       events.flashWarmApi = [];

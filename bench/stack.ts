@@ -171,14 +171,29 @@ export async function startApiPool(env: Record<string, string>, apiWorkers: numb
   return pool;
 }
 
-/** `processes` copies of scripts/bench/hello-server.ts sharing one port, like the API pool. */
-export async function startHelloPool(processes: number, blobFile: string): Promise<Pool> {
+/** `processes` copies of bench/hello-server.ts sharing one port, like the API pool. */
+export function startHelloPool(processes: number, blobFile: string): Promise<Pool> {
+  return startScriptPool("hello", "hello-server.ts", processes, [blobFile], { PATH: process.env.PATH ?? "" });
+}
+
+/** `processes` copies of bench/minimal-booking-server.ts (the booking scenario's minimal app) on one port. */
+export function startMinimalBookingPool(processes: number, env: Record<string, string>): Promise<Pool> {
+  return startScriptPool("minimal-booking", "minimal-booking-server.ts", processes, [], env);
+}
+
+/** `processes` copies of a bench/ server script, each run as `bun <script> <port> ...args`, sharing one port. */
+async function startScriptPool(
+  name: string,
+  script: string,
+  processes: number,
+  args: string[],
+  env: Record<string, string>,
+): Promise<Pool> {
   const port = freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const script = path.join(import.meta.dir, "hello-server.ts");
-  const env = { PATH: process.env.PATH ?? "" };
+  const file = path.join(import.meta.dir, script);
   const procs = Array.from({ length: processes }, (_, i) =>
-    spawnTracked(`hello-${i + 1}`, [bun, script, String(port), blobFile], env),
+    spawnTracked(`${name}-${i + 1}`, [bun, file, String(port), ...args], env),
   );
   const pool: Pool = {
     baseUrl,
@@ -198,7 +213,6 @@ export async function startHelloPool(processes: number, blobFile: string): Promi
   return pool;
 }
 
-/** Peak resident set (VmHWM) of a process in MB, or undefined if it is gone. */
 export function peakRssMb(pid: number): number | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");

@@ -15,6 +15,7 @@ import {
 } from "../pgbench";
 import { fmt, type Row, skippedRow } from "../report";
 import type { BenchContext } from "../setup";
+import { type Pool, startMinimalBookingPool } from "../stack";
 import {
   latencySummary,
   median,
@@ -37,11 +38,13 @@ const ROW = { key: "booking", scenario: SCENARIO } as const;
  * and our own book_seats call on a second, equally fresh event (what the database part of our
  * booking costs). The API and the seed transaction run in alternating rounds (API, seed, API, …,
  * as compareLoads does for the reads) after one warm-up each; the ratio is the median of the
- * rounds' ratios of API requests/s over the seed transaction's tx/s.
+ * rounds' ratios of API requests/s over the seed transaction's tx/s. Each round also loads a third
+ * event through the minimal app (bench/minimal-booking-server.ts: the same book_seats behind only
+ * a token check), shown beside: how much of the distance is our API rather than the database.
  */
 export async function benchBooking(ctx: BenchContext): Promise<{ row: Row; raw: unknown }> {
   const local = ctx.local;
-  if (!local || !ctx.events.bookingApi || !ctx.events.bookingPgbench) {
+  if (!local || !ctx.events.bookingApi || !ctx.events.bookingPgbench || !ctx.events.bookingMinimal) {
     return { row: skippedRow("booking", SCENARIO, "skipped: needs the local database (--url)"), raw: null };
   }
   const seats = ctx.options.bookingSeats;
@@ -63,35 +66,58 @@ export async function benchBooking(ctx: BenchContext): Promise<{ row: Row; raw: 
     return { row: { ...ROW, evently: summary(api), reference: "n/a (pgbench not found)", ratio: "n/a" }, raw: { api } };
   }
   let seed: Awaited<ReturnType<typeof seedDatabase>> | undefined;
+  let minimal: Pool | undefined;
   try {
     seed = await seedDatabase(ctx, pgbench, seats, users.length);
+    minimal = await startMinimalBookingPool(ctx.options.apiWorkers, {
+      PATH: process.env.PATH ?? "",
+      DATABASE_URL: local.dbUrl,
+      JWT_SECRET: local.env.JWT_SECRET ?? "",
+      DB_POOL_SIZE: String(config.DB_POOL_SIZE),
+      MAX_SEATS_PER_USER_PER_EVENT: local.env.MAX_SEATS_PER_USER_PER_EVENT ?? "",
+    });
+    const minimalRequest = { ...request, path: `/api/v1/events/${ctx.events.bookingMinimal}/book/{n}` };
+    const minimalUrl = minimal.baseUrl;
+    const minimalLoad = (durationS: number, warmupS = 0) =>
+      timedLoad({ ...ctx, options: { ...ctx.options, durationS, warmupS } }, minimalUrl, minimalRequest);
     if (ctx.options.warmupS > 0) {
       await apiLoad(ctx.options.warmupS);
       await seed.slice(ctx.options.warmupS);
+      await minimalLoad(ctx.options.warmupS);
     }
     const rounds = roundsOf(ctx.options.durationS);
     const sliceS = Math.max(1, Math.floor(ctx.options.durationS / rounds));
     const apiSlices: LoadResult[] = [];
     const seedSlices: Slice[] = [];
+    const minimalSlices: LoadResult[] = [];
     for (let r = 0; r < rounds; r++) {
       apiSlices.push(await apiLoad(sliceS));
       seedSlices.push(await seed.slice(sliceS));
+      minimalSlices.push(await minimalLoad(sliceS));
     }
     const roundRatios = apiSlices.map((a, r) => a.rps / (seedSlices[r]?.tps || Number.NaN));
     const ratio = median(roundRatios);
+    const minimalRatio = median(apiSlices.map((a, r) => a.rps / (minimalSlices[r]?.rps || Number.NaN)));
     const api = mergeLoads(apiSlices);
     const seedAll = mergePgbench(seedSlices);
+    const minimalAll = mergeLoads(minimalSlices);
     const ours = await bookSeatsReference(ctx, pgbench, users);
     const reference =
       `pgbench -M prepared, ${seedAll.clients} clients: seed transaction on the seed schema ${fmt.tps(seedAll.tps)} ` +
       `(booked ${fmt.pct(seedAll.bookedShare)}, ${latencySummary(seedAll.latencyMs)}; ${rounds} rounds alternating with the API, ratio their median); ` +
-      `our book_seats ${fmt.tps(ours.tps)} (${fmt.ratio(ours.tps / seedAll.tps)} of the seed's)`;
+      `our book_seats ${fmt.tps(ours.tps)} (${fmt.ratio(ours.tps / seedAll.tps)} of the seed's); ` +
+      `a minimal Hono app calling the same book_seats ${fmt.rps(minimalAll.rps)} (201: ${fmt.pct(share(minimalAll, 201))}, ` +
+      `${latencySummary(minimalAll.latencyMs)}; the API at ${fmt.ratio(minimalRatio)} of it, same rounds)`;
     const row: Row = { ...ROW, evently: summary(api), reference, ratio: fmt.ratio(ratio), ratioValue: ratio };
-    return { row, raw: { api, seedPgbench: seedAll, bookSeatsPgbench: ours, roundRatios } };
+    return {
+      row,
+      raw: { api, seedPgbench: seedAll, bookSeatsPgbench: ours, minimalApp: minimalAll, roundRatios, minimalRatio },
+    };
   } catch (err) {
     const row: Row = { ...ROW, evently: "n/a", reference: `FAILED: ${errorMessage(err)}`, ratio: "n/a" };
     return { row, raw: { pgbench: { error: errorMessage(err) } } };
   } finally {
+    await minimal?.stop();
     await seed?.drop();
   }
 }

@@ -46,6 +46,13 @@ describe("bun run bench (CI-sized quick mode)", () => {
     expect(stdout).toMatch(/^\| scenario +\| Evently +\| reference +\| ratio +\|$/m);
     expect(await Bun.file(path.join(outDir, "latest.md")).text()).toContain("| scenario");
 
+    // The booking row's second reference, the minimal app on the same book_seats, really booked.
+    const booking = report.raw.booking as { minimalApp: { rps: number; statuses: Record<string, number> } };
+    expect(booking.minimalApp.statuses["201"]).toBeGreaterThan(0);
+    expect(report.rows.find((r) => r.key === "booking")?.reference).toContain(
+      "a minimal Hono app calling the same book_seats",
+    );
+
     const flash = report.raw["flash sale"] as { outcome: { capacity: number; sold: number; oversold: number } };
     expect(flash.outcome.capacity).toBe(30);
     expect(flash.outcome.sold).toBe(flash.outcome.capacity);
