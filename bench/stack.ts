@@ -213,6 +213,7 @@ async function startScriptPool(
   return pool;
 }
 
+/** Peak resident set (VmHWM) of a process in MB, or undefined if it is gone. */
 export function peakRssMb(pid: number): number | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");

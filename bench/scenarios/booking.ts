@@ -49,14 +49,18 @@ export async function benchBooking(ctx: BenchContext): Promise<{ row: Row; raw: 
   }
   const seats = ctx.options.bookingSeats;
   const users = local.users.slice(0, ctx.options.users);
-  const request = {
-    method: "POST",
-    path: `/api/v1/events/${ctx.events.bookingApi}/book/{n}`,
-    randomMax: seats,
-    tokens: users.map((u) => u.token),
-  } as const;
-  const apiLoad = (durationS: number, warmupS = 0) =>
-    timedLoad({ ...ctx, options: { ...ctx.options, durationS, warmupS } }, ctx.baseUrl, request);
+  const tokens = users.map((u) => u.token);
+  /** Random seats of `eventId` booked through `baseUrl` for `durationS` seconds. */
+  const bookingLoad =
+    (baseUrl: string, eventId: number) =>
+    (durationS: number, warmupS = 0) =>
+      timedLoad({ ...ctx, options: { ...ctx.options, durationS, warmupS } }, baseUrl, {
+        method: "POST",
+        path: `/api/v1/events/${eventId}/book/{n}`,
+        randomMax: seats,
+        tokens,
+      });
+  const apiLoad = bookingLoad(ctx.baseUrl, ctx.events.bookingApi);
   const summary = (api: LoadResult) =>
     `${fmt.rps(api.rps)} (201: ${fmt.pct(share(api, 201))}, ${latencySummary(api.latencyMs)})`;
 
@@ -76,10 +80,7 @@ export async function benchBooking(ctx: BenchContext): Promise<{ row: Row; raw: 
       DB_POOL_SIZE: String(config.DB_POOL_SIZE),
       MAX_SEATS_PER_USER_PER_EVENT: local.env.MAX_SEATS_PER_USER_PER_EVENT ?? "",
     });
-    const minimalRequest = { ...request, path: `/api/v1/events/${ctx.events.bookingMinimal}/book/{n}` };
-    const minimalUrl = minimal.baseUrl;
-    const minimalLoad = (durationS: number, warmupS = 0) =>
-      timedLoad({ ...ctx, options: { ...ctx.options, durationS, warmupS } }, minimalUrl, minimalRequest);
+    const minimalLoad = bookingLoad(minimal.baseUrl, ctx.events.bookingMinimal);
     if (ctx.options.warmupS > 0) {
       await apiLoad(ctx.options.warmupS);
       await seed.slice(ctx.options.warmupS);
